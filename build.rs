@@ -1,0 +1,50 @@
+//! Build script: embeds every Lua file under `stdlib/` into the binary.
+//!
+//! It writes `$OUT_DIR/stdlib_files.rs`, a table of (module name, path relative to the
+//! project root, source) that `src/runtime/stdlib.rs` serves to `require`.
+
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn collect(dir: &Path, root: &Path, out: &mut Vec<(String, String, PathBuf)>) {
+    let mut entries: Vec<_> = fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            collect(&path, root, out);
+        } else if path.extension().is_some_and(|e| e == "lua") {
+            let rel = path.strip_prefix(root).expect("path under root");
+            let rel_str = rel.to_string_lossy().replace('\\', "/");
+            // stdlib/silly/net/tcp.lua -> silly.net.tcp
+            let module = rel_str
+                .trim_start_matches("stdlib/")
+                .trim_end_matches(".lua")
+                .replace('/', ".");
+            out.push((module, rel_str, path.clone()));
+        }
+    }
+}
+
+fn main() {
+    let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let stdlib = root.join("stdlib");
+    println!("cargo:rerun-if-changed=stdlib");
+    let mut files = Vec::new();
+    collect(&stdlib, &root, &mut files);
+    let mut code = String::from("pub static FILES: &[(&str, &str, &[u8])] = &[\n");
+    for (module, rel, path) in &files {
+        println!("cargo:rerun-if-changed={}", path.display());
+        code.push_str(&format!(
+            "    ({module:?}, {rel:?}, include_bytes!({:?})),\n",
+            path.display().to_string()
+        ));
+    }
+    code.push_str("];\n");
+    let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("stdlib_files.rs");
+    fs::write(out, code).expect("write stdlib_files.rs");
+}

@@ -1,0 +1,114 @@
+//! The command line (DECISIONS.md C4–C7): clap's raw flags, turned into a checked `Config`.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+use crate::native::logger::Level;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "silly",
+    about = "A Lua 5.5 runtime for network services",
+    override_usage = "silly [OPTIONS] [SCRIPT [ARGS]...]",
+    after_help = "With no SCRIPT: a REPL when stdin is a terminal, otherwise the script is read from stdin.\n\
+                  Words of the form --key=value after SCRIPT are also stored in silly.env.",
+    disable_version_flag = true
+)]
+struct Args {
+    /// Run CODE before the script (may be repeated)
+    #[arg(short = 'e', value_name = "CODE")]
+    exec: Vec<String>,
+    /// Enter the REPL after running the script
+    #[arg(short = 'i')]
+    interactive: bool,
+    /// Initial log level
+    #[arg(short = 'l', long = "log-level", value_enum, value_name = "LEVEL")]
+    log_level: Option<LogLevel>,
+    /// Write log records to FILE instead of stderr (reopened on SIGUSR1)
+    #[arg(long = "log-path", value_name = "FILE")]
+    log_path: Option<PathBuf>,
+    /// Add a directory or a pattern (with '?') to package.path (may be repeated)
+    #[arg(short = 'L', long = "lualib-path", value_name = "PATH")]
+    lualib_path: Vec<String>,
+    /// Add a directory or a pattern (with '?') to package.cpath (may be repeated)
+    #[arg(short = 'C', long = "lualib-cpath", value_name = "PATH")]
+    lualib_cpath: Vec<String>,
+    /// Print the versions of silly, Lua and rustls
+    #[arg(short = 'v', long = "version")]
+    version: bool,
+    /// The script to run ('-' reads it from stdin), then its arguments
+    #[arg(value_name = "SCRIPT", trailing_var_arg = true, allow_hyphen_values = true)]
+    script: Vec<String>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+/// Where the main chunk comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Script {
+    File(PathBuf),
+    Stdin,
+    /// Only `-e` chunks, or only the REPL.
+    None,
+}
+
+#[derive(Debug)]
+pub struct Config {
+    pub script: Script,
+    /// The script's arguments (`arg[1..]`, `...`).
+    pub args: Vec<String>,
+    pub exec: Vec<String>,
+    /// Run the REPL after the script / `-e` chunks.
+    pub repl: bool,
+    pub log_level: Level,
+    pub log_path: Option<PathBuf>,
+    pub lualib_path: Vec<String>,
+    pub lualib_cpath: Vec<String>,
+    pub show_version: bool,
+}
+
+/// Parses the command line. On error or `--help`, clap's message and exit code (2 for errors).
+pub fn parse() -> Result<Config, clap::Error> {
+    let a = Args::try_parse()?;
+    // The script word accepts hyphens only so that its arguments can; an option-looking first
+    // word is an option clap did not know.
+    if let Some(first) = a.script.first().filter(|w| w.starts_with('-') && w.as_str() != "-") {
+        use clap::CommandFactory;
+        return Err(Args::command().error(
+            clap::error::ErrorKind::UnknownArgument,
+            format!("unexpected argument '{first}' found (options go before the script)"),
+        ));
+    }
+    let mut words = a.script.into_iter();
+    let script = match words.next() {
+        Some(s) if s == "-" => Script::Stdin,
+        Some(s) => Script::File(PathBuf::from(s)),
+        None if a.exec.is_empty() && !std::io::stdin().is_terminal() => Script::Stdin,
+        None => Script::None,
+    };
+    let repl = a.interactive || (script == Script::None && a.exec.is_empty());
+    Ok(Config {
+        script,
+        args: words.collect(),
+        exec: a.exec,
+        repl,
+        log_level: match a.log_level {
+            Some(LogLevel::Debug) => Level::Debug,
+            Some(LogLevel::Info) | None => Level::Info,
+            Some(LogLevel::Warn) => Level::Warn,
+            Some(LogLevel::Error) => Level::Error,
+        },
+        log_path: a.log_path,
+        lualib_path: a.lualib_path,
+        lualib_cpath: a.lualib_cpath,
+        show_version: a.version,
+    })
+}

@@ -1,0 +1,44 @@
+//! `silly`: parse the command line, run the script, turn the outcome into an exit status.
+//! Errors are printed here and nowhere else.
+
+mod cli;
+mod error;
+mod native;
+mod repl;
+mod runtime;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+/// Ends the process at once with `code`, flushing what it holds (DECISIONS.md C1: `silly.exit`).
+pub fn exit(code: i32) -> ! {
+    let _ = std::io::stdout().flush();
+    // std::process::exit calls libc's exit, which also flushes C stdio (Lua's io.write).
+    std::process::exit(code)
+}
+
+fn main() -> ExitCode {
+    let config = match cli::parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // clap prints help/usage itself; its exit code is 0 for --help and 2 for errors.
+            let _ = e.print();
+            return ExitCode::from(e.exit_code() as u8);
+        }
+    };
+    if config.show_version {
+        println!("{}", runtime::boot::version_line());
+        return ExitCode::SUCCESS;
+    }
+    native::core::ARGV.get_or_init(|| std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect());
+    match runtime::boot::run(config) {
+        Ok(code) => {
+            let _ = std::io::stdout().flush();
+            ExitCode::from(code as u8)
+        }
+        Err(e) => {
+            eprintln!("silly: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

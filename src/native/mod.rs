@@ -1,0 +1,43 @@
+//! Native modules: the private mechanism under the public Lua API in `stdlib/`.
+//!
+//! Each area has one file and one private Lua module named `<public module>.c`. They are not the
+//! documented API: `stdlib/` wraps them, checks arguments and gives them their public shape.
+//! This is the one list of everything native code exposes to scripts.
+
+pub mod core;
+pub mod errno;
+pub mod logger;
+pub mod signal;
+pub mod task;
+pub mod time;
+
+use mlua::{Lua, Table};
+
+type Opener = fn(&Lua) -> mlua::Result<Table>;
+
+const MODULES: &[(&str, Opener)] = &[
+    ("silly.c", core::open),
+    ("silly.errno.c", errno::open),
+    ("silly.logger.c", logger::open),
+    ("silly.signal.c", signal::open),
+    ("silly.task.c", task::open),
+    ("silly.time.c", time::open),
+];
+
+/// Makes every native module requirable (through `package.preload`).
+pub fn register(lua: &Lua) -> mlua::Result<()> {
+    for (name, open) in MODULES {
+        let open = *open;
+        let loader = lua.create_function(move |lua, ()| open(lua))?;
+        lua.preload_module(name, loader)?;
+    }
+    Ok(())
+}
+
+/// The task running the calling Lua code, or the error a suspending call raises outside one.
+pub fn current_task() -> mlua::Result<std::rc::Rc<crate::runtime::task::Task>> {
+    crate::runtime::get()
+        .tasks
+        .current()
+        .ok_or_else(|| mlua::Error::runtime("attempt to suspend outside a task"))
+}

@@ -1,0 +1,131 @@
+//! The runtime: one Lua state, one single-threaded smol executor, and the bookkeeping that
+//! decides when the process is done.
+//!
+//! Every Lua task is a coroutine driven by one future on the `LocalExecutor` (see `task.rs`).
+//! Timers (`timer.rs`), sockets and signals are further futures on the same executor; they wake
+//! task futures through ordinary `Waker`s, so the executor's FIFO run queue is the ready queue.
+//!
+//! The process ends by itself when nothing can happen any more (DECISIONS.md C1/C2): no task is
+//! ready, running or blocked in an operation (`Tasks::active`), and no handle that could wake one
+//! is open (`sources`). Tasks still parked in `task.wait()` at that point are a deadlock.
+
+pub mod boot;
+pub mod stdlib;
+pub mod task;
+pub mod timer;
+
+use std::cell::{Cell, OnceCell, RefCell};
+use std::future::Future;
+use std::rc::Rc;
+use std::task::{Poll, Waker};
+use std::time::Instant;
+
+use async_executor::LocalExecutor;
+use mlua::Lua;
+
+use crate::error::Error;
+
+/// How the event loop ended when it ran out of work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idle {
+    /// Nothing left at all: exit 0.
+    Done,
+    /// This many tasks wait in `task.wait()` and nothing can wake them.
+    Deadlock(usize),
+}
+
+pub struct Runtime {
+    pub lua: Lua,
+    pub executor: LocalExecutor<'static>,
+    pub tasks: task::Tasks,
+    pub timers: timer::Timers,
+    /// When the process started; `time.monotonic()` counts from here.
+    pub start: Instant,
+    /// Open handles that can still wake a task: pending `time.after` timers, sockets,
+    /// listeners, a pending REPL line. Incremented when one opens, decremented (through
+    /// `release_source`) when it closes.
+    sources: Cell<usize>,
+    /// The future waiting for the loop to become idle, woken whenever a counter reaches zero.
+    idle_waker: RefCell<Option<Waker>>,
+}
+
+thread_local! {
+    static RUNTIME: OnceCell<Rc<Runtime>> = const { OnceCell::new() };
+}
+
+/// The runtime of this thread. Natives call this; it exists from `Runtime::install` on.
+pub fn get() -> Rc<Runtime> {
+    RUNTIME.with(|r| {
+        // Natives are only reachable from Lua code, which only runs after `install`.
+        r.get().cloned().expect("runtime used before it was installed")
+    })
+}
+
+impl Runtime {
+    /// Creates the runtime for this thread and makes it reachable through `get()`.
+    pub fn install(lua: Lua) -> Result<Rc<Runtime>, Error> {
+        let rt = Rc::new(Runtime {
+            lua,
+            executor: LocalExecutor::new(),
+            tasks: task::Tasks::default(),
+            timers: timer::Timers::default(),
+            start: Instant::now(),
+            sources: Cell::new(0),
+            idle_waker: RefCell::new(None),
+        });
+        RUNTIME.with(|r| r.set(rt.clone()))
+            .map_err(|_| Error::Internal("runtime installed twice".into()))?;
+        Ok(rt)
+    }
+
+    /// Counts a new handle that keeps the process alive.
+    pub fn hold_source(&self) {
+        self.sources.set(self.sources.get() + 1);
+    }
+
+    /// Forgets a handle counted by `hold_source`.
+    pub fn release_source(&self) {
+        self.sources.set(self.sources.get().saturating_sub(1));
+        self.check_idle();
+    }
+
+    pub fn sources(&self) -> usize {
+        self.sources.get()
+    }
+
+    /// Wakes the idle watcher if nothing can make progress any more.
+    pub fn check_idle(&self) {
+        if self.is_idle() {
+            if let Some(w) = self.idle_waker.borrow_mut().take() {
+                w.wake();
+            }
+        }
+    }
+
+    fn is_idle(&self) -> bool {
+        self.tasks.active() == 0 && self.sources.get() == 0
+    }
+
+    /// Resolves once the loop has nothing left to do.
+    pub fn idle(&self) -> impl Future<Output = Idle> + '_ {
+        std::future::poll_fn(move |cx| {
+            if self.is_idle() {
+                let waiting = self.tasks.waiting();
+                Poll::Ready(if waiting == 0 { Idle::Done } else { Idle::Deadlock(waiting) })
+            } else {
+                *self.idle_waker.borrow_mut() = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        })
+    }
+
+    /// Runs the executor on this thread until `until` resolves.
+    pub fn block_on<T>(&self, until: impl Future<Output = T>) -> T {
+        async_io::block_on(self.executor.run(until))
+    }
+
+    /// Milliseconds since the process started.
+    pub fn monotonic_ms(&self) -> i64 {
+        self.start.elapsed().as_millis() as i64
+    }
+}

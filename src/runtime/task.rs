@@ -1,0 +1,295 @@
+//! Tasks: Lua coroutines driven by futures on the executor, and the yield protocol.
+//!
+//! A task is one Lua coroutine plus one executor future (`drive`) that resumes it. The coroutine
+//! suspends for the runtime only by yielding the private `MARKER` value, right after a native call
+//! has told this module why through `Task::pending`:
+//!
+//! * `Pending::Op(future)`: a native operation (sleep, read, accept ...). `drive` awaits the
+//!   future and resumes the coroutine with its results.
+//! * `Pending::Wait`: `task.wait()`. `drive` parks until `task.wakeup` hands over a value.
+//!
+//! Any other yield reaching the task level (a bare `coroutine.yield()`) is treated as `sleep(0)`:
+//! the task goes to the back of the run queue and the yield returns nothing. Yields of user
+//! coroutines nested inside a task never get here: `stdlib/silly/internal/coroutine.lua` wraps
+//! `coroutine.resume`/`wrap` so that a `MARKER` yield from inside them is passed up to the task and
+//! the answer passed back down (DECISIONS.md C10).
+//!
+//! mlua's async support is not used at all, so its poll marker cannot reach user code.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::ffi::c_void;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Poll, Waker};
+
+use mlua::{Function, IntoLuaMulti, LightUserData, Lua, MultiValue, Thread, Value};
+
+use crate::runtime;
+
+/// A native operation a task waits on; its output becomes the results of the Lua call.
+pub type Op = Pin<Box<dyn Future<Output = mlua::Result<MultiValue>>>>;
+
+static MARKER_BYTE: u8 = 0;
+
+/// The private value a task yields to suspend for the runtime.
+pub fn marker() -> LightUserData {
+    LightUserData(&MARKER_BYTE as *const u8 as *mut c_void)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Queued to run (forked or woken, not yet resumed).
+    Ready,
+    /// Running, or suspended in a native operation (sleep, read ...), as the reference reports.
+    Run,
+    /// Suspended in `task.wait()`: the only state `wakeup` accepts.
+    Wait,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Ready => "READY",
+            Status::Run => "RUN",
+            Status::Wait => "WAIT",
+        }
+    }
+}
+
+/// Why the coroutine is about to yield `MARKER`. Set by a native right before the yield.
+#[derive(Default)]
+pub enum Pending {
+    #[default]
+    None,
+    Wait,
+    Op(Op),
+}
+
+pub struct Task {
+    pub thread: Thread,
+    /// Changed by `drive` (Run, Wait) and by `wakeup`/`fork` (Ready).
+    status: Cell<Status>,
+    /// The value `wakeup` hands to the task's `wait()`; taken when it resumes.
+    wake_value: RefCell<Option<Value>>,
+    /// The waker of `drive` while parked in `Wait`.
+    waker: RefCell<Option<Waker>>,
+    /// Set by a native right before the coroutine yields `MARKER`; taken by `drive`.
+    pending: RefCell<Pending>,
+}
+
+impl Task {
+    pub fn status(&self) -> Status {
+        self.status.get()
+    }
+
+    /// Records what the next `MARKER` yield of this task waits for.
+    pub fn set_pending(&self, p: Pending) {
+        *self.pending.borrow_mut() = p;
+    }
+}
+
+/// The set of live tasks and the counters the idle check reads.
+#[derive(Default)]
+pub struct Tasks {
+    /// Live tasks by coroutine address; an entry is removed when its task ends.
+    live: RefCell<HashMap<usize, Rc<Task>>>,
+    /// The task whose coroutine is being resumed right now.
+    current: RefCell<Option<Rc<Task>>>,
+    /// Tasks not parked in `wait()`: ready, running or blocked in a native operation.
+    active: Cell<usize>,
+    /// Tasks parked in `wait()`.
+    waiting: Cell<usize>,
+    /// Tasks forked or woken and not yet resumed (`task.readycount()`).
+    ready: Cell<usize>,
+    /// The Lua function every ordinary task coroutine starts in (from `silly.task`): it runs the
+    /// user function under `xpcall` and logs an escaping error.
+    entry: RefCell<Option<Function>>,
+}
+
+impl Tasks {
+    pub fn active(&self) -> usize {
+        self.active.get()
+    }
+
+    pub fn waiting(&self) -> usize {
+        self.waiting.get()
+    }
+
+    pub fn ready(&self) -> usize {
+        self.ready.get()
+    }
+
+    pub fn set_entry(&self, f: Function) {
+        *self.entry.borrow_mut() = Some(f);
+    }
+
+    pub fn entry(&self) -> Option<Function> {
+        self.entry.borrow().clone()
+    }
+
+    /// The task whose code is running now, if any.
+    pub fn current(&self) -> Option<Rc<Task>> {
+        self.current.borrow().clone()
+    }
+
+    pub fn find(&self, thread: &Thread) -> Option<Rc<Task>> {
+        self.live.borrow().get(&(thread.to_pointer() as usize)).cloned()
+    }
+
+    /// A snapshot of the live tasks, for `task.inspect()`.
+    pub fn all(&self) -> Vec<Rc<Task>> {
+        self.live.borrow().values().cloned().collect()
+    }
+}
+
+/// How a new task's coroutine starts.
+pub enum Start {
+    /// Resume with these arguments.
+    Args(MultiValue),
+    /// A `time.after` timer: start only if the timer was not cancelled in the meantime,
+    /// then call `entry(fn, ud)` with what the timer holds.
+    Timer(u64),
+}
+
+/// Creates a task running `entry` and queues it. The returned handle may be awaited (the REPL
+/// does) or detached.
+pub fn spawn(lua: &Lua, entry: &Function, start: Start) -> mlua::Result<(Thread, async_executor::Task<()>)> {
+    let rt = runtime::get();
+    let thread = lua.create_thread(entry.clone())?;
+    let task = Rc::new(Task {
+        thread: thread.clone(),
+        status: Cell::new(Status::Ready),
+        wake_value: RefCell::new(None),
+        waker: RefCell::new(None),
+        pending: RefCell::new(Pending::None),
+    });
+    rt.tasks.live.borrow_mut().insert(thread.to_pointer() as usize, task.clone());
+    rt.tasks.active.set(rt.tasks.active.get() + 1);
+    rt.tasks.ready.set(rt.tasks.ready.get() + 1);
+    let handle = rt.executor.spawn(drive(task, start));
+    Ok((thread, handle))
+}
+
+/// `task.wait()`'s native half: checks the state and records the wait.
+pub fn prepare_wait(task: &Task) -> Result<(), String> {
+    match task.status.get() {
+        Status::Run => {
+            task.set_pending(Pending::Wait);
+            Ok(())
+        }
+        s => Err(format!("BUG: wait on task stat:{}", s.name())),
+    }
+}
+
+/// `task.wakeup(t, v)`: makes a task parked in `wait()` ready, to receive `v`.
+pub fn wakeup(thread: &Thread, value: Value) -> Result<(), String> {
+    let rt = runtime::get();
+    let Some(task) = rt.tasks.find(thread) else {
+        return Err("BUG: wakeup on task stat:nil".to_string());
+    };
+    if task.status.get() != Status::Wait {
+        return Err(format!("BUG: wakeup on task stat:{}", task.status.get().name()));
+    }
+    task.status.set(Status::Ready);
+    *task.wake_value.borrow_mut() = Some(value);
+    let t = &rt.tasks;
+    t.waiting.set(t.waiting.get() - 1);
+    t.active.set(t.active.get() + 1);
+    t.ready.set(t.ready.get() + 1);
+    if let Some(w) = task.waker.borrow_mut().take() {
+        w.wake();
+    }
+    Ok(())
+}
+
+/// Parks until `wakeup` makes the task ready; yields the handed-over value.
+fn woken(task: &Task) -> impl Future<Output = Value> + '_ {
+    std::future::poll_fn(move |cx| {
+        if task.status.get() == Status::Wait {
+            *task.waker.borrow_mut() = Some(cx.waker().clone());
+            Poll::Pending
+        } else {
+            Poll::Ready(task.wake_value.borrow_mut().take().unwrap_or(Value::Nil))
+        }
+    })
+}
+
+/// Drives one task's coroutine to its end.
+async fn drive(task: Rc<Task>, start: Start) {
+    let rt = runtime::get();
+    let mut args = match start {
+        Start::Args(args) => args,
+        Start::Timer(id) => match rt.timers.take_callback(id) {
+            Some((func, ud)) => {
+                // The callback gets its `ud`, or the session id when `ud` is falsy.
+                let ud = match ud {
+                    Value::Nil | Value::Boolean(false) => Value::Integer(id as i64),
+                    v => v,
+                };
+                MultiValue::from_vec(vec![Value::Function(func), ud])
+            }
+            None => {
+                // Cancelled after it was due but before it ran.
+                rt.tasks.ready.set(rt.tasks.ready.get() - 1);
+                finish(&rt, &task);
+                return;
+            }
+        },
+    };
+    loop {
+        if task.status.get() == Status::Ready {
+            rt.tasks.ready.set(rt.tasks.ready.get() - 1);
+        }
+        task.status.set(Status::Run);
+        *rt.tasks.current.borrow_mut() = Some(task.clone());
+        let result = task.thread.resume::<MultiValue>(args);
+        *rt.tasks.current.borrow_mut() = None;
+        let yielded = match result {
+            Ok(values) => values,
+            Err(e) => {
+                // The entry function catches every error of user code; what arrives here is a
+                // failure of the entry itself (out of memory, error in the error handler).
+                crate::native::logger::write_rust(
+                    crate::native::logger::Level::Error,
+                    &format!("task failed outside its error handler: {e}"),
+                );
+                break;
+            }
+        };
+        if !task.thread.is_resumable() {
+            break;
+        }
+        let pending = std::mem::take(&mut *task.pending.borrow_mut());
+        let is_marker = matches!(yielded.front(), Some(Value::LightUserData(p)) if *p == marker());
+        args = match (is_marker, pending) {
+            (true, Pending::Op(op)) => match op.await {
+                Ok(values) => values,
+                // An operation's own failures are values; an Err is a failure to build them.
+                Err(e) => (Value::Nil, e.to_string()).into_lua_multi(&rt.lua).unwrap_or_default(),
+            },
+            (true, Pending::Wait) => {
+                task.status.set(Status::Wait);
+                let t = &rt.tasks;
+                t.active.set(t.active.get() - 1);
+                t.waiting.set(t.waiting.get() + 1);
+                rt.check_idle();
+                let v = woken(&task).await;
+                MultiValue::from_vec(vec![v])
+            }
+            // A bare `coroutine.yield()` at task level: give others a turn, then go on.
+            _ => {
+                futures_lite::future::yield_now().await;
+                MultiValue::new()
+            }
+        };
+    }
+    finish(&rt, &task);
+}
+
+fn finish(rt: &runtime::Runtime, task: &Task) {
+    rt.tasks.live.borrow_mut().remove(&(task.thread.to_pointer() as usize));
+    rt.tasks.active.set(rt.tasks.active.get() - 1);
+    rt.check_idle();
+}

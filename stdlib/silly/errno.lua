@@ -1,0 +1,17 @@
+-- silly.errno: the error values of every module, "<description> (<code>)" (core.md §6–7).
+-- Compare with `==`: the same condition always gives an equal string.
+local c = require "silly.errno.c"
+
+local M = {}
+for name, code in pairs(c.codes) do
+	M[name] = c.text(code)
+end
+
+return setmetatable(M, {
+	-- An unknown name never raises; it gets a value of its own, stored for next time.
+	__index = function(t, name)
+		local v = "Unknown error '" .. tostring(name) .. "'"
+		rawset(t, tostring(name), v)
+		return v
+	end,
+})

@@ -1,0 +1,65 @@
+-- silly.internal.coroutine: lets user coroutines live inside tasks (DECISIONS.md C10).
+--
+-- A task suspends for the runtime by yielding a private marker (see src/runtime/task.rs).
+-- When a runtime call (sleep, read, wait ...) is made inside a user coroutine nested in a task,
+-- that marker yield lands in the user's `coroutine.resume`. The wrapped `resume` below passes it
+-- up: it yields the marker itself, so the whole task suspends, and resumes the inner coroutine
+-- with whatever the runtime answered. Plain user yields are returned as usual.
+local c = require "silly.task.c"
+
+local MARKER = c.marker
+local istask = c.istask
+local co_resume = coroutine.resume
+local co_yield = coroutine.yield
+local co_create = coroutine.create
+local co_status = coroutine.status
+local co_close = coroutine.close
+local error = error
+local type = type
+
+local function pass(co, ok, first, ...)
+	if ok and first == MARKER and co_status(co) == "suspended" then
+		return pass(co, co_resume(co, co_yield(MARKER)))
+	end
+	return ok, first, ...
+end
+
+---Resumes a user coroutine; runtime suspensions inside it suspend the enclosing task.
+---@param co thread
+---@return boolean ok
+---@return any ...
+local function resume(co, ...)
+	if type(co) == "thread" and istask(co) then
+		error("bad argument #1 to 'resume' (cannot resume a task; use task.wakeup)", 2)
+	end
+	return pass(co, co_resume(co, ...))
+end
+
+local function unwrap(co, ok, ...)
+	if ok then
+		return ...
+	end
+	local err = ...
+	-- As the built-in wrap does: close the dead coroutine (running its pending <close>
+	-- variables) and raise its error unchanged.
+	co_close(co)
+	error(err, 0)
+end
+
+---Like `coroutine.wrap`, on the wrapped `resume`.
+---@param f function
+---@return function
+local function wrap(f)
+	local co = co_create(f)
+	return function(...)
+		return unwrap(co, resume(co, ...))
+	end
+end
+
+coroutine.resume = resume
+coroutine.wrap = wrap
+
+return {
+	resume = resume,
+	wrap = wrap,
+}

@@ -1,0 +1,50 @@
+-- silly.sync.waitgroup: wait for a group of tasks to finish (contract: core.md §10).
+local task = require "silly.task"
+local silly = require "silly"
+local logger = require "silly.logger"
+
+local fork = task.fork
+local wait = task.wait
+local wakeup = task.wakeup
+local running = task.running
+local spcall = silly.pcall
+local setmetatable = setmetatable
+
+local M = {}
+local mt = { __index = M }
+
+---A new group with `count == 0`.
+---@return table
+function M.new()
+	return setmetatable({ count = 0, waiter = nil }, mt)
+end
+
+---Runs `fn()` in a new task counted by the group; an error in it is logged.
+---@param fn function
+---@return thread
+function M:fork(fn)
+	self.count = self.count + 1
+	return fork(function()
+		local ok, err = spcall(fn)
+		if not ok then
+			logger.error("[waitgroup] fork err: " .. err)
+		end
+		self.count = self.count - 1
+		local w = self.waiter
+		if self.count <= 0 and w then
+			self.waiter = nil
+			wakeup(w)
+		end
+	end)
+end
+
+---Suspends until every task forked by the group has finished.
+function M:wait()
+	if self.count <= 0 then
+		return
+	end
+	self.waiter = running()
+	wait()
+end
+
+return M
