@@ -45,6 +45,32 @@ fn main() {
         ));
     }
     code.push_str("];\n");
-    let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("stdlib_files.rs");
-    fs::write(out, code).expect("write stdlib_files.rs");
+    let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    fs::write(out_dir.join("stdlib_files.rs"), code).expect("write stdlib_files.rs");
+    write_lua_tests(&root, &out_dir);
+}
+
+/// One `#[test]` per `tests/lua/*.lua` script (except the helper), for `tests/lua_scripts.rs`.
+fn write_lua_tests(root: &Path, out_dir: &Path) {
+    let dir = root.join("tests/lua");
+    println!("cargo:rerun-if-changed=tests/lua");
+    let mut names: Vec<String> = fs::read_dir(&dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".lua") && n != "testaux.lua")
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    let mut code = String::new();
+    for n in names {
+        let ident: String = n
+            .trim_end_matches(".lua")
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        code.push_str(&format!("#[test]\nfn lua_{ident}() {{\n    run_lua_test({n:?});\n}}\n"));
+    }
+    fs::write(out_dir.join("lua_tests.rs"), code).expect("write lua_tests.rs");
 }
