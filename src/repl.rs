@@ -80,7 +80,11 @@ fn compile(lua: &mlua::Lua, code: &str) -> Result<Option<Function>, String> {
 pub async fn run() {
     let rt = runtime::get();
     let lua = rt.lua.clone();
-    let entry: Function = match stdlib::load(&lua, "silly.internal.repl").and_then(|f| f.call(())) {
+    // The module returns a factory of the entry function, not the entry itself.
+    let entry: Function = match stdlib::load(&lua, "silly.internal.repl")
+        .and_then(|chunk| chunk.call::<Function>(()))
+        .and_then(|factory| factory.call(()))
+    {
         Ok(f) => f,
         Err(e) => {
             eprintln!("silly: cannot start the REPL: {e}");
