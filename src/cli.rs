@@ -84,7 +84,7 @@ pub fn parse() -> Result<Config, clap::Error> {
         use clap::CommandFactory;
         return Err(Args::command().error(
             clap::error::ErrorKind::UnknownArgument,
-            format!("unexpected argument '{first}' found (options go before the script)"),
+            format!("unknown option '{first}' (a script's own options go after the script)"),
         ));
     }
     let mut words = a.script.into_iter();
