@@ -7,6 +7,7 @@
 pub mod core;
 pub mod errno;
 pub mod logger;
+pub mod net;
 pub mod signal;
 pub mod task;
 pub mod time;
@@ -19,6 +20,9 @@ const MODULES: &[(&str, Opener)] = &[
     ("silly.c", core::open),
     ("silly.errno.c", errno::open),
     ("silly.logger.c", logger::open),
+    ("silly.net.addr.c", net::addr::open),
+    ("silly.net.conn.c", net::conn::functions),
+    ("silly.net.tcp.c", net::tcp::open),
     ("silly.signal.c", signal::open),
     ("silly.task.c", task::open),
     ("silly.time.c", time::open),

@@ -1,0 +1,108 @@
+//! The Lua face of a `Stream` (TCP or TLS connection): one userdata type and the functions
+//! `stdlib/silly/net/tcp.lua` and `tls.lua` build their connection methods from.
+//!
+//! Each function takes the userdata first. Suspending ones (`read`, `flush`) return the task
+//! marker when the caller must yield; the Lua wrapper then yields it (see src/runtime/task.rs).
+
+use std::rc::Rc;
+
+use mlua::{AnyUserData, Lua, MultiValue, Table, UserData, UserDataRef, Value};
+
+use crate::native::current_task;
+use crate::native::net::stream::{ReadNow, Request, Stream};
+use crate::runtime::task::{self, Pending};
+
+/// A connection as Lua holds it.
+pub struct StreamHandle(pub Rc<Stream>);
+
+impl UserData for StreamHandle {}
+
+pub fn new_userdata(lua: &Lua, s: Rc<Stream>) -> mlua::Result<AnyUserData> {
+    lua.create_userdata(StreamHandle(s))
+}
+
+fn marker() -> Value {
+    Value::LightUserData(task::marker())
+}
+
+/// Milliseconds from a Lua value already checked by the wrapper (nil: no timeout).
+fn timeout_ms(v: Option<i64>) -> Option<u64> {
+    v.map(|ms| ms.max(0) as u64)
+}
+
+pub fn functions(lua: &Lua) -> mlua::Result<Table> {
+    let m = lua.create_table()?;
+    // read(ud, n | delim, timeout?) -> data | nil, err | MARKER (yield for the answer)
+    m.set(
+        "read",
+        lua.create_function(|lua, (h, req, timeout): (UserDataRef<StreamHandle>, Value, Option<i64>)| {
+            let req = match req {
+                Value::Integer(n) => Request::Bytes(n.max(0) as usize),
+                Value::Number(n) => Request::Bytes(n.max(0.0) as usize),
+                Value::String(s) => Request::Delim(s.as_bytes().to_vec()),
+                _ => return Err(mlua::Error::runtime("read: request must be a count or a delimiter")),
+            };
+            match h.0.read(req, timeout_ms(timeout)).map_err(mlua::Error::runtime)? {
+                ReadNow::Data(d) => Ok(MultiValue::from_vec(vec![Value::String(lua.create_string(&d)?)])),
+                ReadNow::Err(e) => Ok(MultiValue::from_vec(vec![Value::Nil, Value::String(lua.create_string(&e)?)])),
+                ReadNow::Wait(op) => {
+                    current_task()?.set_pending(Pending::Op(op));
+                    Ok(MultiValue::from_vec(vec![marker()]))
+                }
+            }
+        })?,
+    )?;
+    // write(ud, string) -> true | false, err
+    m.set(
+        "write",
+        lua.create_function(|_, (h, data): (UserDataRef<StreamHandle>, mlua::LuaString)| {
+            match h.0.write(&data.as_bytes()) {
+                Ok(()) => Ok((true, None)),
+                Err(e) => Ok((false, Some(e))),
+            }
+        })?,
+    )?;
+    m.set(
+        "close",
+        lua.create_function(|_, h: UserDataRef<StreamHandle>| Ok(h.0.close()))?,
+    )?;
+    m.set(
+        "limit",
+        lua.create_function(|_, (h, n): (UserDataRef<StreamHandle>, Option<i64>)| {
+            h.0.limit(n.map(|n| n.max(0) as usize));
+            Ok(())
+        })?,
+    )?;
+    m.set(
+        "unreadbytes",
+        lua.create_function(|_, h: UserDataRef<StreamHandle>| Ok(h.0.unread()))?,
+    )?;
+    m.set(
+        "unsentbytes",
+        lua.create_function(|_, h: UserDataRef<StreamHandle>| Ok(h.0.unsent()))?,
+    )?;
+    m.set(
+        "isalive",
+        lua.create_function(|_, h: UserDataRef<StreamHandle>| Ok(h.0.is_alive()))?,
+    )?;
+    m.set("fd", lua.create_function(|_, h: UserDataRef<StreamHandle>| Ok(h.0.fd))?)?;
+    m.set(
+        "remoteaddr",
+        lua.create_function(|_, h: UserDataRef<StreamHandle>| Ok(h.0.peer.clone()))?,
+    )?;
+    // flush(ud, timeout?) -> true | false, err | MARKER
+    m.set(
+        "flush",
+        lua.create_function(|lua, (h, timeout): (UserDataRef<StreamHandle>, Option<i64>)| {
+            match h.0.flush(timeout_ms(timeout)) {
+                Ok(None) => Ok(MultiValue::from_vec(vec![Value::Boolean(true)])),
+                Ok(Some(op)) => {
+                    current_task()?.set_pending(Pending::Op(op));
+                    Ok(MultiValue::from_vec(vec![marker()]))
+                }
+                Err(e) => Ok(MultiValue::from_vec(vec![Value::Boolean(false), Value::String(lua.create_string(&e)?)])),
+            }
+        })?,
+    )?;
+    Ok(m)
+}

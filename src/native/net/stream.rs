@@ -1,0 +1,589 @@
+//! A connected byte stream: read buffer, write queue, backpressure and close, shared by TCP and
+//! TLS. The transport underneath is any `AsyncRead + AsyncWrite` (a plain `Async<TcpStream>`,
+//! or a TLS session over one), so TLS adds a layer, not a second copy of this code.
+//!
+//! One driver future per connection (`drive`) does all the I/O: it moves bytes from the
+//! transport into the read buffer (unless `limit` paused it), drains the write queue, and closes
+//! the transport when asked. Lua-facing calls (`read`, `write` ...) only touch the buffers and
+//! wake the driver, so a task reading and another writing the same stream never block each other.
+//!
+//! Contract: net.md §3.4–3.8 with DECISIONS.md N2, N3, N6, N7.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use async_io::Timer;
+use futures_lite::io::{AsyncRead, AsyncWrite};
+use mlua::{Lua, MultiValue, Value};
+
+use crate::native::errno;
+use crate::runtime::{self, task};
+
+/// The transport under a stream.
+pub trait Transport: AsyncRead + AsyncWrite + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Unpin> Transport for T {}
+
+/// How long `close()` keeps flushing queued output to a peer that does not read (N6).
+const CLOSE_FLUSH_LIMIT: Duration = Duration::from_secs(10);
+/// Bytes read from the transport per call.
+const READ_CHUNK: usize = 64 * 1024;
+/// Transport reads per driver poll before it lets other tasks run.
+const READS_PER_POLL: usize = 16;
+/// A drained read buffer larger than this is freed, so idle connections stay small.
+const KEEP_CAPACITY: usize = 16 * 1024;
+
+/// What a reader asks for.
+#[derive(Debug, Clone)]
+pub enum Request {
+    /// Exactly this many bytes.
+    Bytes(usize),
+    /// Everything up to and including the first occurrence of this delimiter.
+    Delim(Vec<u8>),
+}
+
+/// Bytes received and not yet read; `start` marks what was consumed.
+#[derive(Default)]
+struct ReadBuf {
+    data: Vec<u8>,
+    start: usize,
+    /// For a pending delimiter read: where the next search starts, so repeated appends keep
+    /// the search linear in the buffer size (N2).
+    scanned: usize,
+}
+
+impl ReadBuf {
+    fn len(&self) -> usize {
+        self.data.len() - self.start
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.data[self.start..]
+    }
+
+    fn append(&mut self, b: &[u8]) {
+        if self.start > 0 && self.start == self.data.len() {
+            self.data.clear();
+            self.start = 0;
+        }
+        self.data.extend_from_slice(b);
+    }
+
+    /// How many bytes `req` takes, if the buffer can satisfy it now.
+    fn satisfies(&mut self, req: &Request) -> Option<usize> {
+        match req {
+            Request::Bytes(n) => (self.len() >= *n).then_some(*n),
+            Request::Delim(d) => {
+                let from = self.scanned.min(self.len());
+                match memchr::memmem::find(&self.bytes()[from..], d) {
+                    Some(i) => {
+                        self.scanned = 0;
+                        Some(from + i + d.len())
+                    }
+                    None => {
+                        // Next time, start where a delimiter could still begin.
+                        self.scanned = self.len().saturating_sub(d.len() - 1);
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    fn take(&mut self, n: usize) -> &[u8] {
+        let s = self.start;
+        self.start += n;
+        &self.data[s..s + n]
+    }
+
+    /// Releases memory once everything was read.
+    fn compact(&mut self) {
+        if self.start == self.data.len() {
+            if self.data.capacity() > KEEP_CAPACITY {
+                self.data = Vec::new();
+            } else {
+                self.data.clear();
+            }
+            self.start = 0;
+        } else if self.start > self.data.len() / 2 && self.start > 4096 {
+            self.data.drain(..self.start);
+            self.start = 0;
+        }
+    }
+}
+
+/// An outgoing chunk and how much of it was sent.
+struct Chunk {
+    data: Vec<u8>,
+    sent: usize,
+}
+
+struct State {
+    io: Option<Box<dyn Transport>>,
+    rbuf: ReadBuf,
+    /// The first error seen on the stream (EOF, CONNRESET ...); reads fail with it once the
+    /// buffer cannot satisfy them.
+    error: Option<String>,
+    /// `close()` was called.
+    closed: bool,
+    /// The write side failed: `write` answers `false, CLOSED`.
+    write_dead: bool,
+    /// Pause transport reads while the buffer holds at least this much (`conn:limit`).
+    limit: Option<usize>,
+    /// A task is blocked in `read`.
+    reading: Option<Request>,
+    reader: Option<Waker>,
+    queue: VecDeque<Chunk>,
+    /// Bytes in `queue` not yet handed to the transport.
+    unsent: usize,
+    /// Tasks blocked in `flush()`.
+    flushers: Vec<Waker>,
+    /// The driver's waker: woken when there is output, a close, or a lifted limit.
+    driver: Option<Waker>,
+    /// When the driver must give up flushing after `close()`.
+    close_deadline: Option<Instant>,
+    /// Whether this stream still counts as a source that keeps the process alive.
+    holds_source: bool,
+    /// The transport buffers output itself (TLS): the driver must flush it.
+    needs_flush: bool,
+    /// After `close()`: wakes the driver at the flush deadline if the peer never reads.
+    close_timer: Option<Timer>,
+}
+
+/// A stream shared by its Lua object and its driver.
+pub struct Stream {
+    st: RefCell<State>,
+    pub fd: i32,
+    /// The peer's address as text ("1.2.3.4:80", "[::1]:80").
+    pub peer: String,
+}
+
+impl Stream {
+    /// Wraps a connected transport and starts its driver.
+    pub fn start(io: Box<dyn Transport>, fd: i32, peer: String, needs_flush: bool) -> Rc<Stream> {
+        let rt = runtime::get();
+        rt.hold_source();
+        let s = Rc::new(Stream {
+            st: RefCell::new(State {
+                io: Some(io),
+                rbuf: ReadBuf::default(),
+                error: None,
+                closed: false,
+                write_dead: false,
+                limit: None,
+                reading: None,
+                reader: None,
+                queue: VecDeque::new(),
+                unsent: 0,
+                flushers: Vec::new(),
+                driver: None,
+                close_deadline: None,
+                holds_source: true,
+                needs_flush,
+                close_timer: None,
+            }),
+            fd,
+            peer,
+        });
+        rt.executor.spawn(Driver { s: s.clone() }).detach();
+        s
+    }
+
+    fn wake_driver(st: &mut State) {
+        if let Some(w) = st.driver.take() {
+            w.wake();
+        }
+    }
+
+    fn release_source(holds_source: &mut bool) {
+        if *holds_source {
+            *holds_source = false;
+            runtime::get().release_source();
+        }
+    }
+
+    /// `read`: the data at once if buffered, an error value, or a future to wait on.
+    pub fn read(self: &Rc<Self>, req: Request, timeout: Option<u64>) -> Result<ReadNow, String> {
+        let mut st = self.st.borrow_mut();
+        if st.closed {
+            return Ok(ReadNow::Err(errno::text(errno::CLOSED)));
+        }
+        if st.reading.is_some() {
+            return Err("another task is already reading from this connection".into());
+        }
+        if let Request::Bytes(0) = req {
+            return Ok(ReadNow::Data(Vec::new()));
+        }
+        st.rbuf.scanned = 0;
+        if let Some(n) = st.rbuf.satisfies(&req) {
+            let data = st.rbuf.take(n).to_vec();
+            st.rbuf.compact();
+            // Reading may have been paused by the limit: room again.
+            Self::wake_driver(&mut st);
+            return Ok(ReadNow::Data(data));
+        }
+        if let Some(e) = &st.error {
+            return Ok(ReadNow::Err(e.clone()));
+        }
+        st.reading = Some(req);
+        Self::wake_driver(&mut st);
+        drop(st);
+        Ok(ReadNow::Wait(Box::pin(ReadFuture {
+            s: self.clone(),
+            timer: timeout.map(|ms| Timer::after(Duration::from_millis(ms))),
+        })))
+    }
+
+    /// `write`: queues `data`, first trying to hand it to the transport at once.
+    pub fn write(&self, data: &[u8]) -> Result<(), String> {
+        let mut st = self.st.borrow_mut();
+        if st.closed || st.write_dead {
+            return Err(errno::text(errno::CLOSED));
+        }
+        if data.is_empty() {
+            return Ok(());
+        }
+        let mut sent = 0;
+        if st.queue.is_empty() && !st.needs_flush {
+            // Fast path: most writes fit in the socket buffer; no trip through the driver.
+            let mut cx = Context::from_waker(Waker::noop());
+            if let Some(io) = st.io.as_mut() {
+                while sent < data.len() {
+                    match Pin::new(&mut **io).poll_write(&mut cx, &data[sent..]) {
+                        Poll::Ready(Ok(0)) | Poll::Pending => break,
+                        Poll::Ready(Ok(n)) => sent += n,
+                        // Left to the driver, which records the failure.
+                        Poll::Ready(Err(_)) => break,
+                    }
+                }
+            }
+        }
+        if sent < data.len() {
+            st.unsent += data.len() - sent;
+            st.queue.push_back(Chunk { data: data[sent..].to_vec(), sent: 0 });
+            Self::wake_driver(&mut st);
+        } else if st.needs_flush {
+            Self::wake_driver(&mut st);
+        }
+        Ok(())
+    }
+
+    /// `close`: true the first time; the queue is flushed in the background, bounded.
+    pub fn close(&self) -> bool {
+        let mut st = self.st.borrow_mut();
+        if st.closed {
+            return false;
+        }
+        st.closed = true;
+        st.unsent = 0;
+        st.close_deadline = Some(Instant::now() + CLOSE_FLUSH_LIMIT);
+        if let Some(w) = st.reader.take() {
+            w.wake();
+        }
+        for w in st.flushers.drain(..) {
+            w.wake();
+        }
+        Self::release_source(&mut st.holds_source);
+        Self::wake_driver(&mut st);
+        true
+    }
+
+    /// `limit`: pause transport reads while `n` or more bytes are buffered (None: no limit).
+    pub fn limit(&self, n: Option<usize>) {
+        let mut st = self.st.borrow_mut();
+        st.limit = n;
+        Self::wake_driver(&mut st);
+    }
+
+    pub fn unread(&self) -> usize {
+        self.st.borrow().rbuf.len()
+    }
+
+    pub fn unsent(&self) -> usize {
+        self.st.borrow().unsent
+    }
+
+    pub fn is_alive(&self) -> bool {
+        let st = self.st.borrow();
+        !st.closed && st.error.is_none() && !st.write_dead
+    }
+
+    /// `flush`: nothing to wait for (Ok(None)), an error now, or a future to wait on (N7).
+    pub fn flush(self: &Rc<Self>, timeout: Option<u64>) -> Result<Option<task::Op>, String> {
+        let st = self.st.borrow();
+        if st.closed || st.write_dead {
+            return Err(errno::text(errno::CLOSED));
+        }
+        if st.queue.is_empty() {
+            return Ok(None);
+        }
+        drop(st);
+        Ok(Some(Box::pin(FlushFuture {
+            s: self.clone(),
+            timer: timeout.map(|ms| Timer::after(Duration::from_millis(ms))),
+        })))
+    }
+
+    /// The driver's work for one poll. Returns Ready when the stream is finished.
+    fn poll_drive(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut guard = self.st.borrow_mut();
+        let st = &mut *guard;
+        st.driver = Some(cx.waker().clone());
+        let Some(io) = st.io.as_mut() else { return Poll::Ready(()) };
+
+        // Input.
+        let mut reads = 0;
+        while !st.closed && st.error.is_none() {
+            let paused = st.reading.is_none() && st.limit.is_some_and(|l| st.rbuf.len() >= l);
+            if paused {
+                break;
+            }
+            if reads == READS_PER_POLL {
+                // Let other tasks run; come back right after.
+                cx.waker().wake_by_ref();
+                break;
+            }
+            reads += 1;
+            let got = SCRATCH.with(|scratch| {
+                let mut scratch = scratch.borrow_mut();
+                match Pin::new(&mut **io).poll_read(cx, &mut scratch[..]) {
+                    Poll::Ready(Ok(0)) => Poll::Ready(Err(errno::text(errno::EOF))),
+                    Poll::Ready(Ok(n)) => {
+                        st.rbuf.append(&scratch[..n]);
+                        Poll::Ready(Ok(()))
+                    }
+                    Poll::Ready(Err(e)) => Poll::Ready(Err(error_text(&e))),
+                    Poll::Pending => Poll::Pending,
+                }
+            });
+            match got {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => {
+                    st.error = Some(e);
+                    Self::release_source(&mut st.holds_source);
+                }
+                Poll::Pending => break,
+            }
+            if st.reading.is_some() {
+                if let Some(w) = st.reader.take() {
+                    w.wake();
+                }
+            }
+        }
+        if st.error.is_some() {
+            if let Some(w) = st.reader.take() {
+                w.wake();
+            }
+        }
+
+        // Output.
+        while !st.write_dead {
+            let Some(front) = st.queue.front_mut() else { break };
+            match Pin::new(&mut **io).poll_write(cx, &front.data[front.sent..]) {
+                Poll::Ready(Ok(n)) if n > 0 => {
+                    front.sent += n;
+                    if !st.closed {
+                        st.unsent -= n;
+                    }
+                    if front.sent == front.data.len() {
+                        st.queue.pop_front();
+                    }
+                }
+                Poll::Ready(Ok(_)) => {
+                    st.write_dead = true;
+                }
+                Poll::Ready(Err(e)) => {
+                    st.write_dead = true;
+                    if st.error.is_none() {
+                        st.error = Some(error_text(&e));
+                    }
+                    Self::release_source(&mut st.holds_source);
+                    if let Some(w) = st.reader.take() {
+                        w.wake();
+                    }
+                }
+                Poll::Pending => break,
+            }
+        }
+        if st.write_dead {
+            st.queue.clear();
+            st.unsent = 0;
+        }
+        let mut flushed = st.queue.is_empty();
+        if flushed && st.needs_flush && !st.write_dead {
+            match Pin::new(&mut **io).poll_flush(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(_)) => st.write_dead = true,
+                Poll::Pending => flushed = false,
+            }
+        }
+        if flushed {
+            for w in st.flushers.drain(..) {
+                w.wake();
+            }
+        }
+
+        // Close, once the output is out (or cannot go out any more).
+        if st.closed {
+            let expired = st.close_deadline.is_some_and(|d| Instant::now() >= d);
+            if flushed || st.write_dead || expired {
+                if !st.write_dead && !expired {
+                    // TLS sends close_notify here; TCP shuts down its write side.
+                    if Pin::new(&mut **io).poll_close(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                }
+                st.io = None;
+                st.queue.clear();
+                return Poll::Ready(());
+            }
+            if let Some(d) = st.close_deadline {
+                // Come back at the deadline even if the peer never reads.
+                let t = st.close_timer.get_or_insert_with(|| Timer::at(d));
+                if Pin::new(t).poll(cx).is_ready() {
+                    cx.waker().wake_by_ref();
+                }
+            }
+        }
+        Poll::Pending
+    }
+}
+
+thread_local! {
+    /// One read buffer for every transport read on this thread; only what arrived is copied
+    /// into a stream's own buffer, so idle streams hold no read memory.
+    static SCRATCH: RefCell<Vec<u8>> = RefCell::new(vec![0; READ_CHUNK]);
+}
+
+fn error_text(e: &io::Error) -> String {
+    errno::from_io(e)
+}
+
+/// The result of `Stream::read` when the call is made.
+pub enum ReadNow {
+    Data(Vec<u8>),
+    Err(String),
+    Wait(task::Op),
+}
+
+struct Driver {
+    s: Rc<Stream>,
+}
+
+impl Future for Driver {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.s.poll_drive(cx)
+    }
+}
+
+struct ReadFuture {
+    s: Rc<Stream>,
+    timer: Option<Timer>,
+}
+
+impl ReadFuture {
+    fn finish(&mut self, out: Result<Vec<u8>, String>) -> Poll<mlua::Result<MultiValue>> {
+        let mut st = self.s.st.borrow_mut();
+        st.reading = None;
+        st.reader = None;
+        drop(st);
+        let lua = runtime::get().lua.clone();
+        Poll::Ready(match out {
+            Ok(data) => lua.create_string(&data).map(|s| MultiValue::from_vec(vec![Value::String(s)])),
+            Err(e) => lua_err(&lua, &e),
+        })
+    }
+}
+
+fn lua_err(lua: &Lua, e: &str) -> mlua::Result<MultiValue> {
+    Ok(MultiValue::from_vec(vec![Value::Nil, Value::String(lua.create_string(e)?)]))
+}
+
+impl Future for ReadFuture {
+    type Output = mlua::Result<MultiValue>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let mut st = this.s.st.borrow_mut();
+        if st.closed {
+            drop(st);
+            return this.finish(Err(errno::text(errno::CLOSED)));
+        }
+        let Some(req) = st.reading.clone() else {
+            drop(st);
+            return this.finish(Err(errno::text(errno::CLOSED)));
+        };
+        if let Some(n) = st.rbuf.satisfies(&req) {
+            let data = st.rbuf.take(n).to_vec();
+            st.rbuf.compact();
+            Stream::wake_driver(&mut st);
+            drop(st);
+            return this.finish(Ok(data));
+        }
+        if let Some(e) = st.error.clone() {
+            drop(st);
+            return this.finish(Err(e));
+        }
+        st.reader = Some(cx.waker().clone());
+        drop(st);
+        if let Some(t) = this.timer.as_mut() {
+            if Pin::new(t).poll(cx).is_ready() {
+                return this.finish(Err(errno::text(libc::ETIMEDOUT)));
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for ReadFuture {
+    fn drop(&mut self) {
+        if let Ok(mut st) = self.s.st.try_borrow_mut() {
+            st.reading = None;
+            st.reader = None;
+        }
+    }
+}
+
+struct FlushFuture {
+    s: Rc<Stream>,
+    timer: Option<Timer>,
+}
+
+impl Future for FlushFuture {
+    type Output = mlua::Result<MultiValue>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let lua = runtime::get().lua.clone();
+        let mut st = this.s.st.borrow_mut();
+        if st.closed || st.write_dead {
+            let e = st.error.clone().unwrap_or_else(|| errno::text(errno::CLOSED));
+            return Poll::Ready(Ok(MultiValue::from_vec(vec![
+                Value::Boolean(false),
+                Value::String(lua.create_string(&e)?),
+            ])));
+        }
+        if st.queue.is_empty() {
+            return Poll::Ready(Ok(MultiValue::from_vec(vec![Value::Boolean(true)])));
+        }
+        if !st.flushers.iter().any(|w| w.will_wake(cx.waker())) {
+            st.flushers.push(cx.waker().clone());
+        }
+        drop(st);
+        if let Some(t) = this.timer.as_mut() {
+            if Pin::new(t).poll(cx).is_ready() {
+                return Poll::Ready(Ok(MultiValue::from_vec(vec![
+                    Value::Boolean(false),
+                    Value::String(lua.create_string(errno::text(libc::ETIMEDOUT))?),
+                ])));
+            }
+        }
+        Poll::Pending
+    }
+}

@@ -1,0 +1,232 @@
+//! `silly.net.tcp.c`: TCP listeners and outgoing connections. Connections themselves are
+//! `Stream`s (stream.rs), driven and exposed like every other stream (conn.rs).
+//!
+//! Addresses arrive numeric (the Lua side resolves names, DECISIONS.md N1): an IP text and a
+//! port. Every connection gets TCP_NODELAY and SO_KEEPALIVE; listeners get SO_REUSEADDR.
+
+use std::cell::RefCell;
+use std::io;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+use async_io::{Async, Timer};
+use mlua::{Function, Lua, MultiValue, Table, UserData, UserDataRef, Value};
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::native::errno;
+use crate::native::logger::{self, Level};
+use crate::native::net::{addr, conn, stream::Stream};
+use crate::native::current_task;
+use crate::runtime::{self, task};
+
+/// A listening socket; its accept loop runs until `close`.
+pub struct Listener {
+    accept_loop: RefCell<Option<async_executor::Task<()>>>,
+    fd: i32,
+    /// The bound address as text, with the port the OS chose for port 0.
+    local: String,
+}
+
+impl UserData for Listener {}
+
+fn socket_addr(ip: &str, port: u16) -> Result<SocketAddr, String> {
+    if ip.is_empty() {
+        // ":port": the IPv6 wildcard, dual-stack (net.md §1).
+        return Ok(SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port));
+    }
+    addr::ip(ip).map(|ip| SocketAddr::new(ip, port)).ok_or_else(|| errno::text(errno::RESOLVE))
+}
+
+fn tune(stream: &TcpStream) {
+    let s = socket2::SockRef::from(stream);
+    // Best effort: a socket that refuses an option still works.
+    let _ = s.set_tcp_nodelay(true);
+    let _ = s.set_keepalive(true);
+}
+
+fn bind_listener(sa: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
+    let sock = Socket::new(Domain::for_address(sa), Type::STREAM, Some(Protocol::TCP))?;
+    sock.set_reuse_address(true)?;
+    if sa.is_ipv6() && sa.ip().is_unspecified() {
+        sock.set_only_v6(false)?;
+    }
+    sock.bind(&sa.into())?;
+    sock.listen(backlog)?;
+    Ok(sock.into())
+}
+
+fn is_fd_exhaustion(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE) | Some(libc::ENOBUFS) | Some(libc::ENOMEM))
+}
+
+/// Accepts connections forever, starting `handler(conn)` in a new task for each.
+async fn accept_loop(listener: Async<TcpListener>, handler: Function) {
+    let rt = runtime::get();
+    let mut exhausted_logged = false;
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                exhausted_logged = false;
+                let stream = stream.into_inner().and_then(|s| {
+                    tune(&s);
+                    Async::new(s)
+                });
+                let stream = match stream {
+                    Ok(s) => s,
+                    Err(e) => {
+                        logger::write_rust(Level::Error, &format!("[tcp] cannot set up accepted connection: {e}"));
+                        continue;
+                    }
+                };
+                let fd = stream.as_raw_fd();
+                let s = Stream::start(Box::new(stream), fd, peer.to_string(), false);
+                let started = conn::new_userdata(&rt.lua, s.clone()).and_then(|ud| {
+                    let entry = rt.tasks.entry().ok_or_else(|| mlua::Error::runtime("no task entry"))?;
+                    let args = MultiValue::from_vec(vec![Value::Function(handler.clone()), Value::UserData(ud)]);
+                    task::spawn(&rt.lua, &entry, task::Start::Args(args))
+                });
+                match started {
+                    Ok((_, h)) => h.detach(),
+                    Err(e) => {
+                        s.close();
+                        logger::write_rust(Level::Error, &format!("[tcp] cannot start accept handler: {e}"));
+                    }
+                }
+            }
+            Err(e) if is_fd_exhaustion(&e) => {
+                // Out of descriptors: the pending connections wait in the backlog; try again
+                // shortly, when some may have been closed.
+                if !exhausted_logged {
+                    logger::write_rust(Level::Error, &format!("[tcp] accept paused: {}", errno::from_io(&e)));
+                    exhausted_logged = true;
+                }
+                Timer::after(Duration::from_millis(50)).await;
+            }
+            Err(e) => {
+                // Per-connection failures (aborted before accept ...) do not stop the listener.
+                logger::write_rust(Level::Debug, &format!("[tcp] accept: {}", errno::from_io(&e)));
+            }
+        }
+    }
+}
+
+async fn connect(sa: SocketAddr, bind: Option<SocketAddr>) -> Result<Async<TcpStream>, String> {
+    let err = |e: io::Error| errno::from_io(&e);
+    let sock = Socket::new(Domain::for_address(sa), Type::STREAM, Some(Protocol::TCP)).map_err(err)?;
+    sock.set_nonblocking(true).map_err(err)?;
+    if let Some(b) = bind {
+        if b.is_ipv4() != sa.is_ipv4() {
+            return Err(errno::text(libc::EAFNOSUPPORT));
+        }
+        sock.bind(&b.into()).map_err(err)?;
+    }
+    match sock.connect(&sa.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) => return Err(err(e)),
+    }
+    let stream: TcpStream = sock.into();
+    let stream = Async::new(stream).map_err(err)?;
+    stream.writable().await.map_err(err)?;
+    if let Some(e) = stream.get_ref().take_error().map_err(err)? {
+        return Err(err(e));
+    }
+    // A refused connect can also show as "writable" with no error yet on some kernels: ask
+    // for the peer to be sure the connection exists.
+    stream.get_ref().peer_addr().map_err(err)?;
+    tune(stream.get_ref());
+    Ok(stream)
+}
+
+pub fn open(lua: &Lua) -> mlua::Result<Table> {
+    let m = lua.create_table()?;
+    // listen(ip, port, backlog, handler) -> listener | nil, err
+    m.set(
+        "listen",
+        lua.create_function(|lua, (ip, port, backlog, handler): (String, u16, i32, Function)| {
+            let sa = match socket_addr(&ip, port) {
+                Ok(sa) => sa,
+                Err(e) => return Ok((None, Some(e))),
+            };
+            let listener = match bind_listener(sa, backlog).and_then(Async::new) {
+                Ok(l) => l,
+                Err(e) => return Ok((None, Some(errno::from_io(&e)))),
+            };
+            let fd = listener.as_raw_fd();
+            let local = listener.get_ref().local_addr().map(|a| a.to_string()).unwrap_or_default();
+            let rt = runtime::get();
+            rt.hold_source();
+            let task = rt.executor.spawn(accept_loop(listener, handler));
+            let ud = lua.create_userdata(Listener { accept_loop: RefCell::new(Some(task)), fd, local })?;
+            Ok((Some(ud), None))
+        })?,
+    )?;
+    // close(listener) -> true | false, CLOSED
+    m.set(
+        "lclose",
+        lua.create_function(|_, l: UserDataRef<Listener>| {
+            match l.accept_loop.borrow_mut().take() {
+                Some(task) => {
+                    // Dropping the loop's task cancels it and closes the socket.
+                    drop(task);
+                    runtime::get().release_source();
+                    Ok((true, None))
+                }
+                None => Ok((false, Some(errno::text(errno::CLOSED)))),
+            }
+        })?,
+    )?;
+    m.set("lfd", lua.create_function(|_, l: UserDataRef<Listener>| Ok(l.fd))?)?;
+    m.set("laddr", lua.create_function(|_, l: UserDataRef<Listener>| Ok(l.local.clone()))?)?;
+    // connect(ip, port, bindip?, bindport?, timeout?) -> MARKER (the task yields for conn | nil, err)
+    m.set(
+        "connect",
+        lua.create_function(
+            |lua, (ip, port, bind_ip, bind_port, timeout): (String, u16, Option<String>, Option<u16>, Option<i64>)| {
+                let sa = match socket_addr(&ip, port) {
+                    Ok(sa) if !ip.is_empty() => sa,
+                    Ok(_) => return Ok(MultiValue::from_vec(vec![Value::Nil, Value::String(lua.create_string(errno::text(libc::EINVAL))?)])),
+                    Err(e) => return Ok(MultiValue::from_vec(vec![Value::Nil, Value::String(lua.create_string(&e)?)])),
+                };
+                let bind = match (bind_ip, bind_port) {
+                    (Some(bip), Some(bport)) => match socket_addr(&bip, bport) {
+                        Ok(b) => Some(b),
+                        Err(e) => return Ok(MultiValue::from_vec(vec![Value::Nil, Value::String(lua.create_string(&e)?)])),
+                    },
+                    _ => None,
+                };
+                let peer = ip_port_text(&sa);
+                let op: task::Op = Box::pin(async move {
+                    let attempt = connect(sa, bind);
+                    let result = match timeout {
+                        Some(ms) => {
+                            futures_lite::future::or(attempt, async move {
+                                Timer::after(Duration::from_millis(ms.max(0) as u64)).await;
+                                Err(errno::text(libc::ETIMEDOUT))
+                            })
+                            .await
+                        }
+                        None => attempt.await,
+                    };
+                    let lua = runtime::get().lua.clone();
+                    match result {
+                        Ok(stream) => {
+                            let fd = stream.as_raw_fd();
+                            let s = Stream::start(Box::new(stream), fd, peer, false);
+                            Ok(MultiValue::from_vec(vec![Value::UserData(conn::new_userdata(&lua, s)?)]))
+                        }
+                        Err(e) => Ok(MultiValue::from_vec(vec![Value::Nil, Value::String(lua.create_string(&e)?)])),
+                    }
+                });
+                current_task()?.set_pending(task::Pending::Op(op));
+                Ok(MultiValue::from_vec(vec![Value::LightUserData(task::marker())]))
+            },
+        )?,
+    )?;
+    Ok(m)
+}
+
+fn ip_port_text(sa: &SocketAddr) -> String {
+    sa.to_string()
+}
