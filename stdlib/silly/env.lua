@@ -66,6 +66,10 @@ end
 function M.load(path)
 	local env = {}
 	local function run(file)
+		-- loadfile(nil) would read stdin, blocking the whole process.
+		if type(file) ~= "string" then
+			error(" open config error of file:" .. tostring(file) .. " (string expected, got " .. type(file) .. ")", 0)
+		end
 		local f, err = loadfile(file, "t", env)
 		if not f then
 			error(" open config error of file:" .. tostring(file) .. " (" .. tostring(err) .. ")", 0)
