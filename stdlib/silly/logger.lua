@@ -15,6 +15,7 @@ local getinfo = debug.getinfo
 local format = string.format
 local concat = table.concat
 local mathtype = math.type
+local tointeger = math.tointeger
 local find = string.find
 local sub = string.sub
 
@@ -165,9 +166,12 @@ end
 ---Sets the process-wide level; records below it are dropped.
 ---@param level integer 0..3
 function M.setlevel(level)
-	if mathtype(level) ~= "integer" or level < 0 or level > 3 then
+	-- As Lua's integer arguments do, a float with an exact integer value (2.0) is accepted.
+	local n = type(level) == "number" and tointeger(level)
+	if not n or n < 0 or n > 3 then
 		error(format("bad argument #1 to 'setlevel' (level 0..3 expected, got %s)", tostring(level)), 2)
 	end
+	level = n
 	c.setlevel(level)
 	bind(level)
 end
