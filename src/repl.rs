@@ -4,11 +4,18 @@
 //! side awaits the answer, so timers, servers and other tasks keep running while the user types.
 //! Each complete entry is compiled (first as `return <entry>`, as `lua` does, to print an
 //! expression's value), run as a new task, and awaited before the next prompt.
+//!
+//! Output of tasks that run while the prompt is shown (a timer's `print`) would land after the
+//! prompt and leave the typed text without one. While a line is being read, the global `print`
+//! goes through rustyline's external printer, which prints above the prompt and redraws it.
 
+use std::cell::Cell;
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::sync::mpsc;
 
-use mlua::{Function, MultiValue, Value};
+use mlua::{Function, Lua, MultiValue, Value};
+use rustyline::ExternalPrinter;
 use rustyline::error::ReadlineError;
 
 use crate::runtime::{self, stdlib, task};
@@ -25,19 +32,31 @@ fn history_path() -> Option<PathBuf> {
     std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".silly_history"))
 }
 
+/// The line-reader thread's two ends, as the loop side holds them.
+struct Reader {
+    /// Each request: (prompt, an entry to add to the history first).
+    requests: mpsc::Sender<(String, Option<String>)>,
+    answers: async_channel::Receiver<Input>,
+    /// Text to print above the prompt; None when stdin or stdout is not a terminal.
+    printer: Option<mpsc::Sender<String>>,
+}
+
 /// Starts the line-reader thread: it answers each prompt sent to it with one `Input`.
-fn spawn_reader() -> (mpsc::Sender<(String, Option<String>)>, async_channel::Receiver<Input>) {
+fn spawn_reader() -> Reader {
     let (req_tx, req_rx) = mpsc::channel::<(String, Option<String>)>();
     let (resp_tx, resp_rx) = async_channel::bounded(1);
+    let (printer_tx, printer_rx) = mpsc::channel();
     std::thread::spawn(move || {
         let mut editor = match rustyline::DefaultEditor::new() {
             Ok(e) => e,
             Err(e) => {
                 eprintln!("silly: cannot start the line editor: {e}");
+                let _ = printer_tx.send(None);
                 let _ = resp_tx.send_blocking(Input::Eof);
                 return;
             }
         };
+        let _ = printer_tx.send(editor.create_external_printer().ok().map(spawn_printer));
         let history = history_path();
         if let Some(h) = &history {
             let _ = editor.load_history(h);
@@ -60,17 +79,71 @@ fn spawn_reader() -> (mpsc::Sender<(String, Option<String>)>, async_channel::Rec
             }
         }
     });
-    (req_tx, resp_rx)
+    Reader {
+        requests: req_tx,
+        answers: resp_rx,
+        printer: printer_rx.recv().ok().flatten(),
+    }
+}
+
+/// Runs the external printer on its own thread. Its `print` can block until the reader thread
+/// takes the text, which only happens inside `readline`; the loop thread must never wait on that.
+fn spawn_printer(mut printer: impl ExternalPrinter + Send + 'static) -> mpsc::Sender<String> {
+    let (tx, rx) = mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        while let Ok(text) = rx.recv() {
+            if printer.print(text).is_err() {
+                return;
+            }
+        }
+    });
+    tx
+}
+
+/// Replaces the global `print`: while `reading`, its text goes to `printer`; otherwise the
+/// original `print` runs, keeping its order with `io.write`.
+fn route_print(
+    lua: &Lua,
+    printer: mpsc::Sender<String>,
+    reading: Rc<Cell<bool>>,
+) -> mlua::Result<()> {
+    let globals = lua.globals();
+    let original: Function = globals.get("print")?;
+    let tostring: Function = globals.get("tostring")?;
+    let print = lua.create_function(move |_, args: MultiValue| {
+        if !reading.get() {
+            return original.call::<()>(args);
+        }
+        let mut text = String::new();
+        for (i, v) in args.into_iter().enumerate() {
+            if i > 0 {
+                text.push('\t');
+            }
+            text.push_str(&tostring.call::<mlua::LuaString>(v)?.to_string_lossy());
+        }
+        text.push('\n');
+        // The printer thread only stops when the terminal is gone; then the text has nowhere to go.
+        let _ = printer.send(text);
+        Ok(())
+    })?;
+    globals.set("print", print)
 }
 
 /// Compiles an entry: `Ok(None)` when it is incomplete and more lines are needed.
 fn compile(lua: &mlua::Lua, code: &str) -> Result<Option<Function>, String> {
-    if let Ok(f) = lua.load(format!("return {code}")).set_name("=stdin").into_function() {
+    if let Ok(f) = lua
+        .load(format!("return {code}"))
+        .set_name("=stdin")
+        .into_function()
+    {
         return Ok(Some(f));
     }
     match lua.load(code).set_name("=stdin").into_function() {
         Ok(f) => Ok(Some(f)),
-        Err(mlua::Error::SyntaxError { incomplete_input: true, .. }) => Ok(None),
+        Err(mlua::Error::SyntaxError {
+            incomplete_input: true,
+            ..
+        }) => Ok(None),
         Err(mlua::Error::SyntaxError { message, .. }) => Err(message),
         Err(e) => Err(e.to_string()),
     }
@@ -92,16 +165,33 @@ pub async fn run() {
         }
     };
     let version: String = lua.globals().get("_VERSION").unwrap_or_default();
-    println!("silly {} ({version}); Ctrl-D exits", env!("CARGO_PKG_VERSION"));
-    let (requests, answers) = spawn_reader();
+    println!(
+        "silly {} ({version}); Ctrl-D exits",
+        env!("CARGO_PKG_VERSION")
+    );
+    let reader = spawn_reader();
+    // Whether the reader thread may be showing a prompt: from a request to its answer.
+    let reading = Rc::new(Cell::new(false));
+    if let Some(printer) = reader.printer.clone()
+        && let Err(e) = route_print(&lua, printer, reading.clone())
+    {
+        eprintln!("silly: cannot route print above the prompt: {e}");
+    }
     let mut buffer = String::new();
     let mut history: Option<String> = None;
     loop {
         let prompt = if buffer.is_empty() { "> " } else { ">> " };
-        if requests.send((prompt.to_string(), history.take())).is_err() {
+        if reader
+            .requests
+            .send((prompt.to_string(), history.take()))
+            .is_err()
+        {
             break;
         }
-        let line = match answers.recv().await {
+        reading.set(true);
+        let answer = reader.answers.recv().await;
+        reading.set(false);
+        let line = match answer {
             Ok(Input::Line(l)) => l,
             Ok(Input::Interrupted) => {
                 buffer.clear();
