@@ -103,6 +103,10 @@ async fn accept_loop(listener: Async<TcpListener>, handler: Function) {
                 }
                 Timer::after(Duration::from_millis(50)).await;
             }
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                // The socket no longer listens (`lclose` shut it down).
+                return;
+            }
             Err(e) => {
                 // Per-connection failures (aborted before accept ...) do not stop the listener.
                 logger::write_rust(Level::Debug, &format!("[tcp] accept: {}", errno::from_io(&e)));
@@ -168,7 +172,12 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
         lua.create_function(|_, l: UserDataRef<Listener>| {
             match l.accept_loop.borrow_mut().take() {
                 Some(task) => {
-                    // Dropping the loop's task cancels it and closes the socket.
+                    // Dropping the task only schedules its cancellation: the socket would keep
+                    // listening (and queueing connections) until the executor runs again. Stop
+                    // listening now, so a connect right after close() is refused.
+                    // SAFETY: the fd is still open, owned by the loop's future, which is dropped
+                    // later (cancelled tasks are never polled again).
+                    unsafe { libc::shutdown(l.fd, libc::SHUT_RDWR) };
                     drop(task);
                     runtime::get().release_source();
                     Ok((true, None))
