@@ -16,10 +16,23 @@ local co_status = coroutine.status
 local co_close = coroutine.close
 local error = error
 local type = type
+local setmetatable = setmetatable
 
-local function pass(co, ok, first, ...)
+-- User coroutines suspended in a runtime call right now. To Lua they look like any suspended
+-- coroutine, but resuming one from another task would end that call early, in the wrong task.
+local parked = setmetatable({}, { __mode = "k" })
+
+local pass
+
+local function back(co, ...)
+	parked[co] = nil
+	return pass(co, co_resume(co, ...))
+end
+
+pass = function(co, ok, first, ...)
 	if ok and first == MARKER and co_status(co) == "suspended" then
-		return pass(co, co_resume(co, co_yield(MARKER)))
+		parked[co] = true
+		return back(co, co_yield(MARKER))
 	end
 	return ok, first, ...
 end
@@ -31,6 +44,9 @@ end
 local function resume(co, ...)
 	if type(co) == "thread" and istask(co) then
 		error("bad argument #1 to 'resume' (cannot resume a task; use task.wakeup)", 2)
+	end
+	if parked[co] then
+		error("bad argument #1 to 'resume' (cannot resume a coroutine suspended in a runtime call)", 2)
 	end
 	return pass(co, co_resume(co, ...))
 end
