@@ -43,7 +43,9 @@ local READING = setmetatable({}, { __name = "silly.net.tcp.reading" })
 ---@return integer|string port or the error value
 local function resolve(s, listening, timeout)
 	local host, port = parse(s)
-	if not port then
+	-- A missing host is INVAL for connect before the port is looked at: "::1:80" parses as
+	-- host nil, port ":1:80" (net.md §1).
+	if not port or (not host and not listening) then
 		return nil, errno.INVAL
 	end
 	local p = portnum(port)
@@ -51,10 +53,7 @@ local function resolve(s, listening, timeout)
 		return nil, errno.RESOLVE
 	end
 	if not host then
-		if listening then
-			return "", p
-		end
-		return nil, errno.INVAL
+		return "", p
 	end
 	if iptype(host) ~= 0 then
 		return host, p
