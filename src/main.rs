@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 /// Ends the process at once with `code`, flushing what it holds (DECISIONS.md C1: `silly.exit`).
 pub fn exit(code: i32) -> ! {
+    repl::restore_terminal();
     let _ = std::io::stdout().flush();
     // std::process::exit calls libc's exit, which also flushes C stdio (Lua's io.write).
     std::process::exit(code)

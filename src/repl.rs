@@ -9,10 +9,10 @@
 //! prompt and leave the typed text without one. While a line is being read, the global `print`
 //! goes through rustyline's external printer, which prints above the prompt and redraws it.
 
-use std::cell::Cell;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::rc::Rc;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{OnceLock, mpsc};
 
 use mlua::{Function, Lua, MultiValue, Value};
 use rustyline::ExternalPrinter;
@@ -26,6 +26,29 @@ enum Input {
     Interrupted,
     /// Ctrl-D or a closed terminal.
     Eof,
+}
+
+/// Set from a prompt request to its answer: the reader thread may be in readline, with the
+/// terminal in raw mode.
+static READING: AtomicBool = AtomicBool::new(false);
+/// The terminal's mode when the REPL started, before rustyline switched it to raw mode.
+static SAVED_MODE: OnceLock<libc::termios> = OnceLock::new();
+
+/// Gives the terminal back as the REPL found it, if the process ends while a line is being
+/// read (`silly.exit` from a timer, SIGTERM): rustyline's own restore never runs then, and the
+/// shell would be left without echo or line editing.
+pub fn restore_terminal() {
+    if !READING.load(Ordering::SeqCst) {
+        return;
+    }
+    if let Some(mode) = SAVED_MODE.get() {
+        // SAFETY: fd 0 is the terminal the mode was read from; tcsetattr only reads `mode`.
+        unsafe { libc::tcsetattr(0, libc::TCSADRAIN, mode) };
+        // Bracketed paste goes off with raw mode, and the shell's prompt gets a line of its own.
+        let mut out = std::io::stdout();
+        let _ = out.write_all(b"\x1b[?2004l\r\n");
+        let _ = out.flush();
+    }
 }
 
 fn history_path() -> Option<PathBuf> {
@@ -100,18 +123,14 @@ fn spawn_printer(mut printer: impl ExternalPrinter + Send + 'static) -> mpsc::Se
     tx
 }
 
-/// Replaces the global `print`: while `reading`, its text goes to `printer`; otherwise the
+/// Replaces the global `print`: while `READING`, its text goes to `printer`; otherwise the
 /// original `print` runs, keeping its order with `io.write`.
-fn route_print(
-    lua: &Lua,
-    printer: mpsc::Sender<String>,
-    reading: Rc<Cell<bool>>,
-) -> mlua::Result<()> {
+fn route_print(lua: &Lua, printer: mpsc::Sender<String>) -> mlua::Result<()> {
     let globals = lua.globals();
     let original: Function = globals.get("print")?;
     let tostring: Function = globals.get("tostring")?;
     let print = lua.create_function(move |_, args: MultiValue| {
-        if !reading.get() {
+        if !READING.load(Ordering::Relaxed) {
             return original.call::<()>(args);
         }
         let mut text = String::new();
@@ -169,11 +188,17 @@ pub async fn run() {
         "silly {} ({version}); Ctrl-D exits",
         env!("CARGO_PKG_VERSION")
     );
+    if std::io::stdin().is_terminal() {
+        // SAFETY: termios is plain data (all-zero is a valid value), and tcgetattr only fills
+        // it in from fd 0, which is open: it is our terminal.
+        let mut mode: libc::termios = unsafe { std::mem::zeroed() };
+        if unsafe { libc::tcgetattr(0, &mut mode) } == 0 {
+            let _ = SAVED_MODE.set(mode);
+        }
+    }
     let reader = spawn_reader();
-    // Whether the reader thread may be showing a prompt: from a request to its answer.
-    let reading = Rc::new(Cell::new(false));
     if let Some(printer) = reader.printer.clone()
-        && let Err(e) = route_print(&lua, printer, reading.clone())
+        && let Err(e) = route_print(&lua, printer)
     {
         eprintln!("silly: cannot route print above the prompt: {e}");
     }
@@ -188,9 +213,9 @@ pub async fn run() {
         {
             break;
         }
-        reading.set(true);
+        READING.store(true, Ordering::SeqCst);
         let answer = reader.answers.recv().await;
-        reading.set(false);
+        READING.store(false, Ordering::SeqCst);
         let line = match answer {
             Ok(Input::Line(l)) => l,
             Ok(Input::Interrupted) => {
