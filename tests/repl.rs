@@ -1,0 +1,336 @@
+//! The REPL (DECISIONS.md C6) through a real pseudo-terminal: results, `>> ` continuation,
+//! errors, Ctrl-C and Ctrl-D, history, and tasks that keep running while the prompt waits.
+//!
+//! rexpect strips the terminal's escape sequences; what is left is rustyline's text with
+//! `\r\n` line ends. Each expectation is bounded by the session's timeout.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use rexpect::process::WaitStatus;
+use rexpect::session::{Options, PtySession, spawn_with_options};
+
+/// Bound of every single expectation.
+const EXPECT_MS: u64 = 10_000;
+
+/// A fresh HOME for one test, so the history file is the test's own.
+fn temp_home(name: &str) -> PathBuf {
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("repl-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create temp home");
+    dir
+}
+
+/// Starts `silly args` on a pseudo-terminal.
+fn spawn(home: &Path, args: &[&str]) -> PtySession {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_silly"));
+    cmd.args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("HOME", home)
+        .env("TERM", "xterm");
+    cmd.env_remove("SILLY_STDLIB_DIR");
+    let opts = Options::new()
+        .timeout_ms(Some(EXPECT_MS))
+        .strip_ansi_escape_codes(true);
+    spawn_with_options(cmd, opts).expect("spawn silly in a pty")
+}
+
+/// Starts the REPL (no script) and waits for its banner.
+fn spawn_repl(home: &Path) -> PtySession {
+    let mut p = spawn(home, &[]);
+    p.exp_string("Ctrl-D exits").expect("banner");
+    p
+}
+
+/// Waits for `text` at the start of a line: after `\r` or `\n`, or right after what the
+/// previous expectation consumed (which always ends a line or a prompt).
+fn expect_at_line_start(p: &mut PtySession, text: &str) -> Result<(), rexpect::error::Error> {
+    loop {
+        let before = p.exp_string(text)?;
+        if before.is_empty() || before.ends_with('\r') || before.ends_with('\n') {
+            return Ok(());
+        }
+    }
+}
+
+/// Waits for the prompt `prompt` ("> " or ">> ") at the start of a line, then types `line`.
+fn enter(p: &mut PtySession, prompt: &str, line: &str) {
+    expect_at_line_start(p, prompt)
+        .unwrap_or_else(|e| panic!("no prompt {prompt:?} before {line:?}: {e}"));
+    p.send_line(line).expect("type a line");
+}
+
+/// Expects `want` as a whole output line.
+fn expect_line(p: &mut PtySession, want: &str) {
+    expect_at_line_start(p, &format!("{want}\r\n"))
+        .unwrap_or_else(|e| panic!("no output line {want:?}: {e}"));
+}
+
+/// Sends Ctrl-D at a fresh prompt and returns how the process ended (bounded).
+fn quit(p: &mut PtySession) -> WaitStatus {
+    expect_at_line_start(p, "> ").expect("prompt before Ctrl-D");
+    p.send_control('d').expect("Ctrl-D");
+    let deadline = Instant::now() + Duration::from_millis(EXPECT_MS);
+    loop {
+        match p.process().status() {
+            Some(WaitStatus::StillAlive) | None => {}
+            Some(status) => return status,
+        }
+        assert!(Instant::now() < deadline, "the REPL did not exit on Ctrl-D");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn exited_with(status: WaitStatus, code: i32) -> bool {
+    matches!(status, WaitStatus::Exited(_, c) if c == code)
+}
+
+#[test]
+fn expressions_statements_and_history() {
+    let home = temp_home("basics");
+    let mut p = spawn_repl(&home);
+    enter(&mut p, "> ", "1+1");
+    expect_line(&mut p, "2");
+    enter(&mut p, "> ", "x = 20");
+    enter(&mut p, "> ", "x * 2 + 2");
+    expect_line(&mut p, "42");
+    enter(&mut p, "> ", "1, 'two', nil");
+    expect_line(&mut p, "1\ttwo\tnil");
+    enter(&mut p, "> ", "print('printed', x)");
+    expect_line(&mut p, "printed\t20");
+    let status = quit(&mut p);
+    assert!(exited_with(status, 0), "Ctrl-D: {status:?}");
+    let history = std::fs::read_to_string(home.join(".silly_history")).expect("history file");
+    for entry in ["1+1", "x = 20", "print('printed', x)"] {
+        assert!(
+            history.lines().any(|l| l == entry),
+            "{entry:?} in history: {history:?}"
+        );
+    }
+}
+
+#[test]
+fn history_is_loaded_at_start() {
+    let home = temp_home("history-load");
+    let mut p = spawn_repl(&home);
+    enter(&mut p, "> ", "'remembered' .. 1");
+    expect_line(&mut p, "remembered1");
+    assert!(exited_with(quit(&mut p), 0));
+
+    let mut p = spawn_repl(&home);
+    expect_at_line_start(&mut p, "> ").expect("prompt");
+    // Up arrow brings back the previous session's entry.
+    p.send("\x1b[A").expect("up");
+    p.send("\r").expect("enter");
+    p.flush().expect("flush");
+    expect_line(&mut p, "remembered1");
+    assert!(exited_with(quit(&mut p), 0));
+}
+
+#[test]
+fn incomplete_entry_continues_with_the_secondary_prompt() {
+    let home = temp_home("continuation");
+    let mut p = spawn_repl(&home);
+    enter(&mut p, "> ", "for i=1,2 do");
+    enter(&mut p, ">> ", "print('i=' .. i)");
+    enter(&mut p, ">> ", "end");
+    expect_line(&mut p, "i=1");
+    expect_line(&mut p, "i=2");
+    enter(&mut p, "> ", "function twice(n)");
+    enter(&mut p, ">> ", "return n * 2 end");
+    enter(&mut p, "> ", "twice(21)");
+    expect_line(&mut p, "42");
+    assert!(exited_with(quit(&mut p), 0));
+}
+
+#[test]
+fn errors_are_reported_and_the_repl_goes_on() {
+    let home = temp_home("errors");
+    let mut p = spawn_repl(&home);
+    enter(&mut p, "> ", "x = = 1");
+    p.exp_string("Syntax error:").expect("syntax error report");
+    enter(&mut p, "> ", "error('it broke')");
+    p.exp_string("Error: ").expect("runtime error report");
+    p.exp_string("it broke").expect("the error message");
+    enter(&mut p, "> ", "nil + 1");
+    p.exp_string("Error: ").expect("runtime error report");
+    p.exp_string("arithmetic").expect("the error message");
+    enter(&mut p, "> ", "1+1");
+    expect_line(&mut p, "2");
+    assert!(exited_with(quit(&mut p), 0));
+}
+
+#[test]
+fn timer_output_appears_while_the_prompt_waits() {
+    let home = temp_home("timer");
+    let mut p = spawn_repl(&home);
+    enter(
+        &mut p,
+        "> ",
+        "require('silly.time').after(200, function() print('TICK') end)",
+    );
+    // Type half an entry and wait at the prompt: the timer prints above the prompt, which
+    // comes back with the half-typed text.
+    expect_at_line_start(&mut p, "> ").expect("prompt");
+    p.send("20 +").expect("type");
+    p.flush().expect("flush");
+    p.exp_string("TICK\r\n> 20 +")
+        .expect("TICK above a redrawn prompt");
+    p.send_line(" 22").expect("finish the line");
+    expect_line(&mut p, "42");
+    assert!(exited_with(quit(&mut p), 0));
+}
+
+#[test]
+fn entries_may_yield_and_tasks_run_between_entries() {
+    let home = temp_home("yield");
+    let mut p = spawn_repl(&home);
+    enter(
+        &mut p,
+        "> ",
+        "time = require('silly.time') task = require('silly.task')",
+    );
+    enter(&mut p, "> ", "time.sleep(100) print('slept')");
+    expect_line(&mut p, "slept");
+    // A task forked at the prompt goes on after the entry ended.
+    enter(
+        &mut p,
+        "> ",
+        "task.fork(function() for i = 1, 2 do time.sleep(50) print('bg ' .. i) end end)",
+    );
+    p.exp_string("bg 1").expect("first background line");
+    p.exp_string("bg 2").expect("second background line");
+    enter(&mut p, "> ", "'after'");
+    expect_line(&mut p, "after");
+    assert!(exited_with(quit(&mut p), 0));
+}
+
+#[test]
+fn ctrl_c_clears_the_line() {
+    let home = temp_home("ctrl-c");
+    let mut p = spawn_repl(&home);
+    expect_at_line_start(&mut p, "> ").expect("prompt");
+    p.send("garbage(").expect("type");
+    p.flush().expect("flush");
+    p.send_control('c').expect("Ctrl-C");
+    enter(&mut p, "> ", "1+2");
+    expect_line(&mut p, "3");
+    // In a continuation, Ctrl-C drops the whole entry, not just the current line.
+    enter(&mut p, "> ", "for i=1,2 do");
+    expect_at_line_start(&mut p, ">> ").expect("continuation prompt");
+    p.send_control('c').expect("Ctrl-C");
+    enter(&mut p, "> ", "6*7");
+    expect_line(&mut p, "42");
+    assert!(exited_with(quit(&mut p), 0), "Ctrl-C did not end the REPL");
+}
+
+#[test]
+fn ctrl_d_exits_0_with_a_pending_timer() {
+    let home = temp_home("ctrl-d-timer");
+    let mut p = spawn_repl(&home);
+    enter(
+        &mut p,
+        "> ",
+        "require('silly.time').after(60000, function() end)",
+    );
+    let started = Instant::now();
+    assert!(exited_with(quit(&mut p), 0));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "Ctrl-D waited for the timer"
+    );
+}
+
+#[test]
+fn exit_at_the_prompt_ends_with_its_status() {
+    let home = temp_home("exit");
+    let mut p = spawn_repl(&home);
+    enter(&mut p, "> ", "require('silly').exit(3)");
+    let deadline = Instant::now() + Duration::from_millis(EXPECT_MS);
+    let status = loop {
+        match p.process().status() {
+            Some(WaitStatus::StillAlive) | None => {}
+            Some(s) => break s,
+        }
+        assert!(Instant::now() < deadline, "silly.exit did not end the REPL");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(exited_with(status, 3), "{status:?}");
+}
+
+#[test]
+fn dash_i_runs_the_repl_after_the_script() {
+    let home = temp_home("dash-i");
+    let script = home.join("setup.lua");
+    std::fs::write(
+        &script,
+        "greeting = 'hi from script'\nprint('script ran', ...)\n",
+    )
+    .unwrap();
+    let mut p = spawn(&home, &["-i", script.to_str().unwrap(), "arg1"]);
+    p.exp_string("script ran\targ1\r\n")
+        .expect("the script runs first");
+    p.exp_string("Ctrl-D exits").expect("banner");
+    enter(&mut p, "> ", "greeting");
+    expect_line(&mut p, "hi from script");
+    assert!(exited_with(quit(&mut p), 0));
+}
+
+#[test]
+fn dash_i_with_piped_stdin_reads_entries_from_it() {
+    let home = temp_home("dash-i-pipe");
+    let mut cmd = common::silly();
+    cmd.env("HOME", &home)
+        .args(["-i", "-e", "x = 21"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin
+            .write_all(b"x * 2\nprint('printed')\n")
+            .expect("write entries");
+    }
+    let out = common::wait_limited(child, Duration::from_secs(20));
+    assert!(!out.timed_out, "{out:?}");
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.contains("42\n"), "{out:?}");
+    assert!(out.stdout.contains("printed\n"), "{out:?}");
+}
+
+#[test]
+fn exit_while_the_prompt_waits_gives_the_terminal_back() {
+    let home = temp_home("exit-raw");
+    // A shell runs silly, then shows the terminal's mode as silly left it.
+    let script = format!("'{}'; echo status=$?; stty -a", env!("CARGO_BIN_EXE_silly"));
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", &script])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("HOME", &home)
+        .env("TERM", "xterm");
+    let opts = Options::new()
+        .timeout_ms(Some(EXPECT_MS))
+        .strip_ansi_escape_codes(true);
+    let mut p = spawn_with_options(cmd, opts).expect("spawn sh in a pty");
+    p.exp_string("Ctrl-D exits").expect("banner");
+    enter(
+        &mut p,
+        "> ",
+        "require('silly.time').after(200, function() require('silly').exit(4) end)",
+    );
+    p.exp_string("status=4").expect("silly.exit from the timer");
+    let modes = p.exp_eof().expect("stty output");
+    let words: Vec<&str> = modes
+        .split_whitespace()
+        .map(|w| w.trim_end_matches(';'))
+        .collect();
+    for flag in ["icanon", "isig", "icrnl"] {
+        assert!(words.contains(&flag), "{flag} restored: {modes}");
+    }
+}
