@@ -169,6 +169,22 @@ fn shebang_line_keeps_line_numbers() {
 }
 
 #[test]
+fn byte_order_mark_is_skipped() {
+    let dir = temp_dir("bom");
+    let plain = write(&dir, "bom.lua", "\u{feff}print('bom ok')\n");
+    let shebang = write(
+        &dir,
+        "bom-shebang.lua",
+        "\u{feff}#!/usr/bin/env silly\nprint('bom shebang ok')\n",
+    );
+    for (script, want) in [(plain, "bom ok\n"), (shebang, "bom shebang ok\n")] {
+        let out = silly_run(&[&script]);
+        assert_eq!(out.code, Some(0), "{out:?}");
+        assert_eq!(out.stdout, want);
+    }
+}
+
+#[test]
 fn missing_script_is_one_clear_line() {
     let dir = temp_dir("missing");
     let missing = dir.join("nope.lua");

@@ -54,7 +54,8 @@ fn new_lua(cfg: &Config) -> Result<Lua, Error> {
     Ok(lua)
 }
 
-/// Reads a script the way `lua` does: a first line starting with `#` is blanked (shebang, C5).
+/// Reads a script the way `lua` does: a byte order mark is dropped and a first line starting with
+/// `#` is blanked (shebang, C5).
 fn read_script(script: &Script) -> Result<(Vec<u8>, String), Error> {
     let (mut src, name) = match script {
         Script::File(path) => {
@@ -72,6 +73,10 @@ fn read_script(script: &Script) -> Result<(Vec<u8>, String), Error> {
         }
         Script::None => (Vec::new(), "=none".to_string()),
     };
+    // A UTF-8 byte order mark (editors on Windows write one) is skipped, as `lua` does.
+    if src.starts_with(b"\xEF\xBB\xBF") {
+        src.drain(..3);
+    }
     if src.first() == Some(&b'#') {
         let end = src.iter().position(|&b| b == b'\n').unwrap_or(src.len());
         src.drain(..end);
