@@ -91,7 +91,8 @@ pub fn parse() -> Result<Config, clap::Error> {
     let script = match words.next() {
         Some(s) if s == "-" => Script::Stdin,
         Some(s) => Script::File(PathBuf::from(s)),
-        None if a.exec.is_empty() && !std::io::stdin().is_terminal() => Script::Stdin,
+        // `-i` asks for the REPL, which then reads its entries from the pipe, as `lua -i` does.
+        None if a.exec.is_empty() && !a.interactive && !std::io::stdin().is_terminal() => Script::Stdin,
         None => Script::None,
     };
     let repl = a.interactive || (script == Script::None && a.exec.is_empty());

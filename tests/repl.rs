@@ -334,3 +334,14 @@ fn exit_while_the_prompt_waits_gives_the_terminal_back() {
         assert!(words.contains(&flag), "{flag} restored: {modes}");
     }
 }
+
+#[test]
+fn dash_i_without_a_script_takes_piped_lines_as_entries() {
+    // Without -i, piped stdin is the script; with it, each line is a REPL entry (as `lua -i`).
+    let out = common::run(&["-i"], "1+1\nprint('x')\n", Duration::from_secs(20));
+    assert!(!out.timed_out, "{out:?}");
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.contains("\n2\nx\n"), "{out:?}");
+    let out = common::run(&[], "print(1+1)\n", Duration::from_secs(20));
+    assert_eq!((out.code, out.stdout.as_str()), (Some(0), "2\n"), "{out:?}");
+}
