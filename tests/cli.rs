@@ -471,6 +471,12 @@ fn lualib_path_dir_makes_modules_requirable() {
     let out = silly_run(&["-L", &pattern, "-e", "print(require('mymod').answer)"]);
     assert_eq!(out.stdout, "42\n", "{out:?}");
 
+    let out = silly_run(&["-C", d, "-e", "print(package.cpath)"]);
+    assert!(
+        out.stdout.starts_with(&format!("{d}/?.so;")),
+        "-C adds dir/?.so first: {out:?}"
+    );
+
     let out = silly_run(&["-e", "print(pcall(require, 'mymod'))"]);
     assert!(
         out.stdout.starts_with("false"),

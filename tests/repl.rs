@@ -173,13 +173,33 @@ fn timer_output_appears_while_the_prompt_waits() {
         "> ",
         "require('silly.time').after(200, function() print('TICK') end)",
     );
-    // Type half an entry and wait at the prompt: the timer prints above the prompt, which
-    // comes back with the half-typed text.
+    // The timer prints above the waiting prompt, which is drawn again below it.
+    p.exp_string("TICK\r\n> ")
+        .expect("TICK, then the prompt again");
+    p.send_line("1+1").expect("type at the redrawn prompt");
+    expect_line(&mut p, "2");
+    assert!(exited_with(quit(&mut p), 0));
+}
+
+#[test]
+fn output_while_typing_keeps_the_typed_text() {
+    let home = temp_home("typing");
+    let mut p = spawn_repl(&home);
+    // A signal, sent once the half-typed text is on screen, makes the output come exactly then.
+    enter(
+        &mut p,
+        "> ",
+        "require('silly.signal')('SIGUSR1', function() print('TICK') end)",
+    );
     expect_at_line_start(&mut p, "> ").expect("prompt");
     p.send("20 +").expect("type");
     p.flush().expect("flush");
+    p.exp_string("20 +").expect("echo of the typed text");
+    p.process_mut()
+        .signal(rexpect::process::Signal::SIGUSR1)
+        .expect("SIGUSR1");
     p.exp_string("TICK\r\n> 20 +")
-        .expect("TICK above a redrawn prompt");
+        .expect("TICK above a redrawn prompt with the typed text");
     p.send_line(" 22").expect("finish the line");
     expect_line(&mut p, "42");
     assert!(exited_with(quit(&mut p), 0));

@@ -403,3 +403,26 @@ fn sigusr1_handler_replaces_the_log_reopen() {
     let old = std::fs::read_to_string(&rotated).expect("rotated log");
     assert!(old.contains("record-after"), "{old:?}");
 }
+
+#[test]
+fn handler_error_is_logged_and_later_deliveries_still_run() {
+    let code = "local n = 0\n\
+                require('silly.signal')('SIGUSR1', function()\n\
+                    n = n + 1\n\
+                    if n == 1 then error('handler boom') end\n\
+                    print('second ran')\n\
+                    require('silly').exit(0)\n\
+                end)\n\
+                print('ready')\n\
+                require('silly.time').sleep(60000)\n";
+    let mut p = Running::start(&["-e", code]);
+    p.expect_line("ready");
+    p.signal(libc::SIGUSR1);
+    std::thread::sleep(Duration::from_millis(100));
+    p.signal(libc::SIGUSR1);
+    p.expect_line("second ran");
+    let out = p.finish();
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_eq!(out.stderr.matches("handler boom").count(), 1, "{out:?}");
+    assert!(out.stderr.contains("stack traceback:"), "{out:?}");
+}
