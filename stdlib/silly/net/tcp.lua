@@ -214,6 +214,9 @@ end
 
 local listener = {}
 local listener_mt = { __index = listener, __name = "silly.net.tcp.listener" }
+-- Open listeners, held until `close`: a listener the script dropped keeps serving (net.md §3.1,
+-- no finalizer), instead of being collected with its accept loop.
+local listening = {}
 
 ---Stops accepting; accepted connections are left alone.
 ---@return boolean ok
@@ -221,6 +224,7 @@ local listener_mt = { __index = listener, __name = "silly.net.tcp.listener" }
 function listener:close()
 	local ok, err = c.lclose(self[UD])
 	self.fd = nil
+	listening[self] = nil
 	return ok, err
 end
 
@@ -264,7 +268,9 @@ function M.listen(conf)
 	if not ud then
 		return nil, err
 	end
-	return setmetatable({ [UD] = ud, fd = c.lfd(ud) }, listener_mt)
+	local l = setmetatable({ [UD] = ud, fd = c.lfd(ud) }, listener_mt)
+	listening[l] = true
+	return l
 end
 
 ---Connects to "host:port" (IP literal, localhost, or a name resolved through silly.net.dns).
