@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# scripts/bench.sh: benchmarks silly against lua5.4 + cqueues (ping-pong, timers, start-up).
+# Run: make bench   (or, after cargo build --release: bash scripts/bench.sh)
+# Select with BENCH_ONLY=pingpong,timers,startup and BENCH_ROUNDS=N; see scripts/bench.py.
+# Installs the peers with apt-get when they are missing (Debian: lua5.4 lua-cqueues hyperfine).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v python3 >/dev/null || missing+=(python3)
+command -v lua5.4 >/dev/null || missing+=(lua5.4)
+lua5.4 -e 'require "cqueues"' >/dev/null 2>&1 || missing+=(lua-cqueues)
+command -v hyperfine >/dev/null || missing+=(hyperfine)
+if ((${#missing[@]})); then
+	echo "bench: installing ${missing[*]}"
+	sudo=()
+	[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+	"${sudo[@]}" apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}"
+fi
+
+[ -x "${SILLY:-target/release/silly}" ] || cargo build --release
+
+start=$(date +%s%N)
+status=0
+python3 scripts/bench.py "$@" || status=$?
+echo "make bench: $(( ($(date +%s%N) - start) / 1000000 )) ms wall in total"
+exit "$status"
