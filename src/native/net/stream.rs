@@ -364,6 +364,11 @@ impl Stream {
             match got {
                 Poll::Ready(Ok(())) => {}
                 Poll::Ready(Err(e)) => {
+                    // A reset or another failure kills the socket both ways (`write` answers
+                    // CLOSED, net.md §3.9); only the peer's FIN leaves the write side open.
+                    if e != errno::text(errno::EOF) {
+                        st.write_dead = true;
+                    }
                     st.error = Some(e);
                     Self::release_source(&mut st.holds_source);
                 }
