@@ -11,6 +11,7 @@ local logger = require "silly.logger"
 local check = require "silly.internal.check"
 local traceback = require "silly.internal.traceback"
 local task_c = require "silly.task.c"
+local time_c = require "silly.time.c"
 
 local MARKER = task_c.marker
 local yield = coroutine.yield
@@ -29,6 +30,8 @@ local c_read = conn_c.read
 local c_write = conn_c.write
 local c_close = conn_c.close
 local c_flush = conn_c.flush
+local monotonic = time_c.monotonic
+local max = math.max
 
 local M = {}
 
@@ -68,8 +71,16 @@ local function resolve(s, listening, timeout)
 	if not ok then
 		return nil, errno.RESOLVE
 	end
-	local ip = dns.lookup(host, dns.A, timeout) or dns.lookup(host, dns.AAAA, timeout)
+	-- A, then AAAA, both within the caller's timeout; a dead nameserver is not asked twice.
+	local start = monotonic()
+	local ip, err = dns.lookup(host, dns.A, timeout)
+	if not ip and err ~= errno.TIMEDOUT then
+		ip = dns.lookup(host, dns.AAAA, timeout and max(0, timeout - (monotonic() - start)))
+	end
 	if not ip then
+		if timeout and monotonic() - start >= timeout then
+			return nil, errno.TIMEDOUT
+		end
 		return nil, errno.RESOLVE
 	end
 	return ip, p
@@ -288,9 +299,14 @@ function M.connect(address, opts)
 			timeout = check.ms(timeout, 2, "connect")
 		end
 	end
+	local start = monotonic()
 	local ip, port = resolve(address, false, timeout)
 	if not ip then
 		return nil, port
+	end
+	if timeout then
+		-- The name lookup counts against the timeout (N1).
+		timeout = max(0, timeout - (monotonic() - start))
 	end
 	local bip, bport
 	if bind ~= nil then

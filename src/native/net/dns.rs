@@ -1,0 +1,1217 @@
+//! `silly.net.dns.c`: the stub resolver behind `silly.net.dns` (contract: net.md §5,
+//! DECISIONS.md N5).
+//!
+//! Everything lives on the loop thread and nothing blocks it: queries are plain futures on the
+//! executor, and the wire format is hickory-proto's. The pieces, in the order a lookup meets them:
+//!
+//! * the hosts table (`/etc/hosts`, `dns.sethosts`), for A and AAAA;
+//! * the cache, keyed by (owner name, type), honouring TTLs, with negative entries;
+//! * flights: one query on the wire per (server, name, type) however many tasks ask for it
+//!   (singleflight); a flight ends when it is answered, fails, or nobody waits for it any more;
+//! * the exchange: one UDP socket per flight with a random source port and a random ID, resent
+//!   every `timeout` up to `attempts` times, falling back to TCP when the answer is truncated.
+//!
+//! Errors are the reference's plain strings ("Not found" ...) or errno values (TIMEDOUT).
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, UdpSocket};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use async_io::{Async, Timer};
+use futures_lite::future;
+use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
+use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::{DNSClass, Name, RData, RecordType};
+use mlua::{Lua, MultiValue, Table, Value};
+
+use crate::native::current_task;
+use crate::native::errno;
+use crate::native::logger::{self, Level};
+use crate::runtime::{self, task};
+
+pub const A: u16 = 1;
+pub const CNAME: u16 = 5;
+pub const AAAA: u16 = 28;
+pub const SRV: u16 = 33;
+
+const RESOLV_CONF: &str = "/etc/resolv.conf";
+const HOSTS: &str = "/etc/hosts";
+
+const E_INVALID: &str = "Invalid name";
+const E_NOSERVER: &str = "No nameserver";
+const E_NOTFOUND: &str = "Not found";
+const E_SERVFAIL: &str = "Server failure";
+const E_SEND: &str = "Send failed";
+const E_DEEP: &str = "Too deep";
+const E_RECONF: &str = "Dns reconfigured";
+
+/// CNAME hops one lookup follows before it gives up.
+const MAX_HOPS: usize = 100;
+/// How long NXDOMAIN is remembered when the server sends no SOA.
+const NXDOMAIN_TTL: u32 = 5;
+/// No answer is kept longer than this, whatever its TTL says.
+const MAX_TTL: u32 = 7 * 24 * 3600;
+/// Above this many entries, inserting first sweeps out the expired ones.
+const CACHE_SWEEP: usize = 4096;
+/// Responses with more records than this are ignored as hostile (reference limit).
+const MAX_RECORDS: usize = 1000;
+/// The UDP payload size advertised through EDNS0.
+const EDNS_PAYLOAD: u16 = 4096;
+
+/// One record of a type this resolver understands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rec {
+    A(Ipv4Addr),
+    Aaaa(Ipv6Addr),
+    Cname(String),
+    Srv {
+        priority: u16,
+        weight: u16,
+        port: u16,
+        target: String,
+    },
+}
+
+type Key = (String, u16);
+
+/// Records by (owner, type) from one response; an empty list is a negative answer.
+type Groups = HashMap<Key, Vec<Rec>>;
+
+struct Entry {
+    /// Empty for a negative answer (NXDOMAIN, or NODATA with an SOA).
+    recs: Vec<Rec>,
+    expires: Instant,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Config {
+    servers: Vec<SocketAddr>,
+    search: Vec<String>,
+    /// Per attempt.
+    timeout: Duration,
+    attempts: u32,
+    ndots: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            servers: Vec::new(),
+            search: Vec::new(),
+            timeout: Duration::from_secs(5),
+            attempts: 2,
+            ndots: 1,
+        }
+    }
+}
+
+type FlightKey = (usize, String, u16);
+
+struct Resolver {
+    conf: Config,
+    /// The servers of resolv.conf as read at start: what `dns.conf` without `nameservers`
+    /// goes back to.
+    system_servers: Vec<SocketAddr>,
+    /// Consecutive failures per server (index into `conf.servers`); a success resets it.
+    /// The server for a new query is the first with the fewest failures.
+    failcount: Vec<u32>,
+    hosts: HashMap<Key, Vec<IpAddr>>,
+    cache: HashMap<Key, Entry>,
+    /// Queries on the wire. A flight removes itself when it ends; its last waiter removes it
+    /// when it gives up; `conf` ends them all.
+    flights: HashMap<FlightKey, Rc<Flight>>,
+}
+
+thread_local! {
+    static RESOLVER: RefCell<Option<Resolver>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` on the resolver, loading the system configuration on first use.
+fn with<R>(f: impl FnOnce(&mut Resolver) -> R) -> R {
+    RESOLVER.with(|r| {
+        let mut r = r.borrow_mut();
+        let res = r.get_or_insert_with(Resolver::load);
+        f(res)
+    })
+}
+
+impl Resolver {
+    fn load() -> Resolver {
+        let conf = match std::fs::read_to_string(RESOLV_CONF) {
+            Ok(text) => parse_resolv_conf(&text),
+            Err(e) => {
+                // glibc's fallback: a resolver on this host.
+                logger::write_rust(
+                    Level::Warn,
+                    &format!("[dns] cannot read {RESOLV_CONF}: {e}; using nameserver 127.0.0.1"),
+                );
+                Config {
+                    servers: vec![SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 53)],
+                    ..Config::default()
+                }
+            }
+        };
+        let mut hosts = HashMap::new();
+        if let Ok(text) = std::fs::read_to_string(HOSTS) {
+            merge_hosts(&mut hosts, &text);
+        }
+        Resolver {
+            system_servers: conf.servers.clone(),
+            failcount: vec![0; conf.servers.len()],
+            conf,
+            hosts,
+            cache: HashMap::new(),
+            flights: HashMap::new(),
+        }
+    }
+
+    fn cached(&self, key: &Key, local: &Groups, now: Instant) -> Option<Vec<Rec>> {
+        if let Some(r) = local.get(key) {
+            return Some(r.clone());
+        }
+        self.cache
+            .get(key)
+            .filter(|e| e.expires > now)
+            .map(|e| e.recs.clone())
+    }
+
+    /// Follows CNAMEs from `name` through the cache and `local` to the records of `qtype`.
+    fn chase(&self, name: &str, qtype: u16, local: &Groups) -> Chase {
+        let now = Instant::now();
+        let mut cur = name.to_string();
+        let mut seen = HashSet::new();
+        for _ in 0..=MAX_HOPS {
+            if matches!(qtype, A | AAAA)
+                && let Some(ips) = self.hosts.get(&(cur.clone(), qtype))
+            {
+                return Chase::Found(ips.iter().map(|ip| ip_rec(*ip)).collect());
+            }
+            let key = (cur, qtype);
+            if let Some(r) = self.cached(&key, local, now) {
+                return Chase::Found(r);
+            }
+            let cur_name = key.0;
+            if qtype != CNAME
+                && let Some(Some(Rec::Cname(next))) = self
+                    .cached(&(cur_name.clone(), CNAME), local, now)
+                    .map(|r| r.first().cloned())
+            {
+                if !seen.insert(next.clone()) || next == name {
+                    return Chase::Fail(E_NOTFOUND);
+                }
+                cur = next;
+                continue;
+            }
+            return Chase::Missing(cur_name);
+        }
+        Chase::Fail(E_DEEP)
+    }
+
+    /// The server a new query goes to: the first without failures, else the least failing.
+    fn pick(&self) -> Option<usize> {
+        (0..self.conf.servers.len()).min_by_key(|&i| (self.failcount[i], i))
+    }
+
+    /// Joins the flight for (`name`, `qtype`) on the chosen server, starting it if needed.
+    fn join(&mut self, name: &str, qtype: u16) -> Result<FlightWait, &'static str> {
+        let server = self.pick().ok_or(E_NOSERVER)?;
+        let key = (server, name.to_string(), qtype);
+        let flight = match self.flights.get(&key) {
+            Some(f) => f.clone(),
+            None => {
+                let flight = Rc::new(Flight {
+                    st: RefCell::new(FlightState {
+                        done: None,
+                        wakers: Vec::new(),
+                        waiters: 0,
+                        task: None,
+                    }),
+                    key: key.clone(),
+                    started: Instant::now(),
+                    per_try: self.conf.timeout,
+                });
+                let exchange = exchange(
+                    self.conf.servers[server],
+                    name.to_string(),
+                    qtype,
+                    self.conf.timeout,
+                    self.conf.attempts,
+                );
+                let handle = runtime::get().executor.spawn(fly(flight.clone(), exchange));
+                flight.st.borrow_mut().task = Some(handle);
+                self.flights.insert(key, flight.clone());
+                flight
+            }
+        };
+        flight.st.borrow_mut().waiters += 1;
+        Ok(FlightWait { flight })
+    }
+
+    fn failed(&mut self, server: usize) {
+        if let Some(f) = self.failcount.get_mut(server) {
+            *f = f.saturating_add(1);
+        }
+    }
+
+    /// Takes a response into the cache; returns every group it carried (TTL 0 included, for
+    /// the lookups waiting on it), or the error it stands for.
+    fn absorb(
+        &mut self,
+        server: usize,
+        qname: &str,
+        qtype: u16,
+        msg: &Message,
+    ) -> Result<Groups, &'static str> {
+        let rcode = msg.metadata.response_code;
+        if rcode != ResponseCode::NoError && rcode != ResponseCode::NXDomain {
+            self.failed(server);
+            return Err(E_SERVFAIL);
+        }
+        if let Some(f) = self.failcount.get_mut(server) {
+            *f = 0;
+        }
+        let (groups, ttls) = collect(msg, qname, qtype);
+        let now = Instant::now();
+        if self.cache.len() > CACHE_SWEEP {
+            self.cache.retain(|_, e| e.expires > now);
+        }
+        for (key, recs) in &groups {
+            let ttl = ttls.get(key).copied().unwrap_or(0).min(MAX_TTL);
+            if ttl > 0 {
+                let expires = now + Duration::from_secs(ttl as u64);
+                self.cache.insert(
+                    key.clone(),
+                    Entry {
+                        recs: recs.clone(),
+                        expires,
+                    },
+                );
+            }
+        }
+        Ok(groups)
+    }
+
+    /// `dns.conf`: new settings, empty caches, and every query in flight ended.
+    fn reconfigure(&mut self, conf: Config) {
+        self.failcount = vec![0; conf.servers.len()];
+        self.conf = conf;
+        self.cache.clear();
+        for (_, f) in self.flights.drain() {
+            let mut st = f.st.borrow_mut();
+            st.done = Some(Err(E_RECONF));
+            // Dropping the handle cancels the exchange and closes its socket.
+            st.task = None;
+            for w in st.wakers.drain(..) {
+                w.wake();
+            }
+        }
+    }
+}
+
+enum Chase {
+    /// The records (empty: a negative answer).
+    Found(Vec<Rec>),
+    /// Nothing known about this name (the end of the CNAME chain so far): ask the server.
+    Missing(String),
+    Fail(&'static str),
+}
+
+fn ip_rec(ip: IpAddr) -> Rec {
+    match ip {
+        IpAddr::V4(v4) => Rec::A(v4),
+        IpAddr::V6(v6) => Rec::Aaaa(v6),
+    }
+}
+
+/// The cache key of a wire name: lowercase, no trailing dot.
+fn key_of(name: &Name) -> String {
+    let labels: Vec<String> = name
+        .iter()
+        .map(|l| String::from_utf8_lossy(l).to_ascii_lowercase())
+        .collect();
+    labels.join(".")
+}
+
+/// Groups a response's records by owner and type, with their smallest TTL, keeping only what
+/// concerns the question: records owned by the name asked, the CNAME chain from it, and the
+/// targets of the SRV records found there (glue). Adds the negative entry an NXDOMAIN or an
+/// NODATA with SOA stands for.
+fn collect(msg: &Message, qname: &str, qtype: u16) -> (Groups, HashMap<Key, u32>) {
+    let mut owners: HashSet<String> = HashSet::new();
+    owners.insert(qname.to_string());
+    // The chain: each round adds the CNAME targets of the owners known so far.
+    for _ in 0..MAX_HOPS {
+        let before = owners.len();
+        for r in &msg.answers {
+            if let RData::CNAME(c) = &r.data
+                && owners.contains(&key_of(&r.name))
+            {
+                owners.insert(key_of(&c.0));
+            }
+        }
+        if owners.len() == before {
+            break;
+        }
+    }
+    let srv_targets: Vec<String> = msg
+        .answers
+        .iter()
+        .filter(|r| owners.contains(&key_of(&r.name)))
+        .filter_map(|r| match &r.data {
+            RData::SRV(s) => Some(key_of(&s.target)),
+            _ => None,
+        })
+        .collect();
+    owners.extend(srv_targets);
+
+    let mut groups: Groups = HashMap::new();
+    let mut ttls: HashMap<Key, u32> = HashMap::new();
+    for r in msg
+        .answers
+        .iter()
+        .chain(&msg.authorities)
+        .chain(&msg.additionals)
+    {
+        if r.dns_class != DNSClass::IN {
+            continue;
+        }
+        let owner = key_of(&r.name);
+        if !owners.contains(&owner) {
+            continue;
+        }
+        let (t, rec) = match &r.data {
+            RData::A(a) => (A, Rec::A(a.0)),
+            RData::AAAA(a) => (AAAA, Rec::Aaaa(a.0)),
+            RData::CNAME(c) => (CNAME, Rec::Cname(key_of(&c.0))),
+            RData::SRV(s) => (
+                SRV,
+                Rec::Srv {
+                    priority: s.priority,
+                    weight: s.weight,
+                    port: s.port,
+                    target: key_of(&s.target),
+                },
+            ),
+            _ => continue,
+        };
+        let key = (owner, t);
+        let ttl = ttls.entry(key.clone()).or_insert(u32::MAX);
+        *ttl = (*ttl).min(r.ttl);
+        let list = groups.entry(key).or_default();
+        if !list.contains(&rec) {
+            list.push(rec);
+        }
+    }
+
+    // Where the chain ends, and whether the answer says that name has nothing of the type.
+    let mut last = qname.to_string();
+    if qtype != CNAME {
+        for _ in 0..MAX_HOPS {
+            match groups.get(&(last.clone(), CNAME)).and_then(|r| r.first()) {
+                Some(Rec::Cname(next)) if !groups.contains_key(&(last.clone(), qtype)) => {
+                    last = next.clone()
+                }
+                _ => break,
+            }
+        }
+    }
+    let end = (last, qtype);
+    if !groups.contains_key(&end)
+        && (qtype == CNAME || !groups.contains_key(&(end.0.clone(), CNAME)))
+    {
+        let soa = msg.authorities.iter().find_map(|r| match &r.data {
+            RData::SOA(s) => Some(r.ttl.min(s.minimum)),
+            _ => None,
+        });
+        let negative = match (msg.metadata.response_code == ResponseCode::NXDomain, soa) {
+            (_, Some(ttl)) => Some(ttl),
+            (true, None) => Some(NXDOMAIN_TTL),
+            (false, None) => None,
+        };
+        if let Some(ttl) = negative {
+            groups.insert(end.clone(), Vec::new());
+            ttls.insert(end, ttl);
+        }
+    }
+    (groups, ttls)
+}
+
+/// A query on the wire and the lookups waiting for it.
+struct Flight {
+    st: RefCell<FlightState>,
+    key: FlightKey,
+    started: Instant,
+    per_try: Duration,
+}
+
+struct FlightState {
+    /// Set once: the groups of the answer, or the error.
+    done: Option<Result<Groups, &'static str>>,
+    wakers: Vec<Waker>,
+    /// Lookups waiting; the last one to leave an unfinished flight cancels it.
+    waiters: usize,
+    /// The exchange; dropping it cancels the query.
+    task: Option<async_executor::Task<()>>,
+}
+
+/// The exchange of one flight, then its result handed to the waiters.
+async fn fly(flight: Rc<Flight>, exchange: impl Future<Output = Result<Message, String>>) {
+    let out = exchange.await;
+    let (server, name, qtype) = flight.key.clone();
+    let result = with(|r| {
+        if r.flights
+            .get(&flight.key)
+            .is_some_and(|f| Rc::ptr_eq(f, &flight))
+        {
+            r.flights.remove(&flight.key);
+        }
+        match out {
+            Ok(msg) => r.absorb(server, &name, qtype, &msg),
+            Err(e) => {
+                r.failed(server);
+                Err(leak_error(e))
+            }
+        }
+    });
+    let mut st = flight.st.borrow_mut();
+    st.done = Some(result);
+    for w in st.wakers.drain(..) {
+        w.wake();
+    }
+}
+
+/// Exchange errors are a handful of fixed strings (reference texts and errno values); they
+/// are interned here so results can be shared between waiters as `&'static str`.
+fn leak_error(e: String) -> &'static str {
+    thread_local! {
+        static INTERNED: RefCell<HashSet<&'static str>> = RefCell::new(HashSet::new());
+    }
+    INTERNED.with(|set| {
+        let mut set = set.borrow_mut();
+        if let Some(s) = set.get(e.as_str()) {
+            return *s;
+        }
+        let s: &'static str = Box::leak(e.into_boxed_str());
+        set.insert(s);
+        s
+    })
+}
+
+/// A lookup waiting for a flight.
+struct FlightWait {
+    flight: Rc<Flight>,
+}
+
+impl Future for FlightWait {
+    type Output = Result<Groups, &'static str>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut st = self.flight.st.borrow_mut();
+        if let Some(r) = &st.done {
+            return Poll::Ready(r.clone());
+        }
+        if !st.wakers.iter().any(|w| w.will_wake(cx.waker())) {
+            st.wakers.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for FlightWait {
+    fn drop(&mut self) {
+        let f = &self.flight;
+        let task = {
+            let Ok(mut st) = f.st.try_borrow_mut() else {
+                return;
+            };
+            st.waiters -= 1;
+            if st.waiters > 0 || st.done.is_some() {
+                return;
+            }
+            st.task.take()
+        };
+        // Nobody waits any more: stop asking. An attempt that went unanswered counts against
+        // the server, as a finished timeout would, so that later queries fail over.
+        let unanswered = f.started.elapsed() >= f.per_try;
+        RESOLVER.with(|r| {
+            if let Ok(mut r) = r.try_borrow_mut()
+                && let Some(r) = r.as_mut()
+                && r.flights.get(&f.key).is_some_and(|x| Rc::ptr_eq(x, f))
+            {
+                r.flights.remove(&f.key);
+                if unanswered {
+                    r.failed(f.key.0);
+                }
+            }
+        });
+        drop(task);
+    }
+}
+
+/// Sends the question to `server` and waits for its answer: UDP, resent every `per_try`,
+/// `attempts` times; TCP for the same question when the UDP answer is truncated.
+async fn exchange(
+    server: SocketAddr,
+    name: String,
+    qtype: u16,
+    per_try: Duration,
+    attempts: u32,
+) -> Result<Message, String> {
+    let qname = wire_name(&name).ok_or(E_INVALID)?;
+    let mut msg = Message::query();
+    msg.metadata.recursion_desired = true;
+    msg.add_query(Query::query(qname, RecordType::from(qtype)));
+    let mut edns = Edns::new();
+    edns.set_max_payload(EDNS_PAYLOAD);
+    msg.set_edns(edns);
+    let id = msg.metadata.id;
+    let packet = msg.to_vec().map_err(|_| E_INVALID)?;
+    let end = Instant::now() + per_try * attempts;
+
+    let sock = udp_to(server).map_err(|e| {
+        logger::write_rust(
+            Level::Debug,
+            &format!("[dns] cannot open a socket to {server}: {e}"),
+        );
+        E_SEND.to_string()
+    })?;
+    let mut buf = vec![0u8; 65536];
+    for _ in 0..attempts {
+        if let Err(e) = sock.send(&packet).await {
+            return Err(io_failure(&e));
+        }
+        let deadline = Instant::now() + per_try;
+        loop {
+            let got = future::or(async { Some(sock.recv(&mut buf).await) }, async {
+                Timer::at(deadline).await;
+                None
+            })
+            .await;
+            let n = match got {
+                None => break,
+                Some(Ok(n)) => n,
+                Some(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Some(Err(e)) => return Err(io_failure(&e)),
+            };
+            match check_response(&buf[..n], id, &name, qtype) {
+                Reply::Ok(resp) => return Ok(*resp),
+                Reply::Truncated => {
+                    return tcp_exchange(server, &packet, id, &name, qtype, end).await;
+                }
+                Reply::Ignore => continue,
+            }
+        }
+    }
+    Err(errno::text(libc::ETIMEDOUT))
+}
+
+/// The text for a failed send or receive: a refused port is reported as such (fast, where the
+/// reference waits for its timeout), anything else as the reference's "Send failed".
+fn io_failure(e: &io::Error) -> String {
+    match e.raw_os_error() {
+        Some(libc::ECONNREFUSED) => errno::text(libc::ECONNREFUSED),
+        _ => E_SEND.to_string(),
+    }
+}
+
+fn udp_to(server: SocketAddr) -> io::Result<Async<UdpSocket>> {
+    let any: IpAddr = if server.is_ipv4() {
+        Ipv4Addr::UNSPECIFIED.into()
+    } else {
+        Ipv6Addr::UNSPECIFIED.into()
+    };
+    let sock = UdpSocket::bind(SocketAddr::new(any, 0))?;
+    sock.connect(server)?;
+    Async::new(sock)
+}
+
+/// The same question over TCP (2-byte length prefix), answered before `end`.
+async fn tcp_exchange(
+    server: SocketAddr,
+    packet: &[u8],
+    id: u16,
+    name: &str,
+    qtype: u16,
+    end: Instant,
+) -> Result<Message, String> {
+    let talk = async {
+        let mut s = Async::<TcpStream>::connect(server)
+            .await
+            .map_err(|e| io_failure(&e))?;
+        let mut framed = Vec::with_capacity(packet.len() + 2);
+        framed.extend_from_slice(&(packet.len() as u16).to_be_bytes());
+        framed.extend_from_slice(packet);
+        s.write_all(&framed).await.map_err(|e| io_failure(&e))?;
+        loop {
+            let mut len = [0u8; 2];
+            s.read_exact(&mut len)
+                .await
+                .map_err(|_| E_SERVFAIL.to_string())?;
+            let mut body = vec![0u8; u16::from_be_bytes(len) as usize];
+            s.read_exact(&mut body)
+                .await
+                .map_err(|_| E_SERVFAIL.to_string())?;
+            if let Reply::Ok(resp) = check_response(&body, id, name, qtype) {
+                return Ok(*resp);
+            }
+        }
+    };
+    future::or(talk, async {
+        Timer::at(end).await;
+        Err(errno::text(libc::ETIMEDOUT))
+    })
+    .await
+}
+
+enum Reply {
+    Ok(Box<Message>),
+    /// The answer to our question, cut short: ask again over TCP.
+    Truncated,
+    /// Not an answer to our question (wrong ID, not a response, malformed ...).
+    Ignore,
+}
+
+/// Whether `buf` answers our question: a response, with our ID, one question that is ours.
+fn check_response(buf: &[u8], id: u16, name: &str, qtype: u16) -> Reply {
+    if buf.len() < 12 || u16::from_be_bytes([buf[0], buf[1]]) != id || buf[2] & 0x80 == 0 {
+        return Reply::Ignore;
+    }
+    let truncated = buf[2] & 0x02 != 0;
+    let msg = match Message::from_vec(buf) {
+        Ok(m) => m,
+        // A truncated answer may end in the middle of a record.
+        Err(_) if truncated => return Reply::Truncated,
+        Err(_) => return Reply::Ignore,
+    };
+    let ours = msg.metadata.message_type == MessageType::Response
+        && msg.metadata.op_code == OpCode::Query
+        && msg.queries.len() == 1
+        && key_of(msg.queries[0].name()) == name
+        && u16::from(msg.queries[0].query_type()) == qtype;
+    if !ours || msg.answers.len() + msg.authorities.len() + msg.additionals.len() > MAX_RECORDS {
+        return Reply::Ignore;
+    }
+    if truncated {
+        return Reply::Truncated;
+    }
+    Reply::Ok(Box::new(msg))
+}
+
+/// A checked name (lowercase, no trailing dot) as a wire name.
+fn wire_name(name: &str) -> Option<Name> {
+    Name::from_labels(name.split('.').map(|l| l.as_bytes())).ok()
+}
+
+/// Validates and normalises a name: lowercase, at most 253 bytes without the one trailing dot
+/// allowed, labels of 1–63 bytes of printable ASCII. Returns it with whether it was absolute.
+pub fn normalize(name: &str) -> Option<(String, bool)> {
+    let (body, absolute) = match name.strip_suffix('.') {
+        Some(b) => (b, true),
+        None => (name, false),
+    };
+    if body.is_empty() || body.len() > 253 {
+        return None;
+    }
+    for label in body.split('.') {
+        if label.is_empty()
+            || label.len() > 63
+            || !label.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
+        {
+            return None;
+        }
+    }
+    Some((body.to_ascii_lowercase(), absolute))
+}
+
+/// Parses a nameserver as written in resolv.conf or `dns.conf`: "1.2.3.4", "1.2.3.4:53",
+/// "::1", "[::1]", "[::1]:53" (N5: bare IPv6 works).
+pub fn parse_server(s: &str) -> Option<SocketAddr> {
+    let s = s.trim();
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Some(SocketAddr::new(ip, 53));
+    }
+    if let Ok(sa) = s.parse::<SocketAddr>() {
+        return Some(sa);
+    }
+    if let Some(inner) = s.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+        return inner
+            .parse::<IpAddr>()
+            .ok()
+            .map(|ip| SocketAddr::new(ip, 53));
+    }
+    if let Some((host, port)) = s.strip_prefix('[').and_then(|r| r.split_once("]:")) {
+        let ip = host.parse::<Ipv4Addr>().ok()?;
+        return Some(SocketAddr::new(ip.into(), port.parse().ok()?));
+    }
+    None
+}
+
+fn parse_resolv_conf(text: &str) -> Config {
+    let mut c = Config::default();
+    for line in text.lines() {
+        let line = line.split(['#', ';']).next().unwrap_or("");
+        let mut words = line.split_whitespace();
+        match words.next() {
+            Some("nameserver") => match words.next().and_then(parse_server) {
+                Some(sa) => c.servers.push(sa),
+                None => logger::write_rust(
+                    Level::Warn,
+                    &format!("[dns] {RESOLV_CONF}: ignoring '{}'", line.trim()),
+                ),
+            },
+            Some("search") => {
+                c.search = words
+                    .map(|w| w.trim_end_matches('.').to_ascii_lowercase())
+                    .collect()
+            }
+            Some("domain") => {
+                c.search = words
+                    .next()
+                    .map(|w| vec![w.trim_end_matches('.').to_ascii_lowercase()])
+                    .unwrap_or_default()
+            }
+            Some("options") => {
+                for opt in words {
+                    let Some((k, v)) = opt.split_once(':') else {
+                        continue;
+                    };
+                    let Ok(n) = v.parse::<u64>() else { continue };
+                    match k {
+                        "timeout" => c.timeout = Duration::from_secs(n.clamp(1, 30)),
+                        "attempts" => c.attempts = n.clamp(1, 5) as u32,
+                        "ndots" => c.ndots = n.min(15) as usize,
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    c
+}
+
+/// Hosts-file text into the table: every (name, family) the text mentions gets exactly the
+/// addresses the text lists for it, in order; other entries stay.
+fn merge_hosts(hosts: &mut HashMap<Key, Vec<IpAddr>>, text: &str) {
+    let mut fresh: HashMap<Key, Vec<IpAddr>> = HashMap::new();
+    for line in text.lines() {
+        let line = line.split(['#', ';']).next().unwrap_or("");
+        let mut words = line.split_whitespace();
+        let Some(ip) = words.next().and_then(|w| w.parse::<IpAddr>().ok()) else {
+            continue;
+        };
+        let t = if ip.is_ipv4() { A } else { AAAA };
+        for name in words {
+            let Some((name, _)) = normalize(name) else {
+                continue;
+            };
+            let list = fresh.entry((name, t)).or_default();
+            if !list.contains(&ip) {
+                list.push(ip);
+            }
+        }
+    }
+    hosts.extend(fresh);
+}
+
+/// The answer of a lookup when it can be given at once: from the hosts table or the cache.
+enum Now {
+    Done(Result<Vec<Rec>, &'static str>),
+    Later(task::Op),
+}
+
+/// `resolve(name, qtype, timeout)`: the candidates are the name itself, then, for a relative
+/// name with fewer dots than `ndots`, the name under each search domain.
+fn resolve(name: &str, qtype: u16, timeout: Option<u64>) -> Now {
+    let Some((name, absolute)) = normalize(name) else {
+        return Now::Done(Err(E_INVALID));
+    };
+    let (first, candidates, timeout) = with(|r| {
+        let mut cands = vec![name.clone()];
+        if !absolute && name.matches('.').count() < r.conf.ndots {
+            cands.extend(
+                r.conf
+                    .search
+                    .iter()
+                    .filter_map(|s| normalize(&format!("{name}.{s}")).map(|n| n.0)),
+            );
+        }
+        let timeout = timeout.map(Duration::from_millis).unwrap_or(r.conf.timeout);
+        (r.chase(&name, qtype, &HashMap::new()), cands, timeout)
+    });
+    match first {
+        Chase::Found(recs) if !recs.is_empty() || candidates.len() == 1 => {
+            return Now::Done(Ok(recs));
+        }
+        Chase::Fail(e) if candidates.len() == 1 => return Now::Done(Err(e)),
+        _ => {}
+    }
+    Now::Later(Box::pin(async move {
+        // A name that does not exist moves on to the next candidate, like an error (glibc
+        // does the same; the reference stops there). It is the answer only if no candidate
+        // has records.
+        let mut last = E_NOTFOUND;
+        let mut negative = false;
+        for cand in candidates {
+            let attempt = future::or(resolve_one(cand, qtype), async {
+                Timer::after(timeout).await;
+                Err(leak_error(errno::text(libc::ETIMEDOUT)))
+            });
+            match attempt.await {
+                Ok(recs) if recs.is_empty() => negative = true,
+                Ok(recs) => return results(Ok(recs)),
+                Err(E_RECONF) => return results(Err(E_RECONF)),
+                Err(e) => last = e,
+            }
+        }
+        results(if negative { Ok(Vec::new()) } else { Err(last) })
+    }))
+}
+
+/// One name: cache and CNAMEs first, then as many queries as the chain needs.
+async fn resolve_one(name: String, qtype: u16) -> Result<Vec<Rec>, &'static str> {
+    let mut local = Groups::new();
+    let mut asked: HashSet<String> = HashSet::new();
+    loop {
+        let target = match with(|r| r.chase(&name, qtype, &local)) {
+            Chase::Found(recs) => return Ok(recs),
+            Chase::Fail(e) => return Err(e),
+            Chase::Missing(t) => t,
+        };
+        // Asked already and still nothing: the server has no such record (NODATA, no SOA).
+        if !asked.insert(target.clone()) {
+            return Err(E_NOTFOUND);
+        }
+        if asked.len() > MAX_HOPS {
+            return Err(E_DEEP);
+        }
+        let wait = with(|r| r.join(&target, qtype))?;
+        local.extend(wait.await?);
+    }
+}
+
+fn results(r: Result<Vec<Rec>, &'static str>) -> mlua::Result<MultiValue> {
+    let lua = runtime::get().lua.clone();
+    to_lua(&lua, r)
+}
+
+fn to_lua(lua: &Lua, r: Result<Vec<Rec>, &'static str>) -> mlua::Result<MultiValue> {
+    match r {
+        Ok(recs) => {
+            let t = lua.create_table_with_capacity(recs.len(), 0)?;
+            for (i, rec) in recs.into_iter().enumerate() {
+                let v = match rec {
+                    Rec::A(ip) => Value::String(lua.create_string(ip.to_string())?),
+                    Rec::Aaaa(ip) => Value::String(lua.create_string(ip.to_string())?),
+                    Rec::Cname(n) => Value::String(lua.create_string(&n)?),
+                    Rec::Srv {
+                        priority,
+                        weight,
+                        port,
+                        target,
+                    } => {
+                        let s = lua.create_table_with_capacity(0, 4)?;
+                        s.set("priority", priority)?;
+                        s.set("weight", weight)?;
+                        s.set("port", port)?;
+                        s.set("target", target)?;
+                        Value::Table(s)
+                    }
+                };
+                t.raw_set(i + 1, v)?;
+            }
+            Ok(MultiValue::from_vec(vec![Value::Table(t)]))
+        }
+        Err(e) => Ok(MultiValue::from_vec(vec![
+            Value::Nil,
+            Value::String(lua.create_string(e)?),
+        ])),
+    }
+}
+
+/// What `dns.conf` hands over, already shape-checked by the Lua side: nameservers, search
+/// domains, per-attempt timeout in seconds, attempts, ndots.
+type ConfArgs = (
+    Option<Vec<String>>,
+    Option<Vec<String>>,
+    Option<f64>,
+    Option<i64>,
+    Option<i64>,
+);
+
+/// `dns.conf`: defaults, then the options given (clamped as the contract says).
+fn conf(_: &Lua, (servers, search, timeout, attempts, ndots): ConfArgs) -> mlua::Result<()> {
+    let servers = match servers {
+        Some(list) => {
+            let mut out = Vec::new();
+            for s in list {
+                match parse_server(&s) {
+                    Some(sa) => out.push(sa),
+                    None => {
+                        return Err(mlua::Error::runtime(format!("conf: bad nameserver '{s}'")));
+                    }
+                }
+            }
+            out
+        }
+        None => with(|r| r.system_servers.clone()),
+    };
+    let d = Config::default();
+    let c = Config {
+        servers,
+        search: search
+            .map(|l| {
+                l.iter()
+                    .map(|s| s.trim_end_matches('.').to_ascii_lowercase())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        timeout: timeout
+            .map(|t| Duration::from_secs_f64(t.clamp(0.001, 30.0)))
+            .unwrap_or(d.timeout),
+        attempts: attempts.map(|a| a.clamp(1, 5) as u32).unwrap_or(d.attempts),
+        ndots: ndots.map(|n| n.clamp(0, 15) as usize).unwrap_or(d.ndots),
+    };
+    with(|r| r.reconfigure(c));
+    Ok(())
+}
+
+pub fn open(lua: &Lua) -> mlua::Result<Table> {
+    let m = lua.create_table()?;
+    with(|_| ());
+    // resolve(name, qtype, timeout?) -> records | nil, err | MARKER (yield for the answer)
+    m.set(
+        "resolve",
+        lua.create_function(
+            |lua, (name, qtype, timeout): (mlua::LuaString, u16, Option<i64>)| {
+                let Ok(name) = name.to_str().map(|s| s.to_string()) else {
+                    return to_lua(lua, Err(E_INVALID));
+                };
+                match resolve(&name, qtype, timeout.map(|t| t.max(0) as u64)) {
+                    Now::Done(r) => to_lua(lua, r),
+                    Now::Later(op) => {
+                        current_task()?.set_pending(task::Pending::Op(op));
+                        Ok(MultiValue::from_vec(vec![Value::LightUserData(
+                            task::marker(),
+                        )]))
+                    }
+                }
+            },
+        )?,
+    )?;
+    // conf(nameservers?, search?, timeout_seconds?, attempts?, ndots?)
+    m.set("conf", lua.create_function(conf)?)?;
+    m.set(
+        "sethosts",
+        lua.create_function(|_, text: mlua::LuaString| {
+            let text = String::from_utf8_lossy(&text.as_bytes()).into_owned();
+            with(|r| merge_hosts(&mut r.hosts, &text));
+            Ok(())
+        })?,
+    )?;
+    Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert_eq!(
+            normalize("Example.COM."),
+            Some(("example.com".into(), true))
+        );
+        assert_eq!(normalize("a.b"), Some(("a.b".into(), false)));
+        assert_eq!(
+            normalize("_sip._tcp.x"),
+            Some(("_sip._tcp.x".into(), false))
+        );
+        let long_label = "a".repeat(64);
+        let ok_label = "a".repeat(63);
+        for bad in [
+            "",
+            ".",
+            "a..b",
+            ".a",
+            "a b",
+            "a\\.b",
+            "é.com",
+            long_label.as_str(),
+            "a..",
+        ] {
+            assert_eq!(normalize(bad), None, "{bad:?}");
+        }
+        assert!(normalize(&ok_label).is_some());
+        let name253 = format!("{0}.{0}.{0}.{1}", ok_label, "a".repeat(61));
+        assert_eq!(name253.len(), 253);
+        assert!(normalize(&name253).is_some());
+        assert!(normalize(&format!("{name253}.")).is_some());
+        assert!(normalize(&format!("{name253}a")).is_none());
+    }
+
+    #[test]
+    fn servers() {
+        let p = |s| parse_server(s).map(|a| a.to_string());
+        assert_eq!(p("1.2.3.4"), Some("1.2.3.4:53".into()));
+        assert_eq!(p("1.2.3.4:5353"), Some("1.2.3.4:5353".into()));
+        assert_eq!(p("::1"), Some("[::1]:53".into()));
+        assert_eq!(p("[::1]"), Some("[::1]:53".into()));
+        assert_eq!(p("[::1]:5353"), Some("[::1]:5353".into()));
+        assert_eq!(p("[127.0.0.1]:5353"), Some("127.0.0.1:5353".into()));
+        assert_eq!(p("2001:db8::53"), Some("[2001:db8::53]:53".into()));
+        assert_eq!(p("name"), None);
+        assert_eq!(p("1.2.3.4:x"), None);
+    }
+
+    #[test]
+    fn resolv_conf() {
+        let c = parse_resolv_conf(
+            "# comment\nnameserver 10.0.0.1\nnameserver ::1 # local\nnameserver fe80::1%eth0\n\
+             search A.example b.example.\noptions timeout:2 attempts:9 ndots:3 rotate\n",
+        );
+        assert_eq!(
+            c.servers,
+            vec!["10.0.0.1:53".parse().unwrap(), "[::1]:53".parse().unwrap()]
+        );
+        assert_eq!(
+            c.search,
+            vec!["a.example".to_string(), "b.example".to_string()]
+        );
+        assert_eq!(c.timeout, Duration::from_secs(2));
+        assert_eq!(c.attempts, 5);
+        assert_eq!(c.ndots, 3);
+        // IPv6 only (N5), domain after search wins.
+        let c = parse_resolv_conf("search x\ndomain corp.example\nnameserver 2001:db8::1\n");
+        assert_eq!(c.servers, vec!["[2001:db8::1]:53".parse().unwrap()]);
+        assert_eq!(c.search, vec!["corp.example".to_string()]);
+        assert_eq!(parse_resolv_conf("").servers, Vec::<SocketAddr>::new());
+    }
+
+    #[test]
+    fn hosts() {
+        let mut h = HashMap::new();
+        merge_hosts(
+            &mut h,
+            "127.0.0.1 LocalHost loopback # c\n::1 localhost\n10.0.0.1 a\n10.0.0.2 a\nfe80::1%lo b\ncafe:babe c\n",
+        );
+        assert_eq!(
+            h[&("localhost".into(), A)],
+            vec!["127.0.0.1".parse::<IpAddr>().unwrap()]
+        );
+        assert_eq!(
+            h[&("localhost".into(), AAAA)],
+            vec!["::1".parse::<IpAddr>().unwrap()]
+        );
+        assert_eq!(h[&("a".into(), A)].len(), 2);
+        assert!(!h.contains_key(&("b".into(), AAAA)));
+        assert!(!h.contains_key(&("c".into(), AAAA)));
+        merge_hosts(&mut h, "10.0.0.3 a\n");
+        assert_eq!(
+            h[&("a".into(), A)],
+            vec!["10.0.0.3".parse::<IpAddr>().unwrap()]
+        );
+        assert_eq!(h[&("localhost".into(), A)].len(), 1);
+    }
+
+    fn response(id: u16, name: &str, qtype: u16, rcode: ResponseCode) -> Message {
+        let mut m = Message::response(id, OpCode::Query);
+        m.metadata.response_code = rcode;
+        m.add_query(Query::query(
+            wire_name(name).unwrap(),
+            RecordType::from(qtype),
+        ));
+        m
+    }
+
+    #[test]
+    fn responses_are_checked() {
+        let m = response(7, "a.test", A, ResponseCode::NoError);
+        let bytes = m.to_vec().unwrap();
+        assert!(matches!(
+            check_response(&bytes, 7, "a.test", A),
+            Reply::Ok(_)
+        ));
+        assert!(matches!(
+            check_response(&bytes, 8, "a.test", A),
+            Reply::Ignore
+        ));
+        assert!(matches!(
+            check_response(&bytes, 7, "b.test", A),
+            Reply::Ignore
+        ));
+        assert!(matches!(
+            check_response(&bytes, 7, "a.test", AAAA),
+            Reply::Ignore
+        ));
+        assert!(matches!(
+            check_response(&bytes[..11], 7, "a.test", A),
+            Reply::Ignore
+        ));
+        assert!(matches!(
+            check_response(b"\x00\x07\x80garbage-garbage", 7, "a.test", A),
+            Reply::Ignore
+        ));
+        let mut q = Message::new(7, MessageType::Query, OpCode::Query);
+        q.add_query(Query::query(wire_name("a.test").unwrap(), RecordType::A));
+        assert!(matches!(
+            check_response(&q.to_vec().unwrap(), 7, "a.test", A),
+            Reply::Ignore
+        ));
+        let mut tc = m.clone();
+        tc.metadata.truncation = true;
+        assert!(matches!(
+            check_response(&tc.to_vec().unwrap(), 7, "a.test", A),
+            Reply::Truncated
+        ));
+    }
+
+    #[test]
+    fn collect_follows_the_chain_only() {
+        use hickory_proto::rr::Record;
+        use hickory_proto::rr::rdata::{A as RA, CNAME as RC};
+        let mut m = response(1, "www.test", A, ResponseCode::NoError);
+        let n = |s: &str| wire_name(s).unwrap();
+        m.add_answer(Record::from_rdata(
+            n("www.test"),
+            30,
+            RData::CNAME(RC(n("web.test"))),
+        ));
+        m.add_answer(Record::from_rdata(
+            n("web.test"),
+            10,
+            RData::A(RA("10.0.0.1".parse().unwrap())),
+        ));
+        m.add_answer(Record::from_rdata(
+            n("web.test"),
+            20,
+            RData::A(RA("10.0.0.2".parse().unwrap())),
+        ));
+        m.add_additional(Record::from_rdata(
+            n("bank.test"),
+            20,
+            RData::A(RA("6.6.6.6".parse().unwrap())),
+        ));
+        let (g, ttl) = collect(&m, "www.test", A);
+        assert_eq!(
+            g[&("www.test".into(), CNAME)],
+            vec![Rec::Cname("web.test".into())]
+        );
+        assert_eq!(g[&("web.test".into(), A)].len(), 2);
+        assert_eq!(ttl[&("web.test".into(), A)], 10);
+        assert!(!g.contains_key(&("bank.test".into(), A)));
+
+        let m = response(1, "nx.test", A, ResponseCode::NXDomain);
+        let (g, ttl) = collect(&m, "nx.test", A);
+        assert_eq!(g[&("nx.test".into(), A)], Vec::<Rec>::new());
+        assert_eq!(ttl[&("nx.test".into(), A)], NXDOMAIN_TTL);
+        let m = response(1, "a.test", AAAA, ResponseCode::NoError);
+        assert!(collect(&m, "a.test", AAAA).0.is_empty());
+    }
+}
