@@ -117,50 +117,49 @@ impl Timers {
         }
     }
 
-    /// Fires every timer due by `now`, in (deadline, id) order.
-    fn fire_due(&self, now: Instant) {
-        loop {
-            let id = {
-                let mut heap = self.heap.borrow_mut();
-                match heap.peek() {
-                    Some(Reverse((deadline, id))) if *deadline <= now => {
-                        let id = *id;
-                        heap.pop();
-                        id
-                    }
-                    _ => return,
+    /// Fires the earliest timer if it is due by `now`. Returns false when none is due.
+    fn fire_next(&self, now: Instant) -> bool {
+        let id = {
+            let mut heap = self.heap.borrow_mut();
+            match heap.peek() {
+                Some(Reverse((deadline, id))) if *deadline <= now => {
+                    let id = *id;
+                    heap.pop();
+                    id
                 }
-            };
-            let action = self.entries.borrow_mut().remove(&id);
-            match action {
-                None => {}
-                Some(Action::Wake(slot)) => {
-                    slot.fired.set(true);
-                    if let Some(w) = slot.waker.borrow_mut().take() {
-                        w.wake();
-                    }
+                _ => return false,
+            }
+        };
+        let action = self.entries.borrow_mut().remove(&id);
+        match action {
+            None => {}
+            Some(Action::Wake(slot)) => {
+                slot.fired.set(true);
+                if let Some(w) = slot.waker.borrow_mut().take() {
+                    w.wake();
                 }
-                Some(Action::Call(func, ud)) => {
-                    self.fired_calls.borrow_mut().insert(id, (func, ud));
-                    let rt = runtime::get();
-                    let spawned = rt
-                        .tasks
-                        .entry()
-                        .ok_or_else(|| mlua::Error::runtime("no task entry"))
-                        .and_then(|entry| task::spawn(&rt.lua, &entry, task::Start::Timer(id)));
-                    match spawned {
-                        Ok((_, handle)) => handle.detach(),
-                        Err(e) => {
-                            self.take_callback(id);
-                            crate::native::logger::write_rust(
-                                crate::native::logger::Level::Error,
-                                &format!("cannot start timer task: {e}"),
-                            );
-                        }
+            }
+            Some(Action::Call(func, ud)) => {
+                self.fired_calls.borrow_mut().insert(id, (func, ud));
+                let rt = runtime::get();
+                let spawned = rt
+                    .tasks
+                    .entry()
+                    .ok_or_else(|| mlua::Error::runtime("no task entry"))
+                    .and_then(|entry| task::spawn(&rt.lua, &entry, task::Start::Timer(id)));
+                match spawned {
+                    Ok((_, handle)) => handle.detach(),
+                    Err(e) => {
+                        self.take_callback(id);
+                        crate::native::logger::write_rust(
+                            crate::native::logger::Level::Error,
+                            &format!("cannot start timer task: {e}"),
+                        );
                     }
                 }
             }
         }
+        true
     }
 
     fn next_deadline(&self) -> Option<Instant> {
@@ -191,7 +190,18 @@ pub async fn drive() {
     let timers = &rt.timers;
     let mut timer = Timer::never();
     loop {
-        timers.fire_due(Instant::now());
+        // Each expiry is its own event (core.md §1.2, §4.5): after one timer fires, everything
+        // it made ready runs before the next due timer fires, so a task it wakes can still
+        // cancel that timer.
+        let now = Instant::now();
+        while timers.fire_next(now) {
+            futures_lite::future::yield_now().await;
+            let mut spins = 0;
+            while rt.tasks.ready() > 0 && spins < 64 {
+                futures_lite::future::yield_now().await;
+                spins += 1;
+            }
+        }
         let next = timers.next_deadline();
         timers.armed.set(next);
         match next {
