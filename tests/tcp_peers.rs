@@ -772,3 +772,70 @@ fn examples_echo_server_and_line_client() {
     srv.line_starting("disconnected: ");
     srv.assert_running();
 }
+
+/// Regression: a script that wrote 64 MiB, closed the connection and ended used to exit at once
+/// (C1), dropping the output still queued (only ~4 MiB arrived). The closing stream now keeps
+/// the process alive until its background flush is done (N6, bounded by the flush deadline).
+#[test]
+fn close_then_exit_still_delivers_queued_output() {
+    let server_code = r#"
+import socket, time
+ls = socket.socket()
+ls.bind(("127.0.0.1", 0))
+ls.listen(1)
+ls.settimeout(20)
+print("PORT %d" % ls.getsockname()[1], flush=True)
+c, _ = ls.accept()
+c.settimeout(20)
+time.sleep(0.3)   # let the client queue its output and end its script first
+n = 0
+while True:
+    b = c.recv(1 << 20)
+    if not b:
+        break
+    n += len(b)
+print("got %d" % n, flush=True)
+"#;
+    let mut py = Command::new("python3")
+        .arg("-c")
+        .arg(server_code)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 is needed by these tests");
+    let mut pyout = BufReader::new(py.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    pyout.read_line(&mut first).expect("python prints its port");
+    let port = first
+        .trim()
+        .strip_prefix("PORT ")
+        .unwrap_or("0")
+        .to_string();
+    let script = format!(
+        r#"
+local tcp = require "silly.net.tcp"
+local c = assert(tcp.connect("127.0.0.1:{port}"))
+c:write(string.rep("z", 64 * 1024 * 1024))
+print("queued", c:unsentbytes() > 0)
+c:close()
+"#
+    );
+    let out = run(&["-"], &script, LIMIT);
+    let mut rest = String::new();
+    let _ = pyout.read_to_string(&mut rest);
+    let _ = wait_limited(py, LIMIT);
+    assert_eq!(
+        out.code,
+        Some(0),
+        "stdout:\n{}\nstderr:\n{}",
+        out.stdout,
+        out.stderr
+    );
+    assert_eq!(out.stdout, "queued\ttrue\n");
+    assert_eq!(
+        rest.trim(),
+        format!("got {}", 64 << 20),
+        "what the peer received"
+    );
+}

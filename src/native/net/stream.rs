@@ -288,7 +288,13 @@ impl Stream {
         for w in st.flushers.drain(..) {
             w.wake();
         }
-        Self::release_source(&mut st.holds_source);
+        // The process stays alive until the driver has flushed and closed the transport
+        // (bounded by the deadline): a script that writes, closes and ends must not lose the
+        // output still queued (N6, C1). The driver releases the source when it finishes.
+        if !st.holds_source {
+            st.holds_source = true;
+            runtime::get().hold_source();
+        }
         Self::wake_driver(&mut st);
         true
     }
@@ -445,6 +451,7 @@ impl Stream {
                 }
                 st.io = None;
                 st.queue.clear();
+                Self::release_source(&mut st.holds_source);
                 return Poll::Ready(());
             }
             if let Some(d) = st.close_deadline {
