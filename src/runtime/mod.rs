@@ -10,6 +10,7 @@
 //! is open (`sources`). Tasks still parked in `task.wait()` at that point are a deadlock.
 
 pub mod boot;
+pub mod reactor;
 pub mod stdlib;
 pub mod task;
 pub mod timer;

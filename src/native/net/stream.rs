@@ -345,7 +345,17 @@ impl Stream {
         // Input.
         let mut reads = 0;
         while !st.closed && st.error.is_none() {
-            let paused = st.reading.is_none() && st.limit.is_some_and(|l| st.rbuf.len() >= l);
+            // At the limit, read on only for a reader that still needs more (no deadlock), and
+            // only until its request is satisfied.
+            let over_limit = st.limit.is_some_and(|l| st.rbuf.len() >= l);
+            let reader_needs_more = match st.reading.as_ref() {
+                Some(req) => {
+                    let req = req.clone();
+                    st.rbuf.satisfies(&req).is_none()
+                }
+                None => false,
+            };
+            let paused = over_limit && !reader_needs_more;
             if paused {
                 break;
             }

@@ -18,6 +18,7 @@ use crate::native::errno;
 use crate::native::logger::{self, Level};
 use crate::native::net::{addr, conn, stream::Stream};
 use crate::native::current_task;
+use crate::runtime::reactor::EtTcp;
 use crate::runtime::{self, task};
 
 /// A listening socket; its accept loop runs until `close`.
@@ -65,13 +66,11 @@ async fn accept_loop(listener: Async<TcpListener>, handler: Function) {
     let rt = runtime::get();
     let mut exhausted_logged = false;
     loop {
-        match listener.accept().await {
+        match listener.read_with(|l| l.accept()).await {
             Ok((stream, peer)) => {
                 exhausted_logged = false;
-                let stream = stream.into_inner().and_then(|s| {
-                    tune(&s);
-                    Async::new(s)
-                });
+                tune(&stream);
+                let stream = EtTcp::new(stream);
                 let stream = match stream {
                     Ok(s) => s,
                     Err(e) => {
@@ -79,7 +78,7 @@ async fn accept_loop(listener: Async<TcpListener>, handler: Function) {
                         continue;
                     }
                 };
-                let fd = stream.as_raw_fd();
+                let fd = stream.get_ref().as_raw_fd();
                 let s = Stream::start(Box::new(stream), fd, peer.to_string(), false);
                 let started = conn::new_userdata(&rt.lua, s.clone()).and_then(|ud| {
                     let entry = rt.tasks.entry().ok_or_else(|| mlua::Error::runtime("no task entry"))?;
@@ -115,7 +114,7 @@ async fn accept_loop(listener: Async<TcpListener>, handler: Function) {
     }
 }
 
-async fn connect(sa: SocketAddr, bind: Option<SocketAddr>) -> Result<Async<TcpStream>, String> {
+async fn connect(sa: SocketAddr, bind: Option<SocketAddr>) -> Result<EtTcp, String> {
     let err = |e: io::Error| errno::from_io(&e);
     let sock = Socket::new(Domain::for_address(sa), Type::STREAM, Some(Protocol::TCP)).map_err(err)?;
     sock.set_nonblocking(true).map_err(err)?;
@@ -140,7 +139,8 @@ async fn connect(sa: SocketAddr, bind: Option<SocketAddr>) -> Result<Async<TcpSt
     // for the peer to be sure the connection exists.
     stream.get_ref().peer_addr().map_err(err)?;
     tune(stream.get_ref());
-    Ok(stream)
+    // From here on the connection is watched edge-triggered (runtime/reactor.rs).
+    stream.into_inner().and_then(EtTcp::new).map_err(err)
 }
 
 pub fn open(lua: &Lua) -> mlua::Result<Table> {
@@ -221,7 +221,7 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
                     let lua = runtime::get().lua.clone();
                     match result {
                         Ok(stream) => {
-                            let fd = stream.as_raw_fd();
+                            let fd = stream.get_ref().as_raw_fd();
                             let s = Stream::start(Box::new(stream), fd, peer, false);
                             Ok(MultiValue::from_vec(vec![Value::UserData(conn::new_userdata(&lua, s)?)]))
                         }
