@@ -31,7 +31,8 @@ fn collect(dir: &Path, root: &Path, out: &mut Vec<(String, String, PathBuf)>) {
 }
 
 fn main() {
-    let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let stdlib = root.join("stdlib");
     println!("cargo:rerun-if-changed=stdlib");
     let mut files = Vec::new();
@@ -70,7 +71,9 @@ fn write_lua_tests(root: &Path, out_dir: &Path) {
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
             .collect();
-        code.push_str(&format!("#[test]\nfn lua_{ident}() {{\n    run_lua_test({n:?});\n}}\n"));
+        code.push_str(&format!(
+            "#[test]\nfn lua_{ident}() {{\n    run_lua_test({n:?});\n}}\n"
+        ));
     }
     fs::write(out_dir.join("lua_tests.rs"), code).expect("write lua_tests.rs");
 }

@@ -39,7 +39,11 @@ struct Args {
     #[arg(short = 'v', long = "version")]
     version: bool,
     /// The script to run ('-' reads it from stdin), then its arguments
-    #[arg(value_name = "SCRIPT", trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(
+        value_name = "SCRIPT",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
     script: Vec<String>,
 }
 
@@ -80,7 +84,11 @@ pub fn parse() -> Result<Config, clap::Error> {
     let a = Args::try_parse()?;
     // The script word accepts hyphens only so that its arguments can; an option-looking first
     // word is an option clap did not know.
-    if let Some(first) = a.script.first().filter(|w| w.starts_with('-') && w.as_str() != "-") {
+    if let Some(first) = a
+        .script
+        .first()
+        .filter(|w| w.starts_with('-') && w.as_str() != "-")
+    {
         use clap::CommandFactory;
         return Err(Args::command().error(
             clap::error::ErrorKind::UnknownArgument,
@@ -92,7 +100,9 @@ pub fn parse() -> Result<Config, clap::Error> {
         Some(s) if s == "-" => Script::Stdin,
         Some(s) => Script::File(PathBuf::from(s)),
         // `-i` asks for the REPL, which then reads its entries from the pipe, as `lua -i` does.
-        None if a.exec.is_empty() && !a.interactive && !std::io::stdin().is_terminal() => Script::Stdin,
+        None if a.exec.is_empty() && !a.interactive && !std::io::stdin().is_terminal() => {
+            Script::Stdin
+        }
         None => Script::None,
     };
     let repl = a.interactive || (script == Script::None && a.exec.is_empty());

@@ -31,7 +31,11 @@ fn main() -> ExitCode {
         println!("{}", runtime::boot::version_line());
         return ExitCode::SUCCESS;
     }
-    native::core::ARGV.get_or_init(|| std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect());
+    native::core::ARGV.get_or_init(|| {
+        std::env::args_os()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    });
     match runtime::boot::run(config) {
         Ok(code) => {
             let _ = std::io::stdout().flush();

@@ -17,7 +17,9 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
     m.set("gitsha1", option_env!("SILLY_GIT_SHA1").unwrap_or(""))?;
     m.set(
         "argv",
-        lua.create_function(|lua, ()| lua.create_sequence_from(ARGV.get().cloned().unwrap_or_default()))?,
+        lua.create_function(|lua, ()| {
+            lua.create_sequence_from(ARGV.get().cloned().unwrap_or_default())
+        })?,
     )?;
     m.set(
         "exit",

@@ -32,7 +32,9 @@ impl Level {
     }
 
     fn from_u8(n: u8) -> Option<Level> {
-        [Level::Debug, Level::Info, Level::Warn, Level::Error].get(n as usize).copied()
+        [Level::Debug, Level::Info, Level::Warn, Level::Error]
+            .get(n as usize)
+            .copied()
     }
 
     fn letter(self) -> char {
@@ -49,7 +51,10 @@ struct Output {
     stamp: (i64, String),
 }
 
-static OUTPUT: Mutex<Output> = Mutex::new(Output { file: None, stamp: (i64::MIN, String::new()) });
+static OUTPUT: Mutex<Output> = Mutex::new(Output {
+    file: None,
+    stamp: (i64::MIN, String::new()),
+});
 
 fn open_append(path: &PathBuf) -> std::io::Result<File> {
     OpenOptions::new().create(true).append(true).open(path)
@@ -65,7 +70,9 @@ pub fn set_file(path: PathBuf) -> std::io::Result<()> {
 /// Re-opens the log file (after rotation). Returns false when logging to stderr.
 pub fn reopen() -> std::io::Result<bool> {
     let mut out = lock();
-    let Some((path, _)) = &out.file else { return Ok(false) };
+    let Some((path, _)) = &out.file else {
+        return Ok(false);
+    };
     let f = open_append(path)?;
     let path = path.clone();
     out.file = Some((path, f));

@@ -71,7 +71,10 @@ fn by_name(name: &str) -> Option<&'static (&'static str, i32, Option<Signal>)> {
 }
 
 fn by_number(n: i32) -> Option<&'static str> {
-    SIGNALS.iter().find(|(_, m, _)| *m == n).map(|(name, _, _)| *name)
+    SIGNALS
+        .iter()
+        .find(|(_, m, _)| *m == n)
+        .map(|(name, _, _)| *name)
 }
 
 /// Starts catching a signal. Called at boot for SIGINT/SIGTERM/SIGUSR1 and by `signal()`.
@@ -96,7 +99,9 @@ pub fn init() -> std::io::Result<()> {
     for signo in [libc::SIGINT, libc::SIGTERM] {
         let action = move || {
             let i = signo as usize;
-            if !HANDLED[i].load(Ordering::Relaxed) && UNHANDLED_SEEN[i].fetch_add(1, Ordering::Relaxed) >= 1 {
+            if !HANDLED[i].load(Ordering::Relaxed)
+                && UNHANDLED_SEEN[i].fetch_add(1, Ordering::Relaxed) >= 1
+            {
                 // SAFETY: _exit is async-signal-safe.
                 unsafe { libc::_exit(128 + signo) };
             }
@@ -112,7 +117,10 @@ fn default_action(signo: i32) {
     match signo {
         libc::SIGUSR1 => {
             if let Err(e) = logger::reopen() {
-                logger::write_rust(logger::Level::Error, &format!("[signal] cannot reopen log file: {e}"));
+                logger::write_rust(
+                    logger::Level::Error,
+                    &format!("[signal] cannot reopen log file: {e}"),
+                );
             }
         }
         libc::SIGCHLD | libc::SIGURG | libc::SIGWINCH | libc::SIGCONT | libc::SIGPIPE => {}
@@ -150,7 +158,9 @@ pub async fn drive() {
         }
         let rt = runtime::get();
         let dispatch = DISPATCH.with(|d| d.borrow().clone());
-        let (Some(dispatch), Some(name)) = (dispatch, by_number(signo)) else { continue };
+        let (Some(dispatch), Some(name)) = (dispatch, by_number(signo)) else {
+            continue;
+        };
         let args = match rt.lua.create_string(name) {
             Ok(n) => MultiValue::from_vec(vec![Value::Function(dispatch), Value::String(n)]),
             Err(_) => continue,
@@ -162,7 +172,10 @@ pub async fn drive() {
             .and_then(|entry| task::spawn(&rt.lua, &entry, task::Start::Args(args)));
         match spawned {
             Ok((_, h)) => h.detach(),
-            Err(e) => logger::write_rust(logger::Level::Error, &format!("[signal] cannot start handler: {e}")),
+            Err(e) => logger::write_rust(
+                logger::Level::Error,
+                &format!("[signal] cannot start handler: {e}"),
+            ),
         }
     }
 }
@@ -173,7 +186,9 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
     m.set(
         "watch",
         lua.create_function(|_, name: String| {
-            let Some((_, signo, sig)) = by_name(&name) else { return Ok((None, None)) };
+            let Some((_, signo, sig)) = by_name(&name) else {
+                return Ok((None, None));
+            };
             let Some(sig) = sig else {
                 return Ok((None, Some(crate::native::errno::text(libc::EINVAL))));
             };
@@ -199,6 +214,9 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
             Ok(())
         })?,
     )?;
-    m.set("isname", lua.create_function(|_, name: String| Ok(by_name(&name).is_some()))?)?;
+    m.set(
+        "isname",
+        lua.create_function(|_, name: String| Ok(by_name(&name).is_some()))?,
+    )?;
     Ok(m)
 }

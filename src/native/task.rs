@@ -20,9 +20,15 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
         "fork",
         lua.create_function(|lua, (f, ud): (Value, Value)| {
             let rt = runtime::get();
-            let entry = rt.tasks.entry().ok_or_else(|| mlua::Error::runtime("silly.task is not loaded"))?;
-            let (thread, handle) =
-                task::spawn(lua, &entry, task::Start::Args(MultiValue::from_vec(vec![f, ud])))?;
+            let entry = rt
+                .tasks
+                .entry()
+                .ok_or_else(|| mlua::Error::runtime("silly.task is not loaded"))?;
+            let (thread, handle) = task::spawn(
+                lua,
+                &entry,
+                task::Start::Args(MultiValue::from_vec(vec![f, ud])),
+            )?;
             handle.detach();
             Ok(thread)
         })?,

@@ -15,11 +15,17 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
     m.set(
         "now",
         lua.create_function(|_, ()| {
-            let ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+            let ms = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_millis())
+                .unwrap_or(0);
             Ok(ms as i64)
         })?,
     )?;
-    m.set("monotonic", lua.create_function(|_, ()| Ok(runtime::get().monotonic_ms()))?)?;
+    m.set(
+        "monotonic",
+        lua.create_function(|_, ()| Ok(runtime::get().monotonic_ms()))?,
+    )?;
     // Arms a sleep for the current task; the Lua wrapper yields right after.
     m.set(
         "sleep",
@@ -42,6 +48,9 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
             Ok(())
         })?,
     )?;
-    m.set("pending", lua.create_function(|_, ()| Ok(runtime::get().timers.pending()))?)?;
+    m.set(
+        "pending",
+        lua.create_function(|_, ()| Ok(runtime::get().timers.pending()))?,
+    )?;
     Ok(m)
 }

@@ -13,7 +13,10 @@ use crate::runtime::{Idle, Runtime, stdlib, task, timer};
 /// The `--version` line.
 pub fn version_line() -> String {
     let lua = Lua::new();
-    let v: String = lua.globals().get("_VERSION").unwrap_or_else(|_| "Lua".into());
+    let v: String = lua
+        .globals()
+        .get("_VERSION")
+        .unwrap_or_else(|_| "Lua".into());
     format!("silly {} ({v})", env!("CARGO_PKG_VERSION"))
 }
 
@@ -23,7 +26,10 @@ fn search_patterns(value: &str, exts: &[&str]) -> String {
         return value.to_string();
     }
     let dir = value.trim_end_matches('/');
-    exts.iter().map(|e| format!("{dir}/{e}")).collect::<Vec<_>>().join(";")
+    exts.iter()
+        .map(|e| format!("{dir}/{e}"))
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 fn new_lua(cfg: &Config) -> Result<Lua, Error> {
@@ -94,10 +100,13 @@ fn io_reason(e: &std::io::Error) -> String {
 }
 
 fn compile(lua: &Lua, src: &[u8], name: &str) -> Result<Function, Error> {
-    lua.load(src).set_name(name).into_function().map_err(|e| match e {
-        mlua::Error::SyntaxError { message, .. } => Error::Load(message),
-        other => Error::Load(other.to_string()),
-    })
+    lua.load(src)
+        .set_name(name)
+        .into_function()
+        .map_err(|e| match e {
+            mlua::Error::SyntaxError { message, .. } => Error::Load(message),
+            other => Error::Load(other.to_string()),
+        })
 }
 
 /// Runs the whole program described by `cfg`; returns the exit status.
@@ -105,7 +114,11 @@ pub fn run(cfg: Config) -> Result<i32, Error> {
     logger::set_level(cfg.log_level);
     if let Some(path) = &cfg.log_path {
         logger::set_file(path.clone()).map_err(|e| {
-            Error::Load(format!("cannot open log file {}: {}", path.display(), io_reason(&e)))
+            Error::Load(format!(
+                "cannot open log file {}: {}",
+                path.display(),
+                io_reason(&e)
+            ))
         })?;
     }
     native::signal::init().map_err(|e| Error::Internal(format!("cannot watch signals: {e}")))?;
@@ -122,7 +135,11 @@ pub fn run(cfg: Config) -> Result<i32, Error> {
 
     let mut chunks = Vec::new();
     for (i, code) in cfg.exec.iter().enumerate() {
-        let name = if cfg.exec.len() == 1 { "=(command line)".to_string() } else { format!("=(command line #{})", i + 1) };
+        let name = if cfg.exec.len() == 1 {
+            "=(command line)".to_string()
+        } else {
+            format!("=(command line #{})", i + 1)
+        };
         chunks.push(compile(&lua, code.as_bytes(), &name)?);
     }
     let script_name = match &cfg.script {
@@ -140,7 +157,11 @@ pub fn run(cfg: Config) -> Result<i32, Error> {
     for a in &cfg.args {
         args.push(Value::String(lua.create_string(a)?));
     }
-    let (_, main_task) = task::spawn(&lua, &main_entry, task::Start::Args(MultiValue::from_vec(args)))?;
+    let (_, main_task) = task::spawn(
+        &lua,
+        &main_entry,
+        task::Start::Args(MultiValue::from_vec(args)),
+    )?;
 
     let want_repl = cfg.repl;
     if want_repl {
@@ -159,7 +180,9 @@ pub fn run(cfg: Config) -> Result<i32, Error> {
         Idle::Done => 0,
         Idle::Deadlock(n) => {
             let plural = if n == 1 { "task is" } else { "tasks are" };
-            eprintln!("silly: deadlock: {n} {plural} waiting in task.wait() and nothing can wake them");
+            eprintln!(
+                "silly: deadlock: {n} {plural} waiting in task.wait() and nothing can wake them"
+            );
             1
         }
     })
@@ -169,7 +192,10 @@ pub fn run(cfg: Config) -> Result<i32, Error> {
 /// arg[-1] the interpreter.
 fn set_arg_table(lua: &Lua, script: &str, args: &[String]) -> mlua::Result<()> {
     let t = lua.create_table()?;
-    let exe = std::env::args_os().next().map(|a| a.to_string_lossy().into_owned()).unwrap_or_else(|| "silly".into());
+    let exe = std::env::args_os()
+        .next()
+        .map(|a| a.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "silly".into());
     t.raw_set(-1, exe)?;
     t.raw_set(0, script)?;
     for (i, a) in args.iter().enumerate() {
@@ -177,4 +203,3 @@ fn set_arg_table(lua: &Lua, script: &str, args: &[String]) -> mlua::Result<()> {
     }
     lua.globals().set("arg", t)
 }
-

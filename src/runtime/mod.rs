@@ -58,7 +58,9 @@ thread_local! {
 pub fn get() -> Rc<Runtime> {
     RUNTIME.with(|r| {
         // Natives are only reachable from Lua code, which only runs after `install`.
-        r.get().cloned().expect("runtime used before it was installed")
+        r.get()
+            .cloned()
+            .expect("runtime used before it was installed")
     })
 }
 
@@ -74,7 +76,8 @@ impl Runtime {
             sources: Cell::new(0),
             idle_waker: RefCell::new(None),
         });
-        RUNTIME.with(|r| r.set(rt.clone()))
+        RUNTIME
+            .with(|r| r.set(rt.clone()))
             .map_err(|_| Error::Internal("runtime installed twice".into()))?;
         Ok(rt)
     }
@@ -112,7 +115,11 @@ impl Runtime {
         std::future::poll_fn(move |cx| {
             if self.is_idle() {
                 let waiting = self.tasks.waiting();
-                Poll::Ready(if waiting == 0 { Idle::Done } else { Idle::Deadlock(waiting) })
+                Poll::Ready(if waiting == 0 {
+                    Idle::Done
+                } else {
+                    Idle::Deadlock(waiting)
+                })
             } else {
                 *self.idle_waker.borrow_mut() = Some(cx.waker().clone());
                 Poll::Pending

@@ -77,7 +77,14 @@ fn register(fd: BorrowedFd<'_>) -> io::Result<(usize, Rc<Readiness>)> {
             u64: key as u64,
         };
         // SAFETY: both fds are open; `ev` is a valid epoll_event.
-        let rc = unsafe { libc::epoll_ctl(epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, fd.as_raw_fd(), &mut ev) };
+        let rc = unsafe {
+            libc::epoll_ctl(
+                epoll.as_raw_fd(),
+                libc::EPOLL_CTL_ADD,
+                fd.as_raw_fd(),
+                &mut ev,
+            )
+        };
         if rc < 0 {
             r.sources.borrow_mut()[key] = None;
             r.free.borrow_mut().push(key);
@@ -120,7 +127,12 @@ pub async fn drive() {
         loop {
             // SAFETY: `events` has room for BATCH entries; timeout 0 never blocks.
             let n = unsafe {
-                libc::epoll_wait(watched.get_ref().as_raw_fd(), events.as_mut_ptr(), BATCH as i32, 0)
+                libc::epoll_wait(
+                    watched.get_ref().as_raw_fd(),
+                    events.as_mut_ptr(),
+                    BATCH as i32,
+                    0,
+                )
             };
             if n <= 0 {
                 break;
@@ -129,8 +141,12 @@ pub async fn drive() {
                 let sources = r.sources.borrow();
                 for ev in &events[..n as usize] {
                     let flags = ev.events as i32;
-                    let Some(Some(state)) = sources.get(ev.u64 as usize) else { continue };
-                    if flags & (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) != 0 {
+                    let Some(Some(state)) = sources.get(ev.u64 as usize) else {
+                        continue;
+                    };
+                    if flags & (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR)
+                        != 0
+                    {
                         if flags & (libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) != 0 {
                             state.read_closed.set(true);
                         }
@@ -181,7 +197,11 @@ impl Drop for EtTcp {
 }
 
 impl AsyncRead for EtTcp {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         loop {
             if !this.state.readable.get() {
@@ -206,7 +226,11 @@ impl AsyncRead for EtTcp {
 }
 
 impl AsyncWrite for EtTcp {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         loop {
             if !this.state.writable.get() {

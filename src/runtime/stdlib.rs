@@ -30,24 +30,25 @@ pub fn source(module: &str) -> Option<(Vec<u8>, String)> {
 
 /// Loads an embedded module's chunk (without running it).
 pub fn load(lua: &Lua, module: &str) -> mlua::Result<mlua::Function> {
-    let (src, name) =
-        source(module).ok_or_else(|| mlua::Error::runtime(format!("no embedded module '{module}'")))?;
+    let (src, name) = source(module)
+        .ok_or_else(|| mlua::Error::runtime(format!("no embedded module '{module}'")))?;
     lua.load(src).set_name(name).into_function()
 }
 
 /// Inserts the embedded-stdlib searcher as the second entry of `package.searchers`.
 pub fn install_searcher(lua: &Lua) -> mlua::Result<()> {
-    let searcher = lua.create_function(|lua, name: String| {
-        match source(&name) {
-            Some((src, chunkname)) => {
-                let f = lua.load(src).set_name(chunkname.clone()).into_function()?;
-                Ok((Value::Function(f), Value::String(lua.create_string(&chunkname[1..])?)))
-            }
-            None => Ok((
-                Value::String(lua.create_string(format!("no embedded module '{name}'"))?),
-                Value::Nil,
-            )),
+    let searcher = lua.create_function(|lua, name: String| match source(&name) {
+        Some((src, chunkname)) => {
+            let f = lua.load(src).set_name(chunkname.clone()).into_function()?;
+            Ok((
+                Value::Function(f),
+                Value::String(lua.create_string(&chunkname[1..])?),
+            ))
         }
+        None => Ok((
+            Value::String(lua.create_string(format!("no embedded module '{name}'"))?),
+            Value::Nil,
+        )),
     })?;
     let package: Table = lua.globals().get("package")?;
     let searchers: Table = package.get("searchers")?;

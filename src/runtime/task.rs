@@ -135,7 +135,10 @@ impl Tasks {
     }
 
     pub fn find(&self, thread: &Thread) -> Option<Rc<Task>> {
-        self.live.borrow().get(&(thread.to_pointer() as usize)).cloned()
+        self.live
+            .borrow()
+            .get(&(thread.to_pointer() as usize))
+            .cloned()
     }
 
     /// A snapshot of the live tasks, for `task.inspect()`.
@@ -155,7 +158,11 @@ pub enum Start {
 
 /// Creates a task running `entry` and queues it. The returned handle may be awaited (the REPL
 /// does) or detached.
-pub fn spawn(lua: &Lua, entry: &Function, start: Start) -> mlua::Result<(Thread, async_executor::Task<()>)> {
+pub fn spawn(
+    lua: &Lua,
+    entry: &Function,
+    start: Start,
+) -> mlua::Result<(Thread, async_executor::Task<()>)> {
     let rt = runtime::get();
     let thread = lua.create_thread(entry.clone())?;
     let task = Rc::new(Task {
@@ -165,7 +172,10 @@ pub fn spawn(lua: &Lua, entry: &Function, start: Start) -> mlua::Result<(Thread,
         waker: RefCell::new(None),
         pending: RefCell::new(Pending::None),
     });
-    rt.tasks.live.borrow_mut().insert(thread.to_pointer() as usize, task.clone());
+    rt.tasks
+        .live
+        .borrow_mut()
+        .insert(thread.to_pointer() as usize, task.clone());
     rt.tasks.active.set(rt.tasks.active.get() + 1);
     rt.tasks.ready.set(rt.tasks.ready.get() + 1);
     let handle = rt.executor.spawn(drive(task, start));
@@ -190,7 +200,10 @@ pub fn wakeup(thread: &Thread, value: Value) -> Result<(), String> {
         return Err("BUG: wakeup on task stat:nil".to_string());
     };
     if task.status.get() != Status::Wait {
-        return Err(format!("BUG: wakeup on task stat:{}", task.status.get().name()));
+        return Err(format!(
+            "BUG: wakeup on task stat:{}",
+            task.status.get().name()
+        ));
     }
     task.status.set(Status::Ready);
     *task.wake_value.borrow_mut() = Some(value);
@@ -267,7 +280,9 @@ async fn drive(task: Rc<Task>, start: Start) {
             (true, Pending::Op(op)) => match op.await {
                 Ok(values) => values,
                 // An operation's own failures are values; an Err is a failure to build them.
-                Err(e) => (Value::Nil, e.to_string()).into_lua_multi(&rt.lua).unwrap_or_default(),
+                Err(e) => (Value::Nil, e.to_string())
+                    .into_lua_multi(&rt.lua)
+                    .unwrap_or_default(),
             },
             (true, Pending::Wait) => {
                 task.status.set(Status::Wait);
@@ -289,7 +304,10 @@ async fn drive(task: Rc<Task>, start: Start) {
 }
 
 fn finish(rt: &runtime::Runtime, task: &Task) {
-    rt.tasks.live.borrow_mut().remove(&(task.thread.to_pointer() as usize));
+    rt.tasks
+        .live
+        .borrow_mut()
+        .remove(&(task.thread.to_pointer() as usize));
     rt.tasks.active.set(rt.tasks.active.get() - 1);
     rt.check_idle();
 }

@@ -89,7 +89,11 @@ pub fn run(args: &[&str], stdin: &str, limit: Duration) -> Output {
 pub fn run_lua_test(name: &str) {
     let script = format!("tests/lua/{name}");
     let out = run(&["-L", "tests/lua", &script], "", Duration::from_secs(60));
-    assert!(!out.timed_out, "{name} timed out\nstdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
+    assert!(
+        !out.timed_out,
+        "{name} timed out\nstdout:\n{}\nstderr:\n{}",
+        out.stdout, out.stderr
+    );
     assert_eq!(
         out.code,
         Some(0),
@@ -98,7 +102,9 @@ pub fn run_lua_test(name: &str) {
         out.stderr
     );
     assert!(
-        out.stdout.lines().any(|l| l.starts_with("testaux: ") && l.contains(" passed, 0 failed")),
+        out.stdout
+            .lines()
+            .any(|l| l.starts_with("testaux: ") && l.contains(" passed, 0 failed")),
         "{name} did not report its checks\nstdout:\n{}\nstderr:\n{}",
         out.stdout,
         out.stderr

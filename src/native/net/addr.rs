@@ -22,7 +22,10 @@ pub fn port(s: &str) -> Option<u16> {
     if let Ok(n) = s.parse::<u16>() {
         return Some(n);
     }
-    if s.is_empty() || s.bytes().any(|b| b.is_ascii_digit() && s.bytes().all(|c| c.is_ascii_digit())) {
+    if s.is_empty()
+        || s.bytes()
+            .any(|b| b.is_ascii_digit() && s.bytes().all(|c| c.is_ascii_digit()))
+    {
         return None;
     }
     let name = CString::new(s).ok()?;
@@ -44,7 +47,10 @@ pub fn ip(host: &str) -> Option<IpAddr> {
 
 pub fn open(lua: &Lua) -> mlua::Result<Table> {
     let m = lua.create_table()?;
-    m.set("iptype", lua.create_function(|_, host: String| Ok(iptype(&host)))?)?;
+    m.set(
+        "iptype",
+        lua.create_function(|_, host: String| Ok(iptype(&host)))?,
+    )?;
     m.set("port", lua.create_function(|_, s: String| Ok(port(&s)))?)?;
     Ok(m)
 }

@@ -35,32 +35,50 @@ pub fn functions(lua: &Lua) -> mlua::Result<Table> {
     // read(ud, n | delim, timeout?) -> data | nil, err | MARKER (yield for the answer)
     m.set(
         "read",
-        lua.create_function(|lua, (h, req, timeout): (UserDataRef<StreamHandle>, Value, Option<i64>)| {
-            let req = match req {
-                Value::Integer(n) => Request::Bytes(n.max(0) as usize),
-                Value::Number(n) => Request::Bytes(n.max(0.0) as usize),
-                Value::String(s) => Request::Delim(s.as_bytes().to_vec()),
-                _ => return Err(mlua::Error::runtime("read: request must be a count or a delimiter")),
-            };
-            match h.0.read(req, timeout_ms(timeout)).map_err(mlua::Error::runtime)? {
-                ReadNow::Data(d) => Ok(MultiValue::from_vec(vec![Value::String(lua.create_string(&d)?)])),
-                ReadNow::Err(e) => Ok(MultiValue::from_vec(vec![Value::Nil, Value::String(lua.create_string(&e)?)])),
-                ReadNow::Wait(op) => {
-                    current_task()?.set_pending(Pending::Op(op));
-                    Ok(MultiValue::from_vec(vec![marker()]))
+        lua.create_function(
+            |lua, (h, req, timeout): (UserDataRef<StreamHandle>, Value, Option<i64>)| {
+                let req = match req {
+                    Value::Integer(n) => Request::Bytes(n.max(0) as usize),
+                    Value::Number(n) => Request::Bytes(n.max(0.0) as usize),
+                    Value::String(s) => Request::Delim(s.as_bytes().to_vec()),
+                    _ => {
+                        return Err(mlua::Error::runtime(
+                            "read: request must be a count or a delimiter",
+                        ));
+                    }
+                };
+                match h
+                    .0
+                    .read(req, timeout_ms(timeout))
+                    .map_err(mlua::Error::runtime)?
+                {
+                    ReadNow::Data(d) => Ok(MultiValue::from_vec(vec![Value::String(
+                        lua.create_string(&d)?,
+                    )])),
+                    ReadNow::Err(e) => Ok(MultiValue::from_vec(vec![
+                        Value::Nil,
+                        Value::String(lua.create_string(&e)?),
+                    ])),
+                    ReadNow::Wait(op) => {
+                        current_task()?.set_pending(Pending::Op(op));
+                        Ok(MultiValue::from_vec(vec![marker()]))
+                    }
                 }
-            }
-        })?,
+            },
+        )?,
     )?;
     // write(ud, string) -> true | false, err
     m.set(
         "write",
-        lua.create_function(|_, (h, data): (UserDataRef<StreamHandle>, mlua::LuaString)| {
-            match h.0.write(&data.as_bytes()) {
+        lua.create_function(
+            |_, (h, data): (UserDataRef<StreamHandle>, mlua::LuaString)| match h
+                .0
+                .write(&data.as_bytes())
+            {
                 Ok(()) => Ok((true, None)),
                 Err(e) => Ok((false, Some(e))),
-            }
-        })?,
+            },
+        )?,
     )?;
     m.set(
         "close",
@@ -85,7 +103,10 @@ pub fn functions(lua: &Lua) -> mlua::Result<Table> {
         "isalive",
         lua.create_function(|_, h: UserDataRef<StreamHandle>| Ok(h.0.is_alive()))?,
     )?;
-    m.set("fd", lua.create_function(|_, h: UserDataRef<StreamHandle>| Ok(h.0.fd))?)?;
+    m.set(
+        "fd",
+        lua.create_function(|_, h: UserDataRef<StreamHandle>| Ok(h.0.fd))?,
+    )?;
     m.set(
         "remoteaddr",
         lua.create_function(|_, h: UserDataRef<StreamHandle>| Ok(h.0.peer.clone()))?,
@@ -93,16 +114,22 @@ pub fn functions(lua: &Lua) -> mlua::Result<Table> {
     // flush(ud, timeout?) -> true | false, err | MARKER
     m.set(
         "flush",
-        lua.create_function(|lua, (h, timeout): (UserDataRef<StreamHandle>, Option<i64>)| {
-            match h.0.flush(timeout_ms(timeout)) {
+        lua.create_function(
+            |lua, (h, timeout): (UserDataRef<StreamHandle>, Option<i64>)| match h
+                .0
+                .flush(timeout_ms(timeout))
+            {
                 Ok(None) => Ok(MultiValue::from_vec(vec![Value::Boolean(true)])),
                 Ok(Some(op)) => {
                     current_task()?.set_pending(Pending::Op(op));
                     Ok(MultiValue::from_vec(vec![marker()]))
                 }
-                Err(e) => Ok(MultiValue::from_vec(vec![Value::Boolean(false), Value::String(lua.create_string(&e)?)])),
-            }
-        })?,
+                Err(e) => Ok(MultiValue::from_vec(vec![
+                    Value::Boolean(false),
+                    Value::String(lua.create_string(&e)?),
+                ])),
+            },
+        )?,
     )?;
     Ok(m)
 }

@@ -265,7 +265,10 @@ impl Stream {
         }
         if sent < data.len() {
             st.unsent += data.len() - sent;
-            st.queue.push_back(Chunk { data: data[sent..].to_vec(), sent: 0 });
+            st.queue.push_back(Chunk {
+                data: data[sent..].to_vec(),
+                sent: 0,
+            });
             Self::wake_driver(&mut st);
         } else if st.needs_flush {
             Self::wake_driver(&mut st);
@@ -340,7 +343,9 @@ impl Stream {
         let mut guard = self.st.borrow_mut();
         let st = &mut *guard;
         st.driver = Some(cx.waker().clone());
-        let Some(io) = st.io.as_mut() else { return Poll::Ready(()) };
+        let Some(io) = st.io.as_mut() else {
+            return Poll::Ready(());
+        };
 
         // Input.
         let mut reads = 0;
@@ -404,7 +409,9 @@ impl Stream {
 
         // Output.
         while !st.write_dead {
-            let Some(front) = st.queue.front_mut() else { break };
+            let Some(front) = st.queue.front_mut() else {
+                break;
+            };
             match Pin::new(&mut **io).poll_write(cx, &front.data[front.sent..]) {
                 Poll::Ready(Ok(n)) if n > 0 => {
                     front.sent += n;
@@ -517,14 +524,19 @@ impl ReadFuture {
         drop(st);
         let lua = runtime::get().lua.clone();
         Poll::Ready(match out {
-            Ok(data) => lua.create_string(&data).map(|s| MultiValue::from_vec(vec![Value::String(s)])),
+            Ok(data) => lua
+                .create_string(&data)
+                .map(|s| MultiValue::from_vec(vec![Value::String(s)])),
             Err(e) => lua_err(&lua, &e),
         })
     }
 }
 
 fn lua_err(lua: &Lua, e: &str) -> mlua::Result<MultiValue> {
-    Ok(MultiValue::from_vec(vec![Value::Nil, Value::String(lua.create_string(e)?)]))
+    Ok(MultiValue::from_vec(vec![
+        Value::Nil,
+        Value::String(lua.create_string(e)?),
+    ]))
 }
 
 impl Future for ReadFuture {
@@ -585,7 +597,10 @@ impl Future for FlushFuture {
         let lua = runtime::get().lua.clone();
         let mut st = this.s.st.borrow_mut();
         if st.closed || st.write_dead {
-            let e = st.error.clone().unwrap_or_else(|| errno::text(errno::CLOSED));
+            let e = st
+                .error
+                .clone()
+                .unwrap_or_else(|| errno::text(errno::CLOSED));
             return Poll::Ready(Ok(MultiValue::from_vec(vec![
                 Value::Boolean(false),
                 Value::String(lua.create_string(&e)?),

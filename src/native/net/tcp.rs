@@ -14,10 +14,10 @@ use async_io::{Async, Timer};
 use mlua::{Function, Lua, MultiValue, Table, UserData, UserDataRef, Value};
 use socket2::{Domain, Protocol, Socket, Type};
 
+use crate::native::current_task;
 use crate::native::errno;
 use crate::native::logger::{self, Level};
 use crate::native::net::{addr, conn, stream::Stream};
-use crate::native::current_task;
 use crate::runtime::reactor::EtTcp;
 use crate::runtime::{self, task};
 
@@ -36,7 +36,9 @@ fn socket_addr(ip: &str, port: u16) -> Result<SocketAddr, String> {
         // ":port": the IPv6 wildcard, dual-stack (net.md §1).
         return Ok(SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port));
     }
-    addr::ip(ip).map(|ip| SocketAddr::new(ip, port)).ok_or_else(|| errno::text(errno::RESOLVE))
+    addr::ip(ip)
+        .map(|ip| SocketAddr::new(ip, port))
+        .ok_or_else(|| errno::text(errno::RESOLVE))
 }
 
 fn tune(stream: &TcpStream) {
@@ -58,7 +60,10 @@ fn bind_listener(sa: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
 }
 
 fn is_fd_exhaustion(e: &io::Error) -> bool {
-    matches!(e.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE) | Some(libc::ENOBUFS) | Some(libc::ENOMEM))
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE) | Some(libc::ENFILE) | Some(libc::ENOBUFS) | Some(libc::ENOMEM)
+    )
 }
 
 /// Accepts connections forever, starting `handler(conn)` in a new task for each.
@@ -74,22 +79,34 @@ async fn accept_loop(listener: Async<TcpListener>, handler: Function) {
                 let stream = match stream {
                     Ok(s) => s,
                     Err(e) => {
-                        logger::write_rust(Level::Error, &format!("[tcp] cannot set up accepted connection: {e}"));
+                        logger::write_rust(
+                            Level::Error,
+                            &format!("[tcp] cannot set up accepted connection: {e}"),
+                        );
                         continue;
                     }
                 };
                 let fd = stream.get_ref().as_raw_fd();
                 let s = Stream::start(Box::new(stream), fd, peer.to_string(), false);
                 let started = conn::new_userdata(&rt.lua, s.clone()).and_then(|ud| {
-                    let entry = rt.tasks.entry().ok_or_else(|| mlua::Error::runtime("no task entry"))?;
-                    let args = MultiValue::from_vec(vec![Value::Function(handler.clone()), Value::UserData(ud)]);
+                    let entry = rt
+                        .tasks
+                        .entry()
+                        .ok_or_else(|| mlua::Error::runtime("no task entry"))?;
+                    let args = MultiValue::from_vec(vec![
+                        Value::Function(handler.clone()),
+                        Value::UserData(ud),
+                    ]);
                     task::spawn(&rt.lua, &entry, task::Start::Args(args))
                 });
                 match started {
                     Ok((_, h)) => h.detach(),
                     Err(e) => {
                         s.close();
-                        logger::write_rust(Level::Error, &format!("[tcp] cannot start accept handler: {e}"));
+                        logger::write_rust(
+                            Level::Error,
+                            &format!("[tcp] cannot start accept handler: {e}"),
+                        );
                     }
                 }
             }
@@ -97,7 +114,10 @@ async fn accept_loop(listener: Async<TcpListener>, handler: Function) {
                 // Out of descriptors: the pending connections wait in the backlog; try again
                 // shortly, when some may have been closed.
                 if !exhausted_logged {
-                    logger::write_rust(Level::Error, &format!("[tcp] accept paused: {}", errno::from_io(&e)));
+                    logger::write_rust(
+                        Level::Error,
+                        &format!("[tcp] accept paused: {}", errno::from_io(&e)),
+                    );
                     exhausted_logged = true;
                 }
                 Timer::after(Duration::from_millis(50)).await;
@@ -108,7 +128,10 @@ async fn accept_loop(listener: Async<TcpListener>, handler: Function) {
             }
             Err(e) => {
                 // Per-connection failures (aborted before accept ...) do not stop the listener.
-                logger::write_rust(Level::Debug, &format!("[tcp] accept: {}", errno::from_io(&e)));
+                logger::write_rust(
+                    Level::Debug,
+                    &format!("[tcp] accept: {}", errno::from_io(&e)),
+                );
             }
         }
     }
@@ -116,7 +139,8 @@ async fn accept_loop(listener: Async<TcpListener>, handler: Function) {
 
 async fn connect(sa: SocketAddr, bind: Option<SocketAddr>) -> Result<EtTcp, String> {
     let err = |e: io::Error| errno::from_io(&e);
-    let sock = Socket::new(Domain::for_address(sa), Type::STREAM, Some(Protocol::TCP)).map_err(err)?;
+    let sock =
+        Socket::new(Domain::for_address(sa), Type::STREAM, Some(Protocol::TCP)).map_err(err)?;
     sock.set_nonblocking(true).map_err(err)?;
     if let Some(b) = bind {
         if b.is_ipv4() != sa.is_ipv4() {
@@ -148,23 +172,33 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
     // listen(ip, port, backlog, handler) -> listener | nil, err
     m.set(
         "listen",
-        lua.create_function(|lua, (ip, port, backlog, handler): (String, u16, i32, Function)| {
-            let sa = match socket_addr(&ip, port) {
-                Ok(sa) => sa,
-                Err(e) => return Ok((None, Some(e))),
-            };
-            let listener = match bind_listener(sa, backlog).and_then(Async::new) {
-                Ok(l) => l,
-                Err(e) => return Ok((None, Some(errno::from_io(&e)))),
-            };
-            let fd = listener.as_raw_fd();
-            let local = listener.get_ref().local_addr().map(|a| a.to_string()).unwrap_or_default();
-            let rt = runtime::get();
-            rt.hold_source();
-            let task = rt.executor.spawn(accept_loop(listener, handler));
-            let ud = lua.create_userdata(Listener { accept_loop: RefCell::new(Some(task)), fd, local })?;
-            Ok((Some(ud), None))
-        })?,
+        lua.create_function(
+            |lua, (ip, port, backlog, handler): (String, u16, i32, Function)| {
+                let sa = match socket_addr(&ip, port) {
+                    Ok(sa) => sa,
+                    Err(e) => return Ok((None, Some(e))),
+                };
+                let listener = match bind_listener(sa, backlog).and_then(Async::new) {
+                    Ok(l) => l,
+                    Err(e) => return Ok((None, Some(errno::from_io(&e)))),
+                };
+                let fd = listener.as_raw_fd();
+                let local = listener
+                    .get_ref()
+                    .local_addr()
+                    .map(|a| a.to_string())
+                    .unwrap_or_default();
+                let rt = runtime::get();
+                rt.hold_source();
+                let task = rt.executor.spawn(accept_loop(listener, handler));
+                let ud = lua.create_userdata(Listener {
+                    accept_loop: RefCell::new(Some(task)),
+                    fd,
+                    local,
+                })?;
+                Ok((Some(ud), None))
+            },
+        )?,
     )?;
     // close(listener) -> true | false, CLOSED
     m.set(
@@ -186,22 +220,50 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
             }
         })?,
     )?;
-    m.set("lfd", lua.create_function(|_, l: UserDataRef<Listener>| Ok(l.fd))?)?;
-    m.set("laddr", lua.create_function(|_, l: UserDataRef<Listener>| Ok(l.local.clone()))?)?;
+    m.set(
+        "lfd",
+        lua.create_function(|_, l: UserDataRef<Listener>| Ok(l.fd))?,
+    )?;
+    m.set(
+        "laddr",
+        lua.create_function(|_, l: UserDataRef<Listener>| Ok(l.local.clone()))?,
+    )?;
     // connect(ip, port, bindip?, bindport?, timeout?) -> MARKER (the task yields for conn | nil, err)
     m.set(
         "connect",
         lua.create_function(
-            |lua, (ip, port, bind_ip, bind_port, timeout): (String, u16, Option<String>, Option<u16>, Option<i64>)| {
+            |lua,
+             (ip, port, bind_ip, bind_port, timeout): (
+                String,
+                u16,
+                Option<String>,
+                Option<u16>,
+                Option<i64>,
+            )| {
                 let sa = match socket_addr(&ip, port) {
                     Ok(sa) if !ip.is_empty() => sa,
-                    Ok(_) => return Ok(MultiValue::from_vec(vec![Value::Nil, Value::String(lua.create_string(errno::text(libc::EINVAL))?)])),
-                    Err(e) => return Ok(MultiValue::from_vec(vec![Value::Nil, Value::String(lua.create_string(&e)?)])),
+                    Ok(_) => {
+                        return Ok(MultiValue::from_vec(vec![
+                            Value::Nil,
+                            Value::String(lua.create_string(errno::text(libc::EINVAL))?),
+                        ]));
+                    }
+                    Err(e) => {
+                        return Ok(MultiValue::from_vec(vec![
+                            Value::Nil,
+                            Value::String(lua.create_string(&e)?),
+                        ]));
+                    }
                 };
                 let bind = match (bind_ip, bind_port) {
                     (Some(bip), Some(bport)) => match socket_addr(&bip, bport) {
                         Ok(b) => Some(b),
-                        Err(e) => return Ok(MultiValue::from_vec(vec![Value::Nil, Value::String(lua.create_string(&e)?)])),
+                        Err(e) => {
+                            return Ok(MultiValue::from_vec(vec![
+                                Value::Nil,
+                                Value::String(lua.create_string(&e)?),
+                            ]));
+                        }
                     },
                     _ => None,
                 };
@@ -223,13 +285,20 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
                         Ok(stream) => {
                             let fd = stream.get_ref().as_raw_fd();
                             let s = Stream::start(Box::new(stream), fd, peer, false);
-                            Ok(MultiValue::from_vec(vec![Value::UserData(conn::new_userdata(&lua, s)?)]))
+                            Ok(MultiValue::from_vec(vec![Value::UserData(
+                                conn::new_userdata(&lua, s)?,
+                            )]))
                         }
-                        Err(e) => Ok(MultiValue::from_vec(vec![Value::Nil, Value::String(lua.create_string(&e)?)])),
+                        Err(e) => Ok(MultiValue::from_vec(vec![
+                            Value::Nil,
+                            Value::String(lua.create_string(&e)?),
+                        ])),
                     }
                 });
                 current_task()?.set_pending(task::Pending::Op(op));
-                Ok(MultiValue::from_vec(vec![Value::LightUserData(task::marker())]))
+                Ok(MultiValue::from_vec(vec![Value::LightUserData(
+                    task::marker(),
+                )]))
             },
         )?,
     )?;
