@@ -24,6 +24,7 @@ const MODULES: &[(&str, Opener)] = &[
     ("silly.net.conn.c", net::conn::functions),
     ("silly.net.dns.c", net::dns::open),
     ("silly.net.tcp.c", net::tcp::open),
+    ("silly.net.tls.c", net::tls::open),
     ("silly.net.udp.c", net::udp::open),
     ("silly.signal.c", signal::open),
     ("silly.task.c", task::open),

@@ -31,7 +31,7 @@ pub struct Listener {
 
 impl UserData for Listener {}
 
-fn socket_addr(ip: &str, port: u16) -> Result<SocketAddr, String> {
+pub(crate) fn socket_addr(ip: &str, port: u16) -> Result<SocketAddr, String> {
     if ip.is_empty() {
         // ":port": the IPv6 wildcard, dual-stack (net.md §1).
         return Ok(SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port));
@@ -41,14 +41,14 @@ fn socket_addr(ip: &str, port: u16) -> Result<SocketAddr, String> {
         .ok_or_else(|| errno::text(errno::RESOLVE))
 }
 
-fn tune(stream: &TcpStream) {
+pub(crate) fn tune(stream: &TcpStream) {
     let s = socket2::SockRef::from(stream);
     // Best effort: a socket that refuses an option still works.
     let _ = s.set_tcp_nodelay(true);
     let _ = s.set_keepalive(true);
 }
 
-fn bind_listener(sa: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
+pub(crate) fn bind_listener(sa: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
     let sock = Socket::new(Domain::for_address(sa), Type::STREAM, Some(Protocol::TCP))?;
     sock.set_reuse_address(true)?;
     if sa.is_ipv6() && sa.ip().is_unspecified() {
@@ -59,7 +59,7 @@ fn bind_listener(sa: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
     Ok(sock.into())
 }
 
-fn is_fd_exhaustion(e: &io::Error) -> bool {
+pub(crate) fn is_fd_exhaustion(e: &io::Error) -> bool {
     matches!(
         e.raw_os_error(),
         Some(libc::EMFILE) | Some(libc::ENFILE) | Some(libc::ENOBUFS) | Some(libc::ENOMEM)
@@ -137,7 +137,7 @@ async fn accept_loop(listener: Async<TcpListener>, handler: Function) {
     }
 }
 
-async fn connect(sa: SocketAddr, bind: Option<SocketAddr>) -> Result<EtTcp, String> {
+pub(crate) async fn connect(sa: SocketAddr, bind: Option<SocketAddr>) -> Result<EtTcp, String> {
     let err = |e: io::Error| errno::from_io(&e);
     let sock =
         Socket::new(Domain::for_address(sa), Type::STREAM, Some(Protocol::TCP)).map_err(err)?;
