@@ -162,6 +162,8 @@ fn info_table(
     if let Some(s) = common.negotiated_cipher_suite() {
         t.set("cipher", suite_name(s))?;
     }
+    let resumed = common.handshake_kind() == Some(rustls::HandshakeKind::Resumed);
+    t.set("resumed", resumed)?;
     if let Some(n) = servername {
         t.set("servername", n)?;
     }

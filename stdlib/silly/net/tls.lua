@@ -467,6 +467,13 @@ function conn:servername()
 	return self[INFO].servername
 end
 
+---Whether the handshake resumed an earlier session (beyond the contract; for tests and
+---monitoring of session reuse).
+---@return boolean
+function conn:resumed()
+	return self[INFO].resumed == true
+end
+
 ---The peer's end-entity certificate, or nil when it sent none.
 ---@return {subject: string, issuer: string, san: string[], notbefore: integer, notafter: integer, pem: string}?
 function conn:peercert()
