@@ -188,6 +188,19 @@ impl EtTcp {
     pub fn get_ref(&self) -> &TcpStream {
         &self.stream
     }
+
+    /// A function that hands this socket's read interest to a waker: the waker is woken at
+    /// once if input is already known to be waiting, otherwise by the next read edge.
+    pub fn reader_handoff(&self) -> Box<dyn Fn(&Waker)> {
+        let state = self.state.clone();
+        Box::new(move |w: &Waker| {
+            if state.readable.get() {
+                w.wake_by_ref();
+            } else {
+                *state.reader.borrow_mut() = Some(w.clone());
+            }
+        })
+    }
 }
 
 impl Drop for EtTcp {

@@ -153,6 +153,82 @@ struct State {
     needs_flush: bool,
     /// After `close()`: wakes the driver at the flush deadline if the peer never reads.
     close_timer: Option<Timer>,
+    /// Gives the transport's read interest to a waker without a wake-up (see
+    /// `hand_input_to_driver`); None: just wake the driver.
+    reader_handoff: Option<Box<dyn Fn(&Waker)>>,
+}
+
+/// What one `pump_input` call achieved.
+#[derive(Debug, PartialEq, Eq)]
+enum Pump {
+    /// Data was appended or an error recorded.
+    Progress,
+    /// Nothing to read now (the transport will wake the polling task), or reading is paused.
+    Blocked,
+    /// Read the per-poll maximum; the caller should let other tasks run, then come back.
+    Yield,
+}
+
+impl State {
+    /// Moves bytes from the transport into the read buffer until the transport would block,
+    /// the limit pauses reading, or the per-poll maximum is reached. `reader_needs_more`: a
+    /// blocked `read` still lacks data, so the limit must not stop it (no deadlock).
+    fn pump_input(&mut self, cx: &mut Context<'_>, reader_needs_more: bool) -> Pump {
+        let mut result = Pump::Blocked;
+        let mut reads = 0;
+        while !self.closed && self.error.is_none() {
+            let over_limit = self.limit.is_some_and(|l| self.rbuf.len() >= l);
+            if over_limit && !reader_needs_more {
+                break;
+            }
+            if reads == READS_PER_POLL {
+                return Pump::Yield;
+            }
+            reads += 1;
+            let Some(io) = self.io.as_mut() else { break };
+            let rbuf = &mut self.rbuf;
+            let got = SCRATCH.with(|scratch| {
+                let mut scratch = scratch.borrow_mut();
+                match Pin::new(&mut **io).poll_read(cx, &mut scratch[..]) {
+                    Poll::Ready(Ok(0)) => Poll::Ready(Err(errno::text(errno::EOF))),
+                    Poll::Ready(Ok(n)) => {
+                        rbuf.append(&scratch[..n]);
+                        Poll::Ready(Ok(()))
+                    }
+                    Poll::Ready(Err(e)) => Poll::Ready(Err(error_text(&e))),
+                    Poll::Pending => Poll::Pending,
+                }
+            });
+            match got {
+                Poll::Ready(Ok(())) => result = Pump::Progress,
+                Poll::Ready(Err(e)) => {
+                    // A reset or another failure kills the socket both ways (`write` answers
+                    // CLOSED, net.md §3.9); only the peer's FIN leaves the write side open.
+                    if e != errno::text(errno::EOF) {
+                        self.write_dead = true;
+                    }
+                    self.error = Some(e);
+                    Stream::release_source(&mut self.holds_source);
+                    return Pump::Progress;
+                }
+                Poll::Pending => break,
+            }
+            if reader_needs_more {
+                // Let the reader check whether it has enough now.
+                return result;
+            }
+        }
+        result
+    }
+
+    /// After a read completes: the driver takes over watching for input, without being
+    /// woken now unless input is already waiting.
+    fn hand_input_to_driver(&mut self) {
+        match (&self.reader_handoff, &self.driver) {
+            (Some(handoff), Some(w)) => handoff(w),
+            _ => Stream::wake_driver(self),
+        }
+    }
 }
 
 /// A stream shared by its Lua object and its driver.
@@ -164,6 +240,19 @@ pub struct Stream {
 }
 
 impl Stream {
+    /// Like `start`, for a transport that can take over a waker for its read interest
+    /// without waking it (`EtTcp::reader_handoff`): saves a driver wake-up per read.
+    pub fn start_with_handoff(
+        io: Box<dyn Transport>,
+        fd: i32,
+        peer: String,
+        handoff: Box<dyn Fn(&Waker)>,
+    ) -> Rc<Stream> {
+        let s = Self::start(io, fd, peer, false);
+        s.st.borrow_mut().reader_handoff = Some(handoff);
+        s
+    }
+
     /// Wraps a connected transport and starts its driver.
     pub fn start(io: Box<dyn Transport>, fd: i32, peer: String, needs_flush: bool) -> Rc<Stream> {
         let rt = runtime::get();
@@ -186,6 +275,7 @@ impl Stream {
                 holds_source: true,
                 needs_flush,
                 close_timer: None,
+                reader_handoff: None,
             }),
             fd,
             peer,
@@ -231,7 +321,6 @@ impl Stream {
             return Ok(ReadNow::Err(e.clone()));
         }
         st.reading = Some(req);
-        Self::wake_driver(&mut st);
         drop(st);
         Ok(ReadNow::Wait(Box::pin(ReadFuture {
             s: self.clone(),
@@ -343,69 +432,23 @@ impl Stream {
         let mut guard = self.st.borrow_mut();
         let st = &mut *guard;
         st.driver = Some(cx.waker().clone());
-        let Some(io) = st.io.as_mut() else {
+        if st.io.is_none() {
             return Poll::Ready(());
-        };
+        }
 
-        // Input.
-        let mut reads = 0;
-        while !st.closed && st.error.is_none() {
-            // At the limit, read on only for a reader that still needs more (no deadlock), and
-            // only until its request is satisfied.
-            let over_limit = st.limit.is_some_and(|l| st.rbuf.len() >= l);
-            let reader_needs_more = match st.reading.as_ref() {
-                Some(req) => {
-                    let req = req.clone();
-                    st.rbuf.satisfies(&req).is_none()
-                }
-                None => false,
-            };
-            let paused = over_limit && !reader_needs_more;
-            if paused {
-                break;
-            }
-            if reads == READS_PER_POLL {
-                // Let other tasks run; come back right after.
-                cx.waker().wake_by_ref();
-                break;
-            }
-            reads += 1;
-            let got = SCRATCH.with(|scratch| {
-                let mut scratch = scratch.borrow_mut();
-                match Pin::new(&mut **io).poll_read(cx, &mut scratch[..]) {
-                    Poll::Ready(Ok(0)) => Poll::Ready(Err(errno::text(errno::EOF))),
-                    Poll::Ready(Ok(n)) => {
-                        st.rbuf.append(&scratch[..n]);
-                        Poll::Ready(Ok(()))
-                    }
-                    Poll::Ready(Err(e)) => Poll::Ready(Err(error_text(&e))),
-                    Poll::Pending => Poll::Pending,
-                }
-            });
-            match got {
-                Poll::Ready(Ok(())) => {}
-                Poll::Ready(Err(e)) => {
-                    // A reset or another failure kills the socket both ways (`write` answers
-                    // CLOSED, net.md §3.9); only the peer's FIN leaves the write side open.
-                    if e != errno::text(errno::EOF) {
-                        st.write_dead = true;
-                    }
-                    st.error = Some(e);
-                    Self::release_source(&mut st.holds_source);
-                }
-                Poll::Pending => break,
-            }
-            if st.reading.is_some() {
-                if let Some(w) = st.reader.take() {
-                    w.wake();
-                }
-            }
+        // Input: in the background only; a task blocked in `read` pumps for itself
+        // (`ReadFuture`), so its data reaches it without a trip through this driver.
+        if st.reading.is_none() && st.pump_input(cx, false) == Pump::Yield {
+            cx.waker().wake_by_ref();
         }
         if st.error.is_some() {
             if let Some(w) = st.reader.take() {
                 w.wake();
             }
         }
+        let Some(io) = st.io.as_mut() else {
+            return Poll::Ready(());
+        };
 
         // Output.
         while !st.write_dead {
@@ -544,33 +587,50 @@ impl Future for ReadFuture {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        let mut st = this.s.st.borrow_mut();
+        let mut guard = this.s.st.borrow_mut();
+        let st = &mut *guard;
         if st.closed {
-            drop(st);
+            drop(guard);
             return this.finish(Err(errno::text(errno::CLOSED)));
         }
-        let Some(req) = st.reading.clone() else {
-            drop(st);
+        let Some(req) = st.reading.take() else {
+            drop(guard);
             return this.finish(Err(errno::text(errno::CLOSED)));
         };
-        if let Some(n) = st.rbuf.satisfies(&req) {
-            let data = st.rbuf.take(n).to_vec();
-            st.rbuf.compact();
-            Stream::wake_driver(&mut st);
-            drop(st);
-            return this.finish(Ok(data));
-        }
-        if let Some(e) = st.error.clone() {
-            drop(st);
-            return this.finish(Err(e));
-        }
-        st.reader = Some(cx.waker().clone());
-        drop(st);
-        if let Some(t) = this.timer.as_mut() {
-            if Pin::new(t).poll(cx).is_ready() {
-                return this.finish(Err(errno::text(libc::ETIMEDOUT)));
+        let mut out = None;
+        loop {
+            if let Some(n) = st.rbuf.satisfies(&req) {
+                out = Some(Ok(st.rbuf.take(n).to_vec()));
+                st.rbuf.compact();
+                st.hand_input_to_driver();
+                break;
+            }
+            if let Some(e) = &st.error {
+                out = Some(Err(e.clone()));
+                break;
+            }
+            match st.pump_input(cx, true) {
+                Pump::Progress => {}
+                Pump::Blocked => break,
+                Pump::Yield => {
+                    cx.waker().wake_by_ref();
+                    break;
+                }
             }
         }
+        st.reading = Some(req);
+        if let Some(out) = out {
+            drop(guard);
+            return this.finish(out);
+        }
+        // Also woken by `close()` and by write failures the driver sees.
+        st.reader = Some(cx.waker().clone());
+        drop(guard);
+        if let Some(t) = this.timer.as_mut()
+            && Pin::new(t).poll(cx).is_ready() {
+                this.s.st.borrow_mut().hand_input_to_driver();
+                return this.finish(Err(errno::text(libc::ETIMEDOUT)));
+            }
         Poll::Pending
     }
 }
@@ -613,14 +673,13 @@ impl Future for FlushFuture {
             st.flushers.push(cx.waker().clone());
         }
         drop(st);
-        if let Some(t) = this.timer.as_mut() {
-            if Pin::new(t).poll(cx).is_ready() {
+        if let Some(t) = this.timer.as_mut()
+            && Pin::new(t).poll(cx).is_ready() {
                 return Poll::Ready(Ok(MultiValue::from_vec(vec![
                     Value::Boolean(false),
                     Value::String(lua.create_string(errno::text(libc::ETIMEDOUT))?),
                 ])));
             }
-        }
         Poll::Pending
     }
 }

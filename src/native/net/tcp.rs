@@ -87,7 +87,10 @@ async fn accept_loop(listener: Async<TcpListener>, handler: Function) {
                     }
                 };
                 let fd = stream.get_ref().as_raw_fd();
-                let s = Stream::start(Box::new(stream), fd, peer.to_string(), false);
+                let s = {
+                    let handoff = stream.reader_handoff();
+                    Stream::start_with_handoff(Box::new(stream), fd, peer.to_string(), handoff)
+                };
                 let started = conn::new_userdata(&rt.lua, s.clone()).and_then(|ud| {
                     let entry = rt
                         .tasks
@@ -284,7 +287,10 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
                     match result {
                         Ok(stream) => {
                             let fd = stream.get_ref().as_raw_fd();
-                            let s = Stream::start(Box::new(stream), fd, peer, false);
+                            let s = {
+                                let handoff = stream.reader_handoff();
+                                Stream::start_with_handoff(Box::new(stream), fd, peer, handoff)
+                            };
                             Ok(MultiValue::from_vec(vec![Value::UserData(
                                 conn::new_userdata(&lua, s)?,
                             )]))
