@@ -49,6 +49,23 @@ fn main() {
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     fs::write(out_dir.join("stdlib_files.rs"), code).expect("write stdlib_files.rs");
     write_lua_tests(&root, &out_dir);
+    rustls_version(&root);
+}
+
+/// The rustls version Cargo.lock pins, as `SILLY_RUSTLS_VERSION` for `silly -v` (C4, C11).
+fn rustls_version(root: &Path) {
+    println!("cargo:rerun-if-changed=Cargo.lock");
+    let lock = fs::read_to_string(root.join("Cargo.lock")).unwrap_or_default();
+    let version = lock
+        .split("[[package]]")
+        .find_map(|entry| {
+            let mut lines = entry.lines().map(str::trim);
+            lines.find(|l| *l == "name = \"rustls\"")?;
+            let v = lines.find(|l| l.starts_with("version = "))?;
+            Some(v.trim_start_matches("version = ").trim_matches('"').to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    println!("cargo:rustc-env=SILLY_RUSTLS_VERSION={version}");
 }
 
 /// One `#[test]` per `tests/lua/*.lua` script (except the helper), for `tests/lua_scripts.rs`.

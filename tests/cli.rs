@@ -342,6 +342,7 @@ fn version_names_silly_and_lua() {
             "{out:?}"
         );
         assert!(out.stdout.contains("Lua 5.5"), "{out:?}");
+        assert!(out.stdout.contains("rustls 0."), "{out:?}");
         assert_eq!(out.stderr, "");
     }
 }

@@ -17,7 +17,11 @@ pub fn version_line() -> String {
         .globals()
         .get("_VERSION")
         .unwrap_or_else(|_| "Lua".into());
-    format!("silly {} ({v})", env!("CARGO_PKG_VERSION"))
+    format!(
+        "silly {} ({v}, rustls {})",
+        env!("CARGO_PKG_VERSION"),
+        env!("SILLY_RUSTLS_VERSION")
+    )
 }
 
 /// A `-L`/`-C` value: a pattern with `?` as is, a directory turned into `dir/?.<ext>` patterns.

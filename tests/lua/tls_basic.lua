@@ -110,6 +110,12 @@ task.fork(function()
 	T.eq(served.err, errno.EOF, "server reads EOF after the client's close")
 	T.eq(served.alive_after, false, "server conn not alive after EOF")
 
+	-- ALPN with no overlap fails with the server's alert (D10).
+	local c4, e4, w4 = tls.connect("127.0.0.1:" .. port, { verify = false, alpn = "spdy/1" })
+	T.eq(c4, nil, "no ALPN overlap: no connection")
+	T.eq(e4, errno.TLS, "no ALPN overlap: errno.TLS")
+	T.eq(w4, "peer sent alert: no_application_protocol", "no ALPN overlap: the server's alert")
+
 	-- Usage errors raise.
 	local c3 = assert(tls.connect("127.0.0.1:" .. port, { insecure = true }))
 	T.raises("integer", "read(-1) raises", function()

@@ -66,11 +66,67 @@ pub struct Listener {
 }
 impl UserData for Listener {}
 
+/// The socket under a TLS session. rustls hands its output over as several records in one
+/// vectored write (a ServerHello then an alert, say); `EtTcp` has no vectored write of its
+/// own, and the default one sends only the first buffer, so a fatal alert queued behind
+/// other records was lost when the session failed. This writes every buffer it can.
+struct Tcp(EtTcp);
+
+impl AsyncRead for Tcp {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Tcp {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let mut total = 0;
+        for b in bufs.iter().filter(|b| !b.is_empty()) {
+            match Pin::new(&mut self.0).poll_write(cx, b) {
+                Poll::Ready(Ok(n)) => {
+                    total += n;
+                    if n < b.len() {
+                        break;
+                    }
+                }
+                Poll::Ready(Err(e)) if total == 0 => return Poll::Ready(Err(e)),
+                Poll::Pending if total == 0 => return Poll::Pending,
+                Poll::Ready(Err(_)) | Poll::Pending => break,
+            }
+        }
+        Poll::Ready(Ok(total))
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_close(cx)
+    }
+}
+
 /// The TLS session as a stream transport. It maps what the session reports to what the
 /// stream expects: a peer's FIN without close_notify is a plain end of stream (D12), and a
 /// TLS failure becomes `errno.TLS` with its reason kept for the script (D13, D14).
 struct TlsIo {
-    inner: TlsStream<EtTcp>,
+    inner: TlsStream<Tcp>,
     state: Rc<RefCell<Option<String>>>,
 }
 
@@ -203,7 +259,7 @@ async fn serve(
     // A handshake in flight keeps the process alive even after the listener closed (C1).
     rt.hold_source();
     let fd = io.get_ref().as_raw_fd();
-    let result = bounded(handshake_ms, TlsAcceptor::from(config).accept(io)).await;
+    let result = bounded(handshake_ms, TlsAcceptor::from(config).accept(Tcp(io))).await;
     let tls = match result {
         Some(Ok(tls)) => tls,
         Some(Err(e)) => {
@@ -566,7 +622,7 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
                         let io = tcp::connect(sa, bind).await.map_err(|e| (e, None))?;
                         let fd = io.get_ref().as_raw_fd();
                         let tls = TlsConnector::from(config)
-                            .connect(sname, io)
+                            .connect(sname, Tcp(io))
                             .await
                             .map_err(|e| handshake_error(&e))?;
                         Ok::<_, (String, Option<String>)>((tls, fd))

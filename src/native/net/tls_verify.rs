@@ -178,18 +178,23 @@ impl ServerCertVerifier for ServerVerifier {
     }
 }
 
-/// "HandshakeFailure" -> "handshake_failure".
+/// "HandshakeFailure" -> "handshake_failure", "UnknownCA" -> "unknown_ca" (OpenSSL's spelling
+/// of alert names).
 fn snake(camel: &str) -> String {
+    let chars: Vec<char> = camel.chars().collect();
     let mut out = String::new();
-    for (i, ch) in camel.chars().enumerate() {
-        if ch.is_ascii_uppercase() {
-            if i > 0 {
+    for (i, &ch) in chars.iter().enumerate() {
+        if ch.is_ascii_uppercase() && i > 0 {
+            let prev = chars[i - 1];
+            let next_lower = chars.get(i + 1).is_some_and(|c| c.is_ascii_lowercase());
+            if prev.is_ascii_lowercase()
+                || prev.is_ascii_digit()
+                || (prev.is_ascii_uppercase() && next_lower)
+            {
                 out.push('_');
             }
-            out.push(ch.to_ascii_lowercase());
-        } else {
-            out.push(ch);
         }
+        out.push(ch.to_ascii_lowercase());
     }
     out
 }
@@ -246,4 +251,17 @@ pub fn reason(e: &Error) -> String {
 /// The rustls error inside an I/O error from futures-rustls, if there is one.
 pub fn rustls_error(e: &std::io::Error) -> Option<&Error> {
     e.get_ref().and_then(|inner| inner.downcast_ref::<Error>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::snake;
+
+    #[test]
+    fn alert_names_in_openssl_spelling() {
+        assert_eq!(snake("HandshakeFailure"), "handshake_failure");
+        assert_eq!(snake("UnknownCA"), "unknown_ca");
+        assert_eq!(snake("BadRecordMac"), "bad_record_mac");
+        assert_eq!(snake("NoApplicationProtocol"), "no_application_protocol");
+    }
 }
