@@ -9,7 +9,7 @@ use std::rc::Rc;
 use mlua::{AnyUserData, Lua, MultiValue, Table, UserData, UserDataRef, Value};
 
 use crate::native::current_task;
-use crate::native::net::stream::{ReadNow, Request, Stream};
+use crate::native::net::stream::{Delim, ReadNow, Request, Stream};
 use crate::runtime::task::{self, Pending};
 
 /// A connection as Lua holds it.
@@ -40,28 +40,24 @@ pub fn functions(lua: &Lua) -> mlua::Result<Table> {
                 let req = match req {
                     Value::Integer(n) => Request::Bytes(n.max(0) as usize),
                     Value::Number(n) => Request::Bytes(n.max(0.0) as usize),
-                    Value::String(s) => Request::Delim(s.as_bytes().to_vec()),
+                    Value::String(s) => Request::Delim(Delim::new(&s.as_bytes())),
                     _ => {
                         return Err(mlua::Error::runtime(
                             "read: request must be a count or a delimiter",
                         ));
                     }
                 };
+                // Two values, not a MultiValue: no allocation on this hot path.
                 match h
                     .0
-                    .read(req, timeout_ms(timeout))
+                    .read(lua, req, timeout_ms(timeout))
                     .map_err(mlua::Error::runtime)?
                 {
-                    ReadNow::Data(d) => Ok(MultiValue::from_vec(vec![Value::String(
-                        lua.create_string(&d)?,
-                    )])),
-                    ReadNow::Err(e) => Ok(MultiValue::from_vec(vec![
-                        Value::Nil,
-                        Value::String(lua.create_string(&e)?),
-                    ])),
+                    ReadNow::Data(d) => Ok((Value::String(d), Value::Nil)),
+                    ReadNow::Err(e) => Ok((Value::Nil, Value::String(lua.create_string(&e)?))),
                     ReadNow::Wait(op) => {
                         current_task()?.set_pending(Pending::Op(op));
-                        Ok(MultiValue::from_vec(vec![marker()]))
+                        Ok((marker(), Value::Nil))
                     }
                 }
             },

@@ -44,7 +44,34 @@ pub enum Request {
     /// Exactly this many bytes.
     Bytes(usize),
     /// Everything up to and including the first occurrence of this delimiter.
-    Delim(Vec<u8>),
+    Delim(Delim),
+}
+
+/// A delimiter; the usual short ones ("\n", "\r\n") are kept inline, without an allocation
+/// per read.
+#[derive(Debug, Clone)]
+pub enum Delim {
+    Inline([u8; 16], u8),
+    Heap(Vec<u8>),
+}
+
+impl Delim {
+    pub fn new(d: &[u8]) -> Delim {
+        if d.len() <= 16 {
+            let mut b = [0u8; 16];
+            b[..d.len()].copy_from_slice(d);
+            Delim::Inline(b, d.len() as u8)
+        } else {
+            Delim::Heap(d.to_vec())
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Delim::Inline(b, n) => &b[..*n as usize],
+            Delim::Heap(v) => v,
+        }
+    }
 }
 
 /// Bytes received and not yet read; `start` marks what was consumed.
@@ -79,6 +106,7 @@ impl ReadBuf {
         match req {
             Request::Bytes(n) => (self.len() >= *n).then_some(*n),
             Request::Delim(d) => {
+                let d = d.bytes();
                 let from = self.scanned.min(self.len());
                 match memchr::memmem::find(&self.bytes()[from..], d) {
                     Some(i) => {
@@ -298,7 +326,12 @@ impl Stream {
     }
 
     /// `read`: the data at once if buffered, an error value, or a future to wait on.
-    pub fn read(self: &Rc<Self>, req: Request, timeout: Option<u64>) -> Result<ReadNow, String> {
+    pub fn read(
+        self: &Rc<Self>,
+        lua: &Lua,
+        req: Request,
+        timeout: Option<u64>,
+    ) -> Result<ReadNow, String> {
         let mut st = self.st.borrow_mut();
         if st.closed {
             return Ok(ReadNow::Err(errno::text(errno::CLOSED)));
@@ -307,11 +340,16 @@ impl Stream {
             return Err("another task is already reading from this connection".into());
         }
         if let Request::Bytes(0) = req {
-            return Ok(ReadNow::Data(Vec::new()));
+            return lua
+                .create_string("")
+                .map(ReadNow::Data)
+                .map_err(|e| e.to_string());
         }
         st.rbuf.scanned = 0;
         if let Some(n) = st.rbuf.satisfies(&req) {
-            let data = st.rbuf.take(n).to_vec();
+            let data = lua
+                .create_string(st.rbuf.take(n))
+                .map_err(|e| e.to_string())?;
             st.rbuf.compact();
             // Reading may have been paused by the limit: room again.
             Self::wake_driver(&mut st);
@@ -538,7 +576,7 @@ fn error_text(e: &io::Error) -> String {
 
 /// The result of `Stream::read` when the call is made.
 pub enum ReadNow {
-    Data(Vec<u8>),
+    Data(mlua::LuaString),
     Err(String),
     Wait(task::Op),
 }
@@ -560,17 +598,14 @@ struct ReadFuture {
 }
 
 impl ReadFuture {
-    fn finish(&mut self, out: Result<Vec<u8>, String>) -> Poll<mlua::Result<MultiValue>> {
+    fn finish(&mut self, out: Result<mlua::LuaString, String>) -> Poll<mlua::Result<MultiValue>> {
         let mut st = self.s.st.borrow_mut();
         st.reading = None;
         st.reader = None;
         drop(st);
-        let lua = runtime::get().lua.clone();
         Poll::Ready(match out {
-            Ok(data) => lua
-                .create_string(&data)
-                .map(|s| MultiValue::from_vec(vec![Value::String(s)])),
-            Err(e) => lua_err(&lua, &e),
+            Ok(data) => Ok(MultiValue::from_vec(vec![Value::String(data)])),
+            Err(e) => lua_err(&runtime::get().lua, &e),
         })
     }
 }
@@ -600,7 +635,12 @@ impl Future for ReadFuture {
         let mut out = None;
         loop {
             if let Some(n) = st.rbuf.satisfies(&req) {
-                out = Some(Ok(st.rbuf.take(n).to_vec()));
+                out = Some(
+                    runtime::get()
+                        .lua
+                        .create_string(st.rbuf.take(n))
+                        .map_err(|e| e.to_string()),
+                );
                 st.rbuf.compact();
                 st.hand_input_to_driver();
                 break;
@@ -627,10 +667,11 @@ impl Future for ReadFuture {
         st.reader = Some(cx.waker().clone());
         drop(guard);
         if let Some(t) = this.timer.as_mut()
-            && Pin::new(t).poll(cx).is_ready() {
-                this.s.st.borrow_mut().hand_input_to_driver();
-                return this.finish(Err(errno::text(libc::ETIMEDOUT)));
-            }
+            && Pin::new(t).poll(cx).is_ready()
+        {
+            this.s.st.borrow_mut().hand_input_to_driver();
+            return this.finish(Err(errno::text(libc::ETIMEDOUT)));
+        }
         Poll::Pending
     }
 }
@@ -674,12 +715,13 @@ impl Future for FlushFuture {
         }
         drop(st);
         if let Some(t) = this.timer.as_mut()
-            && Pin::new(t).poll(cx).is_ready() {
-                return Poll::Ready(Ok(MultiValue::from_vec(vec![
-                    Value::Boolean(false),
-                    Value::String(lua.create_string(errno::text(libc::ETIMEDOUT))?),
-                ])));
-            }
+            && Pin::new(t).poll(cx).is_ready()
+        {
+            return Poll::Ready(Ok(MultiValue::from_vec(vec![
+                Value::Boolean(false),
+                Value::String(lua.create_string(errno::text(libc::ETIMEDOUT))?),
+            ])));
+        }
         Poll::Pending
     }
 }

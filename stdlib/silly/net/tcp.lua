@@ -36,9 +36,11 @@ local max = math.max
 local M = {}
 
 -- The native handle of a connection or listener, under a key no user code can name.
-local UD = setmetatable({}, { __name = "silly.net.tcp.handle" })
+-- Kept in the array part (slot 1 the handle, slot 2 the reading flag): the cheapest lookups
+-- on the per-read path.
+local UD = 1
 -- Set while a task is blocked in read on that connection.
-local READING = setmetatable({}, { __name = "silly.net.tcp.reading" })
+local READING = 2
 
 ---Resolves "host:port" to a numeric IP text and a port number. Host names go through
 ---silly.net.dns when that module is present (N1); `localhost` always works.
@@ -91,7 +93,7 @@ local conn = {}
 local conn_mt = { __index = conn, __name = "silly.net.tcp.conn" }
 
 local function newconn(ud, remoteaddr)
-	return setmetatable({ [UD] = ud, fd = conn_c.fd(ud), remoteaddr = remoteaddr }, conn_mt)
+	return setmetatable({ ud, false, fd = conn_c.fd(ud), remoteaddr = remoteaddr }, conn_mt)
 end
 
 ---Reads exactly `n` bytes, or up to and including the delimiter `delim` (any length).
@@ -126,7 +128,7 @@ function conn:read(req, timeout)
 	if data == MARKER then
 		self[READING] = true
 		data, err = yield(MARKER)
-		self[READING] = nil
+		self[READING] = false
 	end
 	return data, err
 end
@@ -137,7 +139,20 @@ end
 ---@return string? line
 ---@return string? err
 function conn:readline(delim, timeout)
-	return conn.read(self, delim or "\n", timeout)
+	if delim == nil then
+		delim = "\n"
+	end
+	if timeout == nil and type(delim) == "string" and delim ~= "" and not self[READING] and self.fd then
+		-- The common case, without the argument checks of `read`.
+		local data, err = c_read(self[UD], delim)
+		if data == MARKER then
+			self[READING] = true
+			data, err = yield(MARKER)
+			self[READING] = false
+		end
+		return data, err
+	end
+	return conn.read(self, delim, timeout)
 end
 
 ---Queues data for sending; never suspends. A table is an array of strings and numbers.
@@ -279,7 +294,7 @@ function M.listen(conf)
 	if not ud then
 		return nil, err
 	end
-	local l = setmetatable({ [UD] = ud, fd = c.lfd(ud) }, listener_mt)
+	local l = setmetatable({ ud, fd = c.lfd(ud) }, listener_mt)
 	listening[l] = true
 	return l
 end
