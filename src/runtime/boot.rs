@@ -113,6 +113,20 @@ fn compile(lua: &Lua, src: &[u8], name: &str) -> Result<Function, Error> {
         })
 }
 
+/// Raises the soft limit on open files to the hard limit, as a server runtime wants (the soft
+/// default of 1024 is far below what one process with many connections needs). Failure is
+/// harmless: the old limit stays.
+fn raise_fd_limit() {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit/setrlimit only read and write the struct we own.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
 /// Runs the whole program described by `cfg`; returns the exit status.
 pub fn run(cfg: Config) -> Result<i32, Error> {
     logger::set_level(cfg.log_level);
@@ -126,6 +140,7 @@ pub fn run(cfg: Config) -> Result<i32, Error> {
         })?;
     }
     native::signal::init().map_err(|e| Error::Internal(format!("cannot watch signals: {e}")))?;
+    raise_fd_limit();
 
     let lua = new_lua(&cfg)?;
     let rt = Runtime::install(lua.clone())?;
