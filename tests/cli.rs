@@ -484,3 +484,17 @@ fn lualib_path_dir_makes_modules_requirable() {
         "not requirable without -L: {out:?}"
     );
 }
+
+/// Regression: with -i, a main chunk stuck in task.wait() hung forever (the REPL's hold on the
+/// process hid the deadlock); it is now reported like any deadlock.
+#[test]
+fn interactive_with_deadlocked_main_reports_deadlock() {
+    let out = common::run(
+        &["-i", "-e", "require('silly.task').wait()"],
+        "",
+        std::time::Duration::from_secs(10),
+    );
+    assert!(!out.timed_out, "hung: {out:?}");
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(out.stderr.contains("deadlock"), "{out:?}");
+}

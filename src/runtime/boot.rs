@@ -183,18 +183,22 @@ pub fn run(cfg: Config) -> Result<i32, Error> {
     )?;
 
     let want_repl = cfg.repl;
-    if want_repl {
-        // The REPL's pending line keeps the process alive from the start (released at Ctrl-D).
-        rt.hold_source();
-    }
-    let outcome = rt.block_on(futures_lite::future::or(rt.idle(), async {
-        main_task.await;
-        if want_repl {
-            crate::repl::run().await;
-            crate::exit(0);
-        }
-        std::future::pending::<Idle>().await
-    }));
+    // The main task's end is looked at before idleness (`or` polls its first future first), so
+    // the REPL takes its hold in the same poll in which the main chunk finished; a main chunk
+    // stuck in a deadlock is still reported as one.
+    let outcome = rt.block_on(futures_lite::future::or(
+        async {
+            main_task.await;
+            if want_repl {
+                // The REPL's pending line keeps the process alive until Ctrl-D.
+                rt.hold_source();
+                crate::repl::run().await;
+                crate::exit(0);
+            }
+            std::future::pending::<Idle>().await
+        },
+        rt.idle(),
+    ));
     Ok(match outcome {
         Idle::Done => 0,
         Idle::Deadlock(n) => {
