@@ -62,7 +62,11 @@ fn rustls_version(root: &Path) {
             let mut lines = entry.lines().map(str::trim);
             lines.find(|l| *l == "name = \"rustls\"")?;
             let v = lines.find(|l| l.starts_with("version = "))?;
-            Some(v.trim_start_matches("version = ").trim_matches('"').to_string())
+            Some(
+                v.trim_start_matches("version = ")
+                    .trim_matches('"')
+                    .to_string(),
+            )
         })
         .unwrap_or_else(|| "unknown".into());
     println!("cargo:rustc-env=SILLY_RUSTLS_VERSION={version}");
