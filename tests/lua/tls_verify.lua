@@ -148,6 +148,10 @@ task.fork(function()
 	cl = assert(tls.connect("localhost:" .. gp, { ca = CA, maxversion = "tlsv1_2", ciphers = "ECDHE-RSA-CHACHA20-POLY1305" }))
 	T.eq(cl:cipher(), "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "client ciphers pick the TLS 1.2 suite")
 	cl:close()
+	cl = assert(tls.connect("localhost:" .. gp, { ca = CA, maxversion = "tlsv1_2",
+		ciphers = "ECDHE-RSA-CHACHA20-POLY1305:ECDHE-RSA-AES256-GCM-SHA384" }))
+	T.eq(cl:cipher(), "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "TLS 1.2: the server's suite order wins")
+	cl:close()
 	c, err = tls.connect("localhost:" .. gp, { minversion = "tlsv1_1" })
 	T.match(err, "^tls: minversion: .*not supported", "TLS 1.1 is never offered")
 
