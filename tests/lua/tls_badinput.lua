@@ -190,8 +190,14 @@ task.fork(function()
 	T.eq(werr, errno.TLS, "write after a TLS failure gives errno.TLS")
 	T.check(wwhy ~= nil, "with a reason")
 	c:close()
-	time.sleep(50)
-	local got = server_reads[#server_reads]
+	local got
+	for _ = 1, 300 do
+		got = server_reads[#server_reads]
+		if got and got.werr then
+			break
+		end
+		time.sleep(10)
+	end
 	T.eq(got.err, errno.TLS, "the server's read gets errno.TLS")
 	T.match(got.why, "^bad record", "reason: a bad record")
 	T.eq(got.alive, false, "the server connection is dead")
@@ -204,8 +210,13 @@ task.fork(function()
 	c = assert(tls.connect("localhost:" .. port, { ca = CA }))
 	c:write("limit\n")
 	c:write(string.rep("z", 300))
-	time.sleep(300)
-	got = server_reads[#server_reads]
+	for _ = 1, 300 do
+		got = server_reads[#server_reads]
+		if got and got.limited then
+			break
+		end
+		time.sleep(10)
+	end
 	T.eq(got.limited and #got.limited, 250, "read(250) under limit(10) completes")
 	c:close()
 
