@@ -21,7 +21,9 @@ contender (e.g. start a server, run a load generator, parse its report).
 
 import json
 import os
+import resource
 import shlex
+import socket
 import statistics
 import subprocess
 import sys
@@ -45,6 +47,8 @@ class Bench:
     "slowdown" (silly_time / peer_time, lower is better, target is a maximum).
     """
 
+    unit = "ms"
+
     def __init__(self, name, title, contenders, ratio, target):
         self.name = name
         self.title = title
@@ -60,6 +64,10 @@ class Bench:
         if self.ratio == "speedup":
             r = peer_ms / silly_ms
             return r, r >= self.target, f">= {self.target:.1f}x"
+        if self.ratio == "higher":  # a rate: silly/peer, at least the target
+            r = silly_ms / peer_ms
+            return r, r >= self.target, f">= {self.target:.1f}x"
+        # "slowdown" (a time) or "lower" (e.g. memory): silly/peer, at most the target
         r = silly_ms / peer_ms
         return r, r <= self.target, f"<= {self.target:.1f}x"
 
@@ -109,6 +117,179 @@ class StartupBench(Bench):
                                          f"max_ms={max(times) * 1000:.3f}")
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def raise_nofile():
+    """preexec_fn: lift the open-files limit to its hard maximum (thousands of sockets)."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise BenchError(f"no VmRSS for pid {pid}")
+
+
+class ServerBench(Bench):
+    """Each contender is a server started with "{port}" in its argv replaced by a free port;
+    it prints "ready" when it listens. `measure(port, pid)` loads it and returns
+    (value, extra); the server is killed afterwards. Values are in `unit`."""
+
+    def __init__(self, *args, measure, unit, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.measure = measure
+        self.unit = unit
+
+    def sample(self, label, argv):
+        port = free_port()
+        argv = [a.replace("{port}", str(port)) for a in argv]
+        # stderr goes to a file: a server logging per connection must never block on a pipe
+        err = tempfile.TemporaryFile(mode="w+")
+        srv = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=err,
+                               text=True, preexec_fn=raise_nofile)
+        try:
+            line = srv.stdout.readline()
+            if not line.startswith("ready"):
+                srv.kill()
+                srv.wait()
+                err.seek(0)
+                raise BenchError(f"{shlex.join(argv)}: did not start: {line!r} "
+                                 f"{err.read()[-2000:]}")
+            value, extra = self.measure(port, srv.pid)
+            if srv.poll() is not None:
+                raise BenchError(f"{shlex.join(argv)}: exited during the measurement")
+            return value, extra
+        finally:
+            if srv.poll() is None:
+                srv.kill()
+            srv.wait()
+            err.close()
+
+
+def redis_benchmark(*args):
+    """A measure: redis-benchmark -t ping with `args`; the value is the mean requests/s of
+    PING_INLINE and PING_MBULK."""
+    def measure(port, pid):
+        cmd = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-t", "ping", "--csv",
+               *args]
+        p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
+                           timeout=RUN_TIMEOUT_S)
+        rps = {}
+        for row in p.stdout.splitlines():
+            cells = [c.strip('"') for c in row.split(",")]
+            if len(cells) > 1 and cells[0].startswith("PING"):
+                rps[cells[0]] = float(cells[1])
+        if p.returncode != 0 or len(rps) != 2:
+            raise BenchError(f"{shlex.join(cmd)}: exit {p.returncode}\n"
+                             f"{p.stdout[-1000:]}{p.stderr[-1000:]}")
+        return (statistics.mean(rps.values()),
+                " ".join(f"{k.lower()}={v:.0f}" for k, v in rps.items()))
+    return measure
+
+
+# Opens `n` connections (TLS when argv[3] == "tls"), sends one PING on each and waits for its
+# PONG so that the server has accepted and served it, then says "OPEN" and keeps them open
+# until stdin closes.
+IDLE_CLIENT = r"""
+import resource, socket, ssl, sys
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+port, n, tls = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "tls"
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+conns = []
+for i in range(n):
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    if tls:
+        s = ctx.wrap_socket(s)
+    s.sendall(b"PING\r\n")
+    got = b""
+    while not got.endswith(b"\r\n"):
+        b = s.recv(64)
+        if not b:
+            raise SystemExit("closed after %d connections" % i)
+        got += b
+    conns.append(s)
+print("OPEN", len(conns), flush=True)
+sys.stdin.read()
+"""
+
+
+def idle_memory(n, tls):
+    """A measure: the server's resident memory growth per connection, in KiB, with `n`
+    connections open and idle (each served one PING first)."""
+    def measure(port, pid):
+        time.sleep(0.2)
+        before = rss_kib(pid)
+        cli = subprocess.Popen([sys.executable, "-c", IDLE_CLIENT, str(port), str(n),
+                                "tls" if tls else "tcp"], cwd=ROOT, stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            line = cli.stdout.readline()
+            if not line.startswith("OPEN"):
+                raise BenchError(f"idle client failed: {line!r} {cli.stderr.read()[-2000:]}")
+            time.sleep(0.5)  # let the server finish whatever the last PING started
+            after = rss_kib(pid)
+        finally:
+            cli.stdin.close()
+            cli.wait(timeout=60)
+        return (after - before) / n, f"rss_before={before}KiB rss_after={after}KiB n={n}"
+    return measure
+
+
+# Sends `rounds` Redis ECHO commands carrying `size` random bytes over TLS, each one whole
+# before reading its reply (the servers answer complete commands only), and prints MB/s
+# (2 * size * rounds bytes moved, both directions counted) and the elapsed time.
+BULK_CLIENT = r"""
+import os, socket, ssl, sys, time
+port, size, rounds = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=60))
+blob = os.urandom(size)
+cmd = b"*2\r\n$4\r\nECHO\r\n$%d\r\n" % size + blob + b"\r\n"
+want = b"$%d\r\n" % size + blob + b"\r\n"
+def roundtrip():
+    s.sendall(cmd)
+    got = bytearray()
+    while len(got) < len(want):
+        b = s.recv(1 << 20)
+        if not b:
+            raise SystemExit("closed")
+        got += b
+    if bytes(got) != want:
+        raise SystemExit("echo differs")
+roundtrip()  # warm-up
+t = time.perf_counter()
+for _ in range(rounds):
+    roundtrip()
+dt = time.perf_counter() - t
+print("MBPS %.3f %.3f" % (2 * size * rounds / dt / 1e6, dt * 1000))
+"""
+
+
+def bulk_echo(size, rounds):
+    def measure(port, pid):
+        p = subprocess.run([sys.executable, "-c", BULK_CLIENT, str(port), str(size),
+                            str(rounds)], cwd=ROOT, capture_output=True, text=True,
+                           timeout=RUN_TIMEOUT_S)
+        words = p.stdout.split()
+        if p.returncode != 0 or len(words) != 3 or words[0] != "MBPS":
+            raise BenchError(f"bulk client: exit {p.returncode} {p.stdout[-500:]} "
+                             f"{p.stderr[-2000:]}")
+        return float(words[1]), f"elapsed_ms={float(words[2]):.0f} rounds={rounds}"
+    return measure
+
+
 def check_fired(expect):
     def check(fields):
         if fields.get("fired") != str(expect):
@@ -136,6 +317,50 @@ BENCHES = [
         "startup", "start-up: -e ''",
         [("silly", [SILLY, "-e", ""]), ("lua5.4", [LUA, "-e", ""])],
         ratio="slowdown", target=3.0),
+    # Redis-protocol PING servers over plain TCP (the lead's redis_ping_*.lua) and over TLS
+    # (tls_ping_*.lua: rustls in silly, OpenSSL through luaossl in cqueues), both driven by
+    # redis-benchmark. The TLS servers use the RSA-2048 chain from tests/fixtures/certs.
+    ServerBench(
+        "tcp_ping", "TCP PING, 50 clients, keep-alive",
+        [("silly", [SILLY, bench_script("redis_ping_silly.lua"), "--port={port}"]),
+         ("cqueues", [LUA, bench_script("redis_ping_cqueues.lua"), "{port}"])],
+        measure=redis_benchmark("-c", "50", "-n", "200000"), unit="req/s",
+        ratio="higher", target=1.0),
+    ServerBench(
+        "tcp_ping_p16", "TCP PING, 50 clients, pipeline 16",
+        [("silly", [SILLY, bench_script("redis_ping_silly.lua"), "--port={port}"]),
+         ("cqueues", [LUA, bench_script("redis_ping_cqueues.lua"), "{port}"])],
+        measure=redis_benchmark("-c", "50", "-P", "16", "-n", "1000000"), unit="req/s",
+        ratio="higher", target=1.0),
+    ServerBench(
+        "tcp_idle_mem", "TCP: resident memory per idle connection, 10,000 open",
+        [("silly", [SILLY, bench_script("redis_ping_silly.lua"), "--port={port}"]),
+         ("cqueues", [LUA, bench_script("redis_ping_cqueues.lua"), "{port}"])],
+        measure=idle_memory(10000, tls=False), unit="KiB/conn",
+        ratio="lower", target=1.0),
+    ServerBench(
+        "tls_ping", "TLS PING, 50 clients, keep-alive",
+        [("silly", [SILLY, bench_script("tls_ping_silly.lua"), "--port={port}"]),
+         ("cqueues", [LUA, bench_script("tls_ping_cqueues.lua"), "{port}"])],
+        measure=redis_benchmark("--tls", "--insecure", "-c", "50", "-n", "100000"),
+        unit="req/s", ratio="higher", target=1.0),
+    ServerBench(
+        "tls_conn", "TLS new connections/s (-k 0: one handshake per PING), RSA-2048",
+        [("silly", [SILLY, bench_script("tls_ping_silly.lua"), "--port={port}"]),
+         ("cqueues", [LUA, bench_script("tls_ping_cqueues.lua"), "{port}"])],
+        measure=redis_benchmark("--tls", "--insecure", "-c", "50", "-k", "0", "-n", "1000"),
+        unit="conn/s", ratio="higher", target=1.0),
+    ServerBench(
+        "tls_idle_mem", "TLS: resident memory per idle connection, 5,000 open",
+        [("silly", [SILLY, bench_script("tls_ping_silly.lua"), "--port={port}"]),
+         ("cqueues", [LUA, bench_script("tls_ping_cqueues.lua"), "{port}"])],
+        measure=idle_memory(5000, tls=True), unit="KiB/conn",
+        ratio="lower", target=1.0),
+    ServerBench(
+        "tls_bulk", "TLS bulk: 8 MiB ECHO round trips, one connection",
+        [("silly", [SILLY, bench_script("tls_ping_silly.lua"), "--port={port}"]),
+         ("cqueues", [LUA, bench_script("tls_ping_cqueues.lua"), "{port}"])],
+        measure=bulk_echo(8 << 20, 8), unit="MB/s", ratio="higher", target=1.0),
 ]
 
 
@@ -169,7 +394,7 @@ def main():
                 for label, argv in b.contenders:
                     ms, extra = b.sample(label, argv)
                     samples[label].append(ms)
-                    print(f"  round {r} {label:8} {ms:10.3f} ms  {extra}", flush=True)
+                    print(f"  round {r} {label:8} {ms:12.3f} {b.unit}  {extra}", flush=True)
         except (BenchError, subprocess.TimeoutExpired, OSError) as e:
             print(f"  FAILED: {e}", flush=True)
             failed.append(b.name)
@@ -181,16 +406,17 @@ def main():
         rows.append((b, silly_ms, peer_label, peer_ms, ratio, target, ok))
 
     print()
-    print(f"Medians over {rounds} rounds (ratio: speed-up = peer/silly for throughput, "
-          "silly/peer for start-up)")
+    print(f"Medians over {rounds} rounds (ratio: speed-up = peer/silly for run times, "
+          "silly/peer for start-up, rates (req/s, conn/s, MB/s) and memory)")
     header = ("benchmark", "silly", "peer", "peer median", "ratio", "target", "result")
-    fmt = "{:<10} {:>12} {:<8} {:>12} {:>8} {:>8}  {}"
+    fmt = "{:<13} {:>20} {:<8} {:>20} {:>8} {:>8}  {}"
     print(fmt.format(*header))
     missed = []
     for b, silly_ms, peer_label, peer_ms, ratio, target, ok in rows:
         if not ok:
             missed.append(b.name)
-        print(fmt.format(b.name, f"{silly_ms:.3f} ms", peer_label, f"{peer_ms:.3f} ms",
+        print(fmt.format(b.name, f"{silly_ms:.3f} {b.unit}", peer_label,
+                         f"{peer_ms:.3f} {b.unit}",
                          f"{ratio:.2f}x", target, "ok" if ok else "MISSED"))
     for name in failed:
         print(fmt.format(name, "-", "-", "-", "-", "-", "FAILED"))

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# scripts/bench.sh: benchmarks silly against lua5.4 + cqueues (ping-pong, timers, start-up).
+# scripts/bench.sh: benchmarks silly against lua5.4 + cqueues (ping-pong, timers, start-up,
+# Redis-protocol PING over TCP and TLS, TLS handshakes, idle memory, TLS bulk transfer).
 # Run: make bench   (or, after cargo build --release: bash scripts/bench.sh)
 # Select with BENCH_ONLY=pingpong,timers,startup and BENCH_ROUNDS=N; see scripts/bench.py.
-# Installs the peers with apt-get when they are missing (Debian: lua5.4 lua-cqueues hyperfine).
+# Installs the peers with apt-get when they are missing (Debian: lua5.4 lua-cqueues lua-luaossl
+# hyperfine redis-tools).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,7 +12,9 @@ missing=()
 command -v python3 >/dev/null || missing+=(python3)
 command -v lua5.4 >/dev/null || missing+=(lua5.4)
 lua5.4 -e 'require "cqueues"' >/dev/null 2>&1 || missing+=(lua-cqueues)
+lua5.4 -e 'require "openssl"' >/dev/null 2>&1 || missing+=(lua-luaossl)
 command -v hyperfine >/dev/null || missing+=(hyperfine)
+command -v redis-benchmark >/dev/null || missing+=(redis-tools)
 if ((${#missing[@]})); then
 	echo "bench: installing ${missing[*]}"
 	sudo=()
