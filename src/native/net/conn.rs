@@ -1,5 +1,5 @@
 //! The Lua face of a `Stream` (TCP or TLS connection): one userdata type and the functions
-//! `stdlib/silly/net/tcp.lua` and `tls.lua` build their connection methods from.
+//! `stdlib/silly/net/internal/stream.lua` builds the TCP and TLS connection methods from.
 //!
 //! Each function takes the userdata first. Suspending ones (`read`, `flush`) return the task
 //! marker when the caller must yield; the Lua wrapper then yields it (see src/runtime/task.rs).

@@ -8,13 +8,14 @@
 -- bound (D5); TLS runtime failures as `nil, errno.TLS, reason` (D14).
 local c = require "silly.net.tls.c"
 local conn_c = require "silly.net.conn.c"
-local tcp = require "silly.net.tcp"
 local addr = require "silly.net.addr"
 local addr_c = require "silly.net.addr.c"
 local errno = require "silly.errno"
 local logger = require "silly.logger"
 local check = require "silly.internal.check"
 local traceback = require "silly.internal.traceback"
+local stream = require "silly.net.internal.stream"
+local resolver = require "silly.net.internal.resolve"
 local task_c = require "silly.task.c"
 local time_c = require "silly.time.c"
 
@@ -30,27 +31,23 @@ local getmetatable = getmetatable
 local tostring = tostring
 local concat = table.concat
 local mathtype = math.type
-local tointeger = math.tointeger
 local format = string.format
 local io_open = io.open
 local max = math.max
 local parse = addr.parse
 local iptype = addr_c.iptype
-local portnum = addr_c.port
-local resolve = tcp._resolve
+local resolve = resolver.resolve
+local bindaddr = resolver.bindaddr
 local monotonic = time_c.monotonic
-local c_read = conn_c.read
-local c_write = conn_c.write
-local c_close = conn_c.close
-local c_flush = conn_c.flush
 local c_reason = c.reason
 
 local M = {}
 
--- Private keys of the Lua objects: the native handle, the handshake facts, the read guard.
-local UD = setmetatable({}, { __name = "silly.net.tls.handle" })
+-- The native handle of a connection or listener: array slot 1, as in silly.net.tcp (a
+-- connection keeps its reading flag in slot 2, see silly.net.internal.stream).
+local UD = 1
+-- Private keys of the Lua objects: the handshake facts, the listener's options and sessions.
 local INFO = setmetatable({}, { __name = "silly.net.tls.info" })
-local READING = setmetatable({}, { __name = "silly.net.tls.reading" })
 local STORED = setmetatable({}, { __name = "silly.net.tls.stored" })
 local SESSIONS = setmetatable({}, { __name = "silly.net.tls.sessions" })
 
@@ -289,162 +286,19 @@ end
 local conn = {}
 local conn_mt = { __index = conn, __name = "silly.net.tls.conn" }
 
-local function newconn(ud, info, remoteaddr)
-	return setmetatable({ [UD] = ud, [INFO] = info, fd = conn_c.fd(ud), remoteaddr = remoteaddr }, conn_mt)
-end
-
--- The reason of the connection's last TLS failure (D14), if `err` is errno.TLS.
-local function tls_reason(self, err)
-	if err == errno.TLS then
+-- read, readline, write, close, flush, limit, unreadbytes, unsentbytes, isalive; a TLS
+-- failure comes back as `nil|false, errno.TLS, reason` (D14).
+stream.conn(conn_mt, {
+	name = "tls",
+	busy = "tls: concurrent read",
+	strict = true,
+	reason = function(self)
 		return c_reason(self[INFO].state)
-	end
-	return nil
-end
+	end,
+})
 
----Reads exactly `n` bytes, or up to and including the delimiter `delim` (any length, N2).
----@param req integer|string
----@param timeout integer? milliseconds
----@return string? data
----@return string? err EOF, CLOSED, TIMEDOUT, CONNRESET, TLS ...
----@return string? reason for errno.TLS: what went wrong
-function conn:read(req, timeout)
-	local t = type(req)
-	if t == "number" then
-		local i = tointeger(req)
-		if not i or i < 0 then
-			error("bad argument #1 to 'read' (non-negative integer expected)", 2)
-		end
-		req = i
-	elseif t == "string" then
-		if req == "" then
-			error("bad argument #1 to 'read' (delimiter must not be empty)", 2)
-		end
-	else
-		error("bad argument #1 to 'read' (integer or delimiter string expected, got " .. t .. ")", 2)
-	end
-	if timeout ~= nil then
-		timeout = check.ms(timeout, 2, "read")
-	end
-	if self[READING] then
-		error("tls: concurrent read", 2)
-	end
-	if not self.fd then
-		return nil, errno.CLOSED
-	end
-	local data, err = c_read(self[UD], req, timeout)
-	if data == MARKER then
-		self[READING] = true
-		data, err = yield(MARKER)
-		self[READING] = nil
-	end
-	if not data then
-		return nil, err, tls_reason(self, err)
-	end
-	return data
-end
-
----Reads up to and including `delim` (default "\n"); a number is a byte count, as in `read`.
----@param delim string|integer?
----@param timeout integer?
----@return string? line
----@return string? err
----@return string? reason
-function conn:readline(delim, timeout)
-	return conn.read(self, delim or "\n", timeout)
-end
-
----Encrypts and queues data; never suspends. A table is an array of strings and numbers.
----@param data string|table
----@return boolean ok
----@return string? err CLOSED, or TLS after a fatal TLS error
----@return string? reason
-function conn:write(data)
-	local t = type(data)
-	if t == "table" then
-		local parts, i = {}, 1
-		while data[i] ~= nil do
-			local v = data[i]
-			if type(v) ~= "string" and type(v) ~= "number" then
-				error("bad argument #1 to 'write' (array item " .. i .. " is a " .. type(v) .. ")", 2)
-			end
-			parts[i] = v
-			i = i + 1
-		end
-		data = concat(parts)
-	elseif t == "number" then
-		data = tostring(data)
-	elseif t ~= "string" then
-		error("bad argument #1 to 'write' (string or table expected, got " .. t .. ")", 2)
-	end
-	if not self.fd then
-		return false, errno.CLOSED
-	end
-	local ok, err = c_write(self[UD], data)
-	if ok then
-		return true
-	end
-	-- A connection killed by a TLS failure says so, not just "closed" (tls.md §6.2).
-	local why = c_reason(self[INFO].state)
-	if why then
-		return false, errno.TLS, why
-	end
-	return false, err
-end
-
----Closes the connection: sends close_notify after the queued output (bounded, D12); a
----blocked reader gets CLOSED.
----@return boolean ok
----@return string? err CLOSED on a second call
-function conn:close()
-	local ud = self[UD]
-	if not ud or not c_close(ud) then
-		return false, errno.CLOSED
-	end
-	self.fd = nil
-	return true
-end
-
----Waits until every queued byte was handed to the kernel (N7).
----@param timeout integer? milliseconds
----@return boolean ok
----@return string? err
-function conn:flush(timeout)
-	if timeout ~= nil then
-		timeout = check.ms(timeout, 1, "flush")
-	end
-	local ok, err = c_flush(self[UD], timeout)
-	if ok == MARKER then
-		ok, err = yield(MARKER)
-	end
-	return ok, err
-end
-
----Pauses receiving while `n` or more plaintext bytes are buffered; nil removes the limit
----(D16: a read that needs more still gets it, no deadlock).
----@param n integer?
-function conn:limit(n)
-	if n ~= nil and (mathtype(n) ~= "integer" or n < 1) then
-		error("bad argument #1 to 'limit' (positive integer or nil expected)", 2)
-	end
-	conn_c.limit(self[UD], n)
-end
-
----@return integer bytes decrypted and not yet read
-function conn:unreadbytes()
-	return conn_c.unreadbytes(self[UD])
-end
-
----@return integer bytes queued and not yet handed to the TLS layer
-function conn:unsentbytes()
-	if not self.fd then
-		return 0
-	end
-	return conn_c.unsentbytes(self[UD])
-end
-
----@return boolean alive until a close, EOF, reset or fatal TLS error was seen (D17)
-function conn:isalive()
-	return self.fd ~= nil and conn_c.isalive(self[UD])
+local function newconn(ud, info, remoteaddr)
+	return setmetatable({ ud, false, [INFO] = info, fd = conn_c.fd(ud), remoteaddr = remoteaddr }, conn_mt)
 end
 
 ---@return string? proto the negotiated ALPN protocol, nil when none (D10)
@@ -485,33 +339,12 @@ function conn:peercert()
 	return info.cert or nil
 end
 
-conn_mt.__gc = conn.close
-conn_mt.__close = conn.close
-conn_mt.__tostring = function(self)
-	return "tls.conn(" .. tostring(self.remoteaddr) .. ")"
-end
-
 -- Listeners ------------------------------------------------------------------------------
 
 local listener = {}
 local listener_mt = { __index = listener, __name = "silly.net.tls.listener" }
--- Open listeners are held until `close`, as in silly.net.tcp.
-local listening = {}
-
----Stops accepting; established connections and handshakes in flight go on.
----@return boolean ok
----@return string? err CLOSED on a second call
-function listener:close()
-	local ok, err = c.lclose(self[UD])
-	self.fd = nil
-	listening[self] = nil
-	return ok, err
-end
-
----@return string address the bound address, with the port the OS chose for port 0
-function listener:localaddr()
-	return c.laddr(self[UD])
-end
+-- close, localaddr; `hold` keeps an open listener alive until it is closed, as in silly.net.tcp.
+local hold = stream.listener(listener_mt, c)
 
 ---Swaps in a new TLS configuration for future handshakes (D18). Keys present replace the
 ---stored ones, `false` clears an optional one, absent ones stay; `reload()` re-reads files.
@@ -596,9 +429,7 @@ function M.listen(conf)
 	if not ud then
 		return nil, err
 	end
-	local l = setmetatable({ [UD] = ud, [STORED] = stored, [SESSIONS] = sessions, fd = c.lfd(ud) }, listener_mt)
-	listening[l] = true
-	return l
+	return hold(setmetatable({ ud, [STORED] = stored, [SESSIONS] = sessions, fd = c.lfd(ud) }, listener_mt))
 end
 
 -- Client configurations, one per distinct option set, reused so sessions resume.
@@ -738,13 +569,9 @@ function M.connect(address, opts)
 	end
 	local bip, bport
 	if bind ~= nil then
-		local h, p = parse(bind)
-		if not h or not p or iptype(h) == 0 then
-			return nil, errno.INVAL
-		end
-		bip, bport = h, portnum(p)
-		if not bport then
-			return nil, errno.INVAL
+		bip, bport = bindaddr(bind)
+		if not bip then
+			return nil, bport
 		end
 	end
 	local ud, info, why = c.connect(ip, port, bip, bport, timeout, cfg, hostname)

@@ -4,27 +4,19 @@
 -- `recvfrom` pops it or suspends the calling task; `sendto` never suspends. Peer addresses are
 -- text both ways: "1.2.3.4:80", "[::1]:80".
 local c = require "silly.net.udp.c"
-local addr = require "silly.net.addr"
-local addr_c = require "silly.net.addr.c"
 local errno = require "silly.errno"
 local check = require "silly.internal.check"
+local resolver = require "silly.net.internal.resolve"
 local task_c = require "silly.task.c"
-local time_c = require "silly.time.c"
 
 local MARKER = task_c.marker
 local yield = coroutine.yield
 local type = type
 local error = error
-local pcall = pcall
-local require = require
 local setmetatable = setmetatable
 local tostring = tostring
 local concat = table.concat
-local parse = addr.parse
-local iptype = addr_c.iptype
-local portnum = addr_c.port
-local monotonic = time_c.monotonic
-local max = math.max
+local parse_bind = resolver.bindaddr
 local c_recvfrom = c.recvfrom
 local c_sendto = c.sendto
 local c_close = c.close
@@ -36,52 +28,9 @@ local UD = setmetatable({}, { __name = "silly.net.udp.handle" })
 -- Set while a task is blocked in recvfrom on that socket.
 local RECEIVING = setmetatable({}, { __name = "silly.net.udp.receiving" })
 
----Splits "host:port" into an IP text and a port number. `listening` allows the wildcard
----(":port", IP "") and needs no DNS; otherwise names go through silly.net.dns (N1) within
----`timeout` ms.
----@return string? ip
----@return integer|string port or the error value
+-- "host:port" to an IP text and a port number; a bad port is RESOLVE even with no host.
 local function resolve(s, listening, timeout)
-	local host, port = parse(s)
-	if not port then
-		return nil, errno.INVAL
-	end
-	local p = portnum(port)
-	if not p then
-		return nil, errno.RESOLVE
-	end
-	if not host then
-		if listening then
-			return "", p
-		end
-		return nil, errno.INVAL
-	end
-	if iptype(host) ~= 0 then
-		return host, p
-	end
-	if host == "localhost" then
-		return "127.0.0.1", p
-	end
-	if listening then
-		return nil, errno.RESOLVE
-	end
-	local ok, dns = pcall(require, "silly.net.dns")
-	if not ok then
-		return nil, errno.RESOLVE
-	end
-	-- A, then AAAA, both within the caller's timeout; a dead nameserver is not asked twice.
-	local start = monotonic()
-	local ip, err = dns.lookup(host, dns.A, timeout)
-	if not ip and err ~= errno.TIMEDOUT then
-		ip = dns.lookup(host, dns.AAAA, timeout and max(0, timeout - (monotonic() - start)))
-	end
-	if not ip then
-		if timeout and monotonic() - start >= timeout then
-			return nil, errno.TIMEDOUT
-		end
-		return nil, errno.RESOLVE
-	end
-	return ip, p
+	return resolver.resolve(s, listening, timeout, true)
 end
 
 local conn = {}
@@ -230,13 +179,9 @@ function M.connect(address, opts)
 		if type(bindaddr) ~= "string" then
 			error("bad argument #2 to 'connect' (opts.bindaddr: string expected)", 2)
 		end
-		local h, p = parse(bindaddr)
-		if not h or not p or iptype(h) == 0 then
-			return nil, errno.INVAL
-		end
-		bip, bport = h, portnum(p)
-		if not bport then
-			return nil, errno.INVAL
+		bip, bport = parse_bind(bindaddr)
+		if not bip then
+			return nil, bport
 		end
 	end
 	local ip, port = resolve(address, false, timeout)

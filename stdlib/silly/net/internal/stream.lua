@@ -1,0 +1,279 @@
+-- silly.net.internal.stream: the connection methods silly.net.tcp and silly.net.tls share
+-- (read, readline, write, close, flush, limit, unreadbytes, unsentbytes, isalive), over the
+-- native streams of silly.net.conn.c (src/native/net/conn.rs), and their listener methods.
+--
+-- A connection object keeps the native handle in array slot 1 and, in slot 2, whether a task
+-- is blocked in `read` on it: the cheapest lookups on the per-read path. A listener keeps its
+-- handle in slot 1 too. The methods are built
+-- once per module as closures over the options, so calling one costs what a hand-written
+-- method costs: no extra call layer on read, readline or write.
+local conn_c = require "silly.net.conn.c"
+local errno = require "silly.errno"
+local check = require "silly.internal.check"
+local task_c = require "silly.task.c"
+
+local MARKER = task_c.marker
+local yield = coroutine.yield
+local type = type
+local error = error
+local tostring = tostring
+local concat = table.concat
+local mathtype = math.type
+local tointeger = math.tointeger
+local c_read = conn_c.read
+local c_write = conn_c.write
+local c_close = conn_c.close
+local c_flush = conn_c.flush
+local c_limit = conn_c.limit
+local c_unreadbytes = conn_c.unreadbytes
+local c_unsentbytes = conn_c.unsentbytes
+local c_isalive = conn_c.isalive
+local CLOSED = errno.CLOSED
+local TLS = errno.TLS
+
+local UD = 1
+local READING = 2
+
+local M = {}
+
+---Fills the connection metatable `mt` (its `__index` table gets the methods; `__gc`,
+---`__close` and `__tostring` are set).
+---@param mt table
+---@param o {name: string, busy: string, strict: boolean?, reason: (fun(self: table): string?)?}
+--- - name: "tcp" or "tls", for `tostring(conn)`;
+--- - busy: the message raised when a second task reads while one is blocked in `read`;
+--- - strict (TLS): a byte count must be a non-negative integer (otherwise it is truncated),
+---   `limit` takes a positive integer (otherwise a millisecond-style count), numbers are
+---   written as text, and `readline(false)` means the default delimiter;
+--- - reason (TLS, D14): the reason of the connection's fatal TLS failure, if any. With it, a
+---   failed read whose error is TLS returns the reason third, a write on a connection killed
+---   by TLS fails with TLS and the reason, and a successful read or write returns one value.
+function M.conn(mt, o)
+	local conn = mt.__index
+	local name, busy, strict, reason = o.name, o.busy, o.strict, o.reason
+
+	---Reads exactly `n` bytes, or up to and including the delimiter `delim` (any length, N2).
+	---@param req integer|string
+	---@param timeout integer? milliseconds
+	---@return string? data
+	---@return string? err an errno value: EOF, CLOSED, TIMEDOUT, CONNRESET, TLS ...
+	---@return string? reason for errno.TLS: what went wrong
+	local function read(self, req, timeout)
+		local t = type(req)
+		if t == "number" then
+			if strict then
+				local i = tointeger(req)
+				if not i or i < 0 then
+					error("bad argument #1 to 'read' (non-negative integer expected)", 2)
+				end
+				req = i
+			elseif mathtype(req) ~= "integer" then
+				req = tointeger(req) or (req // 1)
+			end
+		elseif t == "string" then
+			if req == "" then
+				error("bad argument #1 to 'read' (delimiter must not be empty)", 2)
+			end
+		else
+			error("bad argument #1 to 'read' (integer or delimiter string expected, got " .. t .. ")", 2)
+		end
+		if timeout ~= nil then
+			timeout = check.ms(timeout, 2, "read")
+		end
+		if self[READING] then
+			error(busy, 2)
+		end
+		if not self.fd then
+			return nil, CLOSED
+		end
+		local data, err = c_read(self[UD], req, timeout)
+		if data == MARKER then
+			self[READING] = true
+			data, err = yield(MARKER)
+			self[READING] = false
+		end
+		if reason then
+			if not data then
+				return nil, err, err == TLS and reason(self) or nil
+			end
+			return data
+		end
+		return data, err
+	end
+	conn.read = read
+
+	---Reads up to and including `delim` (default "\n"); a number is a byte count, as in `read`.
+	---@param delim string|integer?
+	---@param timeout integer?
+	---@return string? line
+	---@return string? err
+	---@return string? reason
+	function conn:readline(delim, timeout)
+		if delim == nil or (strict and delim == false) then
+			delim = "\n"
+		end
+		if timeout == nil and type(delim) == "string" and delim ~= "" and not self[READING] and self.fd then
+			-- The common case, without the argument checks of `read`.
+			local data, err = c_read(self[UD], delim)
+			if data == MARKER then
+				self[READING] = true
+				data, err = yield(MARKER)
+				self[READING] = false
+			end
+			if reason then
+				if not data then
+					return nil, err, err == TLS and reason(self) or nil
+				end
+				return data
+			end
+			return data, err
+		end
+		return read(self, delim, timeout)
+	end
+
+	---Queues data for sending (encrypted first for TLS); never suspends. A table is an array of
+	---strings and numbers.
+	---@param data string|table
+	---@return boolean ok
+	---@return string? err CLOSED once the connection is closed or dead, TLS after a fatal TLS error
+	---@return string? reason
+	function conn:write(data)
+		local t = type(data)
+		if t == "table" then
+			local parts, i = {}, 1
+			while data[i] ~= nil do
+				local v = data[i]
+				if type(v) ~= "string" and type(v) ~= "number" then
+					error("bad argument #1 to 'write' (array item " .. i .. " is a " .. type(v) .. ")", 2)
+				end
+				parts[i] = v
+				i = i + 1
+			end
+			data = concat(parts)
+		elseif t == "number" and strict then
+			data = tostring(data)
+		elseif t ~= "string" then
+			error("bad argument #1 to 'write' (string or table expected, got " .. t .. ")", 2)
+		end
+		if not reason then
+			return c_write(self[UD], data)
+		end
+		if not self.fd then
+			return false, CLOSED
+		end
+		local ok, err = c_write(self[UD], data)
+		if ok then
+			return true
+		end
+		-- A connection killed by a TLS failure says so, not just "closed" (tls.md §6.2).
+		local why = reason(self)
+		if why then
+			return false, TLS, why
+		end
+		return false, err
+	end
+
+	---Closes the connection: a blocked reader gets CLOSED, queued output is still sent (bounded;
+	---TLS then sends close_notify, D12).
+	---@return boolean ok
+	---@return string? err CLOSED on a second call
+	function conn:close()
+		local ud = self[UD]
+		if not ud or not c_close(ud) then
+			return false, CLOSED
+		end
+		self.fd = nil
+		return true
+	end
+
+	---Waits until every queued byte was handed to the kernel (N7).
+	---@param timeout integer? milliseconds
+	---@return boolean ok
+	---@return string? err TIMEDOUT, CLOSED ...
+	function conn:flush(timeout)
+		if timeout ~= nil then
+			timeout = check.ms(timeout, 1, "flush")
+		end
+		local ok, err = c_flush(self[UD], timeout)
+		if ok == MARKER then
+			ok, err = yield(MARKER)
+		end
+		return ok, err
+	end
+
+	---Pauses receiving while `n` or more bytes are buffered; nil removes the limit (D16: a read
+	---that needs more still gets it, no deadlock).
+	---@param n integer?
+	function conn:limit(n)
+		if n ~= nil then
+			if not strict then
+				n = check.ms(n, 1, "limit")
+			elseif mathtype(n) ~= "integer" or n < 1 then
+				error("bad argument #1 to 'limit' (positive integer or nil expected)", 2)
+			end
+		end
+		c_limit(self[UD], n)
+	end
+
+	---@return integer bytes received (decrypted, for TLS) and not yet read
+	function conn:unreadbytes()
+		return c_unreadbytes(self[UD])
+	end
+
+	---@return integer bytes written and not yet handed to the kernel (the TLS layer, for TLS)
+	function conn:unsentbytes()
+		if not self.fd then
+			return 0
+		end
+		return c_unsentbytes(self[UD])
+	end
+
+	---@return boolean alive open, with no error, no end of stream (and no fatal TLS error) seen
+	function conn:isalive()
+		return self.fd ~= nil and c_isalive(self[UD])
+	end
+
+	mt.__gc = conn.close
+	mt.__close = conn.close
+	local prefix = name .. ".conn("
+	mt.__tostring = function(self)
+		return prefix .. tostring(self.remoteaddr) .. ")"
+	end
+end
+
+---Fills the listener metatable `mt` with `close` and `localaddr` over the native module `c`
+---(its `lclose` and `laddr`). Returns `hold(l)`, which keeps an open listener referenced until
+---`close`: a listener the script dropped keeps serving (net.md §3.1, no finalizer), instead of
+---being collected with its accept loop.
+---@param mt table
+---@param c table
+---@return fun(l: table): table hold
+function M.listener(mt, c)
+	local listener = mt.__index
+	local listening = {}
+	local c_lclose, c_laddr = c.lclose, c.laddr
+
+	---Stops accepting; accepted connections (and TLS handshakes in flight) are left alone.
+	---@return boolean ok
+	---@return string? err CLOSED on a second call
+	function listener:close()
+		local ok, err = c_lclose(self[UD])
+		self.fd = nil
+		listening[self] = nil
+		return ok, err
+	end
+
+	---The address the listener is bound to, with the port the OS chose for port 0 (beyond the
+	---reference, which cannot tell it).
+	---@return string
+	function listener:localaddr()
+		return c_laddr(self[UD])
+	end
+
+	return function(l)
+		listening[l] = true
+		return l
+	end
+end
+
+return M
