@@ -3,6 +3,10 @@
 //!
 //! Addresses arrive numeric (the Lua side resolves names, DECISIONS.md N1): an IP text and a
 //! port. Every connection gets TCP_NODELAY and SO_KEEPALIVE; listeners get SO_REUSEADDR.
+//!
+//! The socket plumbing is shared with tls.rs, which layers a handshake on top of it: binding a
+//! listener and its `lclose`/`lfd`/`laddr` (`ListenerCore`), the accept loop (`accept_each`),
+//! and the outgoing side (`connect_addrs`, `connect`).
 
 use std::cell::RefCell;
 use std::io;
@@ -22,16 +26,102 @@ use crate::runtime::reactor::EtTcp;
 use crate::runtime::{self, task};
 
 /// A listening socket; its accept loop runs until `close`.
-pub struct Listener {
+pub struct Listener(ListenerCore);
+
+impl UserData for Listener {}
+
+impl AsRef<ListenerCore> for Listener {
+    fn as_ref(&self) -> &ListenerCore {
+        &self.0
+    }
+}
+
+/// What a TCP and a TLS listener share: the bound socket's accept loop, its fd and address.
+pub(crate) struct ListenerCore {
+    /// The accept loop, which owns the socket; taken (and so cancelled) by `close`.
     accept_loop: RefCell<Option<async_executor::Task<()>>>,
     fd: i32,
     /// The bound address as text, with the port the OS chose for port 0.
     local: String,
 }
 
-impl UserData for Listener {}
+impl ListenerCore {
+    /// Binds `ip:port` ("" for the dual-stack wildcard) and spawns `serve(socket)` as its accept
+    /// loop, which keeps the process alive until `close`. The error is an errno text.
+    pub(crate) fn listen<F>(
+        ip: &str,
+        port: u16,
+        backlog: i32,
+        serve: impl FnOnce(Async<TcpListener>) -> F,
+    ) -> Result<Self, String>
+    where
+        F: std::future::Future<Output = ()> + 'static,
+    {
+        let sa = socket_addr(ip, port)?;
+        let listener = bind_listener(sa, backlog)
+            .and_then(Async::new)
+            .map_err(|e| errno::from_io(&e))?;
+        let fd = listener.as_raw_fd();
+        let local = listener
+            .get_ref()
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        let rt = runtime::get();
+        rt.hold_source();
+        let task = rt.executor.spawn(serve(listener));
+        Ok(ListenerCore {
+            accept_loop: RefCell::new(Some(task)),
+            fd,
+            local,
+        })
+    }
 
-pub(crate) fn socket_addr(ip: &str, port: u16) -> Result<SocketAddr, String> {
+    pub(crate) fn is_closed(&self) -> bool {
+        self.accept_loop.borrow().is_none()
+    }
+
+    /// Stops accepting: true, or false and CLOSED on a second call.
+    fn close(&self) -> (bool, Option<String>) {
+        match self.accept_loop.borrow_mut().take() {
+            Some(task) => {
+                // Dropping the task only schedules its cancellation: the socket would keep
+                // listening (and queueing connections) until the executor runs again. Stop
+                // listening now, so a connect right after close() is refused.
+                // SAFETY: the fd is still open, owned by the loop's future, which is dropped
+                // later (cancelled tasks are never polled again).
+                unsafe { libc::shutdown(self.fd, libc::SHUT_RDWR) };
+                drop(task);
+                runtime::get().release_source();
+                (true, None)
+            }
+            None => (false, Some(errno::text(errno::CLOSED))),
+        }
+    }
+}
+
+/// Registers the listener functions TCP and TLS share: `lclose(l) -> true | false, CLOSED`,
+/// `lfd(l)` and `laddr(l)`, for the listener userdata type `L`.
+pub(crate) fn listener_functions<L>(lua: &Lua, m: &Table) -> mlua::Result<()>
+where
+    L: UserData + AsRef<ListenerCore> + 'static,
+{
+    m.set(
+        "lclose",
+        lua.create_function(|_, l: UserDataRef<L>| Ok((*l).as_ref().close()))?,
+    )?;
+    m.set(
+        "lfd",
+        lua.create_function(|_, l: UserDataRef<L>| Ok((*l).as_ref().fd))?,
+    )?;
+    m.set(
+        "laddr",
+        lua.create_function(|_, l: UserDataRef<L>| Ok((*l).as_ref().local.clone()))?,
+    )?;
+    Ok(())
+}
+
+fn socket_addr(ip: &str, port: u16) -> Result<SocketAddr, String> {
     if ip.is_empty() {
         // ":port": the IPv6 wildcard, dual-stack (net.md §1).
         return Ok(SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port));
@@ -41,14 +131,34 @@ pub(crate) fn socket_addr(ip: &str, port: u16) -> Result<SocketAddr, String> {
         .ok_or_else(|| errno::text(errno::RESOLVE))
 }
 
-pub(crate) fn tune(stream: &TcpStream) {
+/// The peer and optional local address of an outgoing connection; `ip` must not be the
+/// wildcard (INVAL). The error is an errno text.
+pub(crate) fn connect_addrs(
+    ip: &str,
+    port: u16,
+    bind_ip: Option<String>,
+    bind_port: Option<u16>,
+) -> Result<(SocketAddr, Option<SocketAddr>), String> {
+    let sa = match socket_addr(ip, port) {
+        Ok(sa) if !ip.is_empty() => sa,
+        Ok(_) => return Err(errno::text(libc::EINVAL)),
+        Err(e) => return Err(e),
+    };
+    let bind = match (bind_ip, bind_port) {
+        (Some(bip), Some(bport)) => Some(socket_addr(&bip, bport)?),
+        _ => None,
+    };
+    Ok((sa, bind))
+}
+
+fn tune(stream: &TcpStream) {
     let s = socket2::SockRef::from(stream);
     // Best effort: a socket that refuses an option still works.
     let _ = s.set_tcp_nodelay(true);
     let _ = s.set_keepalive(true);
 }
 
-pub(crate) fn bind_listener(sa: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
+fn bind_listener(sa: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
     let sock = Socket::new(Domain::for_address(sa), Type::STREAM, Some(Protocol::TCP))?;
     sock.set_reuse_address(true)?;
     if sa.is_ipv6() && sa.ip().is_unspecified() {
@@ -59,58 +169,33 @@ pub(crate) fn bind_listener(sa: SocketAddr, backlog: i32) -> io::Result<TcpListe
     Ok(sock.into())
 }
 
-pub(crate) fn is_fd_exhaustion(e: &io::Error) -> bool {
+fn is_fd_exhaustion(e: &io::Error) -> bool {
     matches!(
         e.raw_os_error(),
         Some(libc::EMFILE) | Some(libc::ENFILE) | Some(libc::ENOBUFS) | Some(libc::ENOMEM)
     )
 }
 
-/// Accepts connections forever, starting `handler(conn)` in a new task for each.
-async fn accept_loop(listener: Async<TcpListener>, handler: Function) {
-    let rt = runtime::get();
+/// Accepts connections until the listener is shut down, handing each to `accepted` with
+/// TCP_NODELAY and SO_KEEPALIVE set and registered edge-triggered. Out of descriptors it pauses
+/// and retries; other per-connection failures are logged under `tag` ("tcp", "tls").
+pub(crate) async fn accept_each(
+    listener: Async<TcpListener>,
+    tag: &str,
+    mut accepted: impl FnMut(EtTcp, SocketAddr),
+) {
     let mut exhausted_logged = false;
     loop {
         match listener.read_with(|l| l.accept()).await {
             Ok((stream, peer)) => {
                 exhausted_logged = false;
                 tune(&stream);
-                let stream = EtTcp::new(stream);
-                let stream = match stream {
-                    Ok(s) => s,
-                    Err(e) => {
-                        logger::write_rust(
-                            Level::Error,
-                            &format!("[tcp] cannot set up accepted connection: {e}"),
-                        );
-                        continue;
-                    }
-                };
-                let fd = stream.get_ref().as_raw_fd();
-                let s = {
-                    let handoff = stream.reader_handoff();
-                    Stream::start_with_handoff(Box::new(stream), fd, peer.to_string(), handoff)
-                };
-                let started = conn::new_userdata(&rt.lua, s.clone()).and_then(|ud| {
-                    let entry = rt
-                        .tasks
-                        .entry()
-                        .ok_or_else(|| mlua::Error::runtime("no task entry"))?;
-                    let args = MultiValue::from_vec(vec![
-                        Value::Function(handler.clone()),
-                        Value::UserData(ud),
-                    ]);
-                    task::spawn(&rt.lua, &entry, task::Start::Args(args))
-                });
-                match started {
-                    Ok((_, h)) => h.detach(),
-                    Err(e) => {
-                        s.close();
-                        logger::write_rust(
-                            Level::Error,
-                            &format!("[tcp] cannot start accept handler: {e}"),
-                        );
-                    }
+                match EtTcp::new(stream) {
+                    Ok(s) => accepted(s, peer),
+                    Err(e) => logger::write_rust(
+                        Level::Error,
+                        &format!("[{tag}] cannot set up accepted connection: {e}"),
+                    ),
                 }
             }
             Err(e) if is_fd_exhaustion(&e) => {
@@ -119,7 +204,7 @@ async fn accept_loop(listener: Async<TcpListener>, handler: Function) {
                 if !exhausted_logged {
                     logger::write_rust(
                         Level::Error,
-                        &format!("[tcp] accept paused: {}", errno::from_io(&e)),
+                        &format!("[{tag}] accept paused: {}", errno::from_io(&e)),
                     );
                     exhausted_logged = true;
                 }
@@ -133,11 +218,43 @@ async fn accept_loop(listener: Async<TcpListener>, handler: Function) {
                 // Per-connection failures (aborted before accept ...) do not stop the listener.
                 logger::write_rust(
                     Level::Debug,
-                    &format!("[tcp] accept: {}", errno::from_io(&e)),
+                    &format!("[{tag}] accept: {}", errno::from_io(&e)),
                 );
             }
         }
     }
+}
+
+/// Accepts connections forever, starting `handler(conn)` in a new task for each.
+async fn accept_loop(listener: Async<TcpListener>, handler: Function) {
+    let rt = runtime::get();
+    accept_each(listener, "tcp", |stream, peer| {
+        let fd = stream.get_ref().as_raw_fd();
+        let s = {
+            let handoff = stream.reader_handoff();
+            Stream::start_with_handoff(Box::new(stream), fd, peer.to_string(), handoff)
+        };
+        let started = conn::new_userdata(&rt.lua, s.clone()).and_then(|ud| {
+            let entry = rt
+                .tasks
+                .entry()
+                .ok_or_else(|| mlua::Error::runtime("no task entry"))?;
+            let args =
+                MultiValue::from_vec(vec![Value::Function(handler.clone()), Value::UserData(ud)]);
+            task::spawn(&rt.lua, &entry, task::Start::Args(args))
+        });
+        match started {
+            Ok((_, h)) => h.detach(),
+            Err(e) => {
+                s.close();
+                logger::write_rust(
+                    Level::Error,
+                    &format!("[tcp] cannot start accept handler: {e}"),
+                );
+            }
+        }
+    })
+    .await
 }
 
 pub(crate) async fn connect(sa: SocketAddr, bind: Option<SocketAddr>) -> Result<EtTcp, String> {
@@ -177,60 +294,18 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
         "listen",
         lua.create_function(
             |lua, (ip, port, backlog, handler): (String, u16, i32, Function)| {
-                let sa = match socket_addr(&ip, port) {
-                    Ok(sa) => sa,
-                    Err(e) => return Ok((None, Some(e))),
-                };
-                let listener = match bind_listener(sa, backlog).and_then(Async::new) {
-                    Ok(l) => l,
-                    Err(e) => return Ok((None, Some(errno::from_io(&e)))),
-                };
-                let fd = listener.as_raw_fd();
-                let local = listener
-                    .get_ref()
-                    .local_addr()
-                    .map(|a| a.to_string())
-                    .unwrap_or_default();
-                let rt = runtime::get();
-                rt.hold_source();
-                let task = rt.executor.spawn(accept_loop(listener, handler));
-                let ud = lua.create_userdata(Listener {
-                    accept_loop: RefCell::new(Some(task)),
-                    fd,
-                    local,
-                })?;
+                let core =
+                    match ListenerCore::listen(&ip, port, backlog, |l| accept_loop(l, handler)) {
+                        Ok(core) => core,
+                        Err(e) => return Ok((None, Some(e))),
+                    };
+                let ud = lua.create_userdata(Listener(core))?;
                 Ok((Some(ud), None))
             },
         )?,
     )?;
-    // close(listener) -> true | false, CLOSED
-    m.set(
-        "lclose",
-        lua.create_function(|_, l: UserDataRef<Listener>| {
-            match l.accept_loop.borrow_mut().take() {
-                Some(task) => {
-                    // Dropping the task only schedules its cancellation: the socket would keep
-                    // listening (and queueing connections) until the executor runs again. Stop
-                    // listening now, so a connect right after close() is refused.
-                    // SAFETY: the fd is still open, owned by the loop's future, which is dropped
-                    // later (cancelled tasks are never polled again).
-                    unsafe { libc::shutdown(l.fd, libc::SHUT_RDWR) };
-                    drop(task);
-                    runtime::get().release_source();
-                    Ok((true, None))
-                }
-                None => Ok((false, Some(errno::text(errno::CLOSED)))),
-            }
-        })?,
-    )?;
-    m.set(
-        "lfd",
-        lua.create_function(|_, l: UserDataRef<Listener>| Ok(l.fd))?,
-    )?;
-    m.set(
-        "laddr",
-        lua.create_function(|_, l: UserDataRef<Listener>| Ok(l.local.clone()))?,
-    )?;
+    // lclose(listener) -> true | false, CLOSED; lfd(listener); laddr(listener)
+    listener_functions::<Listener>(lua, &m)?;
     // connect(ip, port, bindip?, bindport?, timeout?) -> MARKER (the task yields for conn | nil, err)
     m.set(
         "connect",
@@ -243,32 +318,14 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
                 Option<u16>,
                 Option<i64>,
             )| {
-                let sa = match socket_addr(&ip, port) {
-                    Ok(sa) if !ip.is_empty() => sa,
-                    Ok(_) => {
-                        return Ok(MultiValue::from_vec(vec![
-                            Value::Nil,
-                            Value::String(lua.create_string(errno::text(libc::EINVAL))?),
-                        ]));
-                    }
+                let (sa, bind) = match connect_addrs(&ip, port, bind_ip, bind_port) {
+                    Ok(addrs) => addrs,
                     Err(e) => {
                         return Ok(MultiValue::from_vec(vec![
                             Value::Nil,
                             Value::String(lua.create_string(&e)?),
                         ]));
                     }
-                };
-                let bind = match (bind_ip, bind_port) {
-                    (Some(bip), Some(bport)) => match socket_addr(&bip, bport) {
-                        Ok(b) => Some(b),
-                        Err(e) => {
-                            return Ok(MultiValue::from_vec(vec![
-                                Value::Nil,
-                                Value::String(lua.create_string(&e)?),
-                            ]));
-                        }
-                    },
-                    _ => None,
                 };
                 let peer = ip_port_text(&sa);
                 let op: task::Op = Box::pin(async move {

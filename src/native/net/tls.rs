@@ -59,12 +59,16 @@ struct Current {
 }
 
 pub struct Listener {
-    accept_loop: RefCell<Option<async_executor::Task<()>>>,
+    core: tcp::ListenerCore,
     current: Rc<Current>,
-    fd: i32,
-    local: String,
 }
 impl UserData for Listener {}
+
+impl AsRef<tcp::ListenerCore> for Listener {
+    fn as_ref(&self) -> &tcp::ListenerCore {
+        &self.core
+    }
+}
 
 /// The socket under a TLS session. rustls hands its output over as several records in one
 /// vectored write (a ServerHello then an alert, say); `EtTcp` has no vectored write of its
@@ -320,51 +324,18 @@ async fn serve(
 /// Accepts TCP connections until closed; each gets its own handshake future.
 async fn accept_loop(listener: Async<TcpListener>, current: Rc<Current>, handler: Function) {
     let rt = runtime::get();
-    let mut exhausted_logged = false;
-    loop {
-        match listener.read_with(|l| l.accept()).await {
-            Ok((stream, peer)) => {
-                exhausted_logged = false;
-                tcp::tune(&stream);
-                let io = match EtTcp::new(stream) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        logger::write_rust(
-                            Level::Error,
-                            &format!("[tls] cannot set up accepted connection: {e}"),
-                        );
-                        continue;
-                    }
-                };
-                let config = current.config.borrow().clone();
-                let fut = serve(
-                    io,
-                    peer,
-                    config,
-                    current.handshake_ms.get(),
-                    handler.clone(),
-                );
-                rt.executor.spawn(fut).detach();
-            }
-            Err(e) if tcp::is_fd_exhaustion(&e) => {
-                if !exhausted_logged {
-                    logger::write_rust(
-                        Level::Error,
-                        &format!("[tls] accept paused: {}", errno::from_io(&e)),
-                    );
-                    exhausted_logged = true;
-                }
-                Timer::after(Duration::from_millis(50)).await;
-            }
-            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => return,
-            Err(e) => {
-                logger::write_rust(
-                    Level::Debug,
-                    &format!("[tls] accept: {}", errno::from_io(&e)),
-                );
-            }
-        }
-    }
+    tcp::accept_each(listener, "tls", |io, peer| {
+        let config = current.config.borrow().clone();
+        let fut = serve(
+            io,
+            peer,
+            config,
+            current.handshake_ms.get(),
+            handler.clone(),
+        );
+        rt.executor.spawn(fut).detach();
+    })
+    .await
 }
 
 fn nil_err(lua: &Lua, e: &str, why: Option<&str>) -> mlua::Result<MultiValue> {
@@ -510,35 +481,18 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
                 i64,
                 Function,
             )| {
-                let sa = match tcp::socket_addr(&ip, port) {
-                    Ok(sa) => sa,
-                    Err(e) => return nil_err(lua, &e, None),
-                };
-                let listener = match tcp::bind_listener(sa, backlog).and_then(Async::new) {
-                    Ok(l) => l,
-                    Err(e) => return nil_err(lua, &errno::from_io(&e), None),
-                };
-                let fd = listener.as_raw_fd();
-                let local = listener
-                    .get_ref()
-                    .local_addr()
-                    .map(|a| a.to_string())
-                    .unwrap_or_default();
                 let current = Rc::new(Current {
                     config: RefCell::new(conf.0.clone()),
                     handshake_ms: Cell::new(hs_ms.max(0) as u64),
                 });
-                let rt = runtime::get();
-                rt.hold_source();
-                let task = rt
-                    .executor
-                    .spawn(accept_loop(listener, current.clone(), handler));
-                let ud = lua.create_userdata(Listener {
-                    accept_loop: RefCell::new(Some(task)),
-                    current,
-                    fd,
-                    local,
-                })?;
+                let serving = current.clone();
+                let core = match tcp::ListenerCore::listen(&ip, port, backlog, |l| {
+                    accept_loop(l, serving, handler)
+                }) {
+                    Ok(core) => core,
+                    Err(e) => return nil_err(lua, &e, None),
+                };
+                let ud = lua.create_userdata(Listener { core, current })?;
                 Ok(MultiValue::from_vec(vec![Value::UserData(ud)]))
             },
         )?,
@@ -548,7 +502,7 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
         "reload",
         lua.create_function(
             |_, (l, conf, hs_ms): (UserDataRef<Listener>, UserDataRef<ServerConf>, i64)| {
-                if l.accept_loop.borrow().is_none() {
+                if l.core.is_closed() {
                     return Ok((false, Some(errno::text(errno::CLOSED))));
                 }
                 // Handshakes already started hold their own Arc of the old configuration.
@@ -558,30 +512,8 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
             },
         )?,
     )?;
-    m.set(
-        "lclose",
-        lua.create_function(|_, l: UserDataRef<Listener>| {
-            match l.accept_loop.borrow_mut().take() {
-                Some(task) => {
-                    // As in tcp.rs: stop listening now, the cancelled loop drops the socket
-                    // later. SAFETY: the fd is still open, owned by the loop's future.
-                    unsafe { libc::shutdown(l.fd, libc::SHUT_RDWR) };
-                    drop(task);
-                    runtime::get().release_source();
-                    Ok((true, None))
-                }
-                None => Ok((false, Some(errno::text(errno::CLOSED)))),
-            }
-        })?,
-    )?;
-    m.set(
-        "lfd",
-        lua.create_function(|_, l: UserDataRef<Listener>| Ok(l.fd))?,
-    )?;
-    m.set(
-        "laddr",
-        lua.create_function(|_, l: UserDataRef<Listener>| Ok(l.local.clone()))?,
-    )?;
+    // lclose(listener) -> true | false, CLOSED; lfd(listener); laddr(listener)
+    tcp::listener_functions::<Listener>(lua, &m)?;
     // reason(state) -> the last TLS failure of a connection, or nil
     m.set(
         "reason",
@@ -598,17 +530,9 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
         "connect",
         lua.create_function(
             |lua, (ip, port, bind_ip, bind_port, timeout, conf, name): ConnectArgs| {
-                let sa = match tcp::socket_addr(&ip, port) {
-                    Ok(sa) if !ip.is_empty() => sa,
-                    Ok(_) => return nil_err(lua, &errno::text(libc::EINVAL), None),
+                let (sa, bind) = match tcp::connect_addrs(&ip, port, bind_ip, bind_port) {
+                    Ok(addrs) => addrs,
                     Err(e) => return nil_err(lua, &e, None),
-                };
-                let bind = match (bind_ip, bind_port) {
-                    (Some(bip), Some(bport)) => match tcp::socket_addr(&bip, bport) {
-                        Ok(b) => Some(b),
-                        Err(e) => return nil_err(lua, &e, None),
-                    },
-                    _ => None,
                 };
                 // With no hostname the IP itself is checked against the certificate's IP SANs,
                 // and no SNI is sent (D6, D7).
