@@ -10,65 +10,16 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-use common::{Output, run, silly, wait_limited};
+use common::{Output, Running, assert_python_ok, fields, run, silly, wait_limited};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
-/// A running `silly` whose stdout lines arrive on a channel and whose stderr is collected.
-struct Running {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    stderr: Arc<Mutex<String>>,
-    /// Every stdout line read so far, for failure messages.
-    seen: Vec<String>,
-}
-
 impl Running {
-    fn spawn(mut cmd: Command) -> Running {
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn silly");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { return };
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut err = child.stderr.take().expect("stderr");
-        let sink = stderr.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = err.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-        Running {
-            child,
-            lines: rx,
-            stderr,
-            seen: Vec::new(),
-        }
-    }
-
     /// Starts a server script with `--addr=127.0.0.1:0` and waits for its "LISTEN addr" line.
     fn server(script: &str) -> (Running, String) {
         let mut cmd = silly();
@@ -77,34 +28,13 @@ impl Running {
     }
 
     fn server_from(cmd: Command) -> (Running, String) {
-        let mut r = Running::spawn(cmd);
+        let mut r = Running::spawn(cmd, LIMIT);
         let line = r.line_starting("LISTEN");
         let addr = line
             .strip_prefix("LISTEN ")
             .unwrap_or_else(|| r.fail(&format!("bad line {line:?}")));
         let addr = addr.to_string();
         (r, addr)
-    }
-
-    /// The next stdout line starting with `prefix`, skipping others.
-    fn line_starting(&mut self, prefix: &str) -> String {
-        let deadline = Instant::now() + LIMIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if line.starts_with(prefix) {
-                        return line;
-                    }
-                }
-                Err(e) => self.fail(&format!("no line starting with {prefix:?} ({e})")),
-            }
-        }
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
     }
 
     fn assert_running(&mut self) {
@@ -123,33 +53,6 @@ impl Running {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
-
-    fn fail(&mut self, why: &str) -> ! {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        std::thread::sleep(Duration::from_millis(50));
-        panic!(
-            "{why}\nstdout so far: {:?}\nstderr: {}",
-            self.seen,
-            self.stderr()
-        );
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Splits "RESULT mode k=v k=v" into its fields.
-fn fields(line: &str) -> std::collections::HashMap<String, String> {
-    line.split_whitespace()
-        .skip(2)
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
 }
 
 /// Runs a Python 3 program with `args` (bounded) and returns how it ended.
@@ -164,15 +67,6 @@ fn python(code: &str, args: &[&str]) -> Output {
         .spawn()
         .expect("python3 is needed by these tests");
     wait_limited(child, LIMIT)
-}
-
-fn assert_python_ok(out: &Output, what: &str) {
-    assert!(
-        !out.timed_out && out.code == Some(0) && out.stdout.contains("OK"),
-        "{what}: python peer failed\nstdout:\n{}\nstderr:\n{}",
-        out.stdout,
-        out.stderr
-    );
 }
 
 /// Python helpers shared by the peer programs below.
@@ -746,7 +640,7 @@ l:close()
 fn examples_echo_server_and_line_client() {
     let mut cmd = silly();
     cmd.args(["examples/echo_server.lua", "--port=0"]);
-    let mut srv = Running::spawn(cmd);
+    let mut srv = Running::spawn(cmd, LIMIT);
     let line = srv.line_starting("echo server listening on ");
     let port = line.rsplit(':').next().unwrap().to_string();
     let out = run(

@@ -10,70 +10,22 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-use common::{Output, silly, wait_limited};
+use common::{Output, Running, assert_python_ok, fields, silly, wait_limited};
 
 const LIMIT: Duration = Duration::from_secs(60);
 const CA: &str = "tests/fixtures/certs/ca.crt";
 
-/// A running `silly` whose stdout lines arrive on a channel and whose stderr is collected.
-struct Running {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    stderr: Arc<Mutex<String>>,
-    seen: Vec<String>,
-}
-
 impl Running {
-    fn spawn(mut cmd: Command) -> Running {
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn silly");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { return };
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut err = child.stderr.take().expect("stderr");
-        let sink = stderr.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = err.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-        Running {
-            child,
-            lines: rx,
-            stderr,
-            seen: Vec::new(),
-        }
-    }
-
     /// Starts `tls_peer.lua` with extra `--key=value` options; returns it and its address.
     fn peer(opts: &[&str]) -> (Running, String) {
         let mut cmd = silly();
         cmd.arg("tests/lua_servers/tls_peer.lua")
             .arg("--addr=127.0.0.1:0")
             .args(opts);
-        let mut r = Running::spawn(cmd);
+        let mut r = Running::spawn(cmd, LIMIT);
         let line = r.line_starting("LISTEN");
         let addr = line
             .strip_prefix("LISTEN ")
@@ -87,31 +39,10 @@ impl Running {
     fn example(script: &str, prefix: &str) -> (Running, String) {
         let mut cmd = silly();
         cmd.arg(script).arg("--addr=127.0.0.1:0");
-        let mut r = Running::spawn(cmd);
+        let mut r = Running::spawn(cmd, LIMIT);
         let line = r.line_starting(prefix);
         let addr = line.split_whitespace().last().unwrap_or("").to_string();
         (r, addr)
-    }
-
-    /// The next stdout line starting with `prefix`, skipping others.
-    fn line_starting(&mut self, prefix: &str) -> String {
-        let deadline = Instant::now() + LIMIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if line.starts_with(prefix) {
-                        return line;
-                    }
-                }
-                Err(e) => self.fail(&format!("no line starting with {prefix:?} ({e})")),
-            }
-        }
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
     }
 
     fn assert_running(&mut self) {
@@ -123,33 +54,6 @@ impl Running {
             self.fail("silly panicked");
         }
     }
-
-    fn fail(&mut self, why: &str) -> ! {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        std::thread::sleep(Duration::from_millis(50));
-        panic!(
-            "{why}\nstdout so far: {:?}\nstderr: {}",
-            self.seen,
-            self.stderr()
-        );
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Splits "RESULT mode k=v k=v" into its fields.
-fn fields(line: &str) -> std::collections::HashMap<String, String> {
-    line.split_whitespace()
-        .skip(2)
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
 }
 
 /// Runs `program` with `args` and `stdin` (bounded by LIMIT).
@@ -174,15 +78,6 @@ fn python(code: &str, args: &[&str]) -> Output {
     let mut all = vec!["-c", code];
     all.extend_from_slice(args);
     run_tool("python3", &all, b"")
-}
-
-fn assert_python_ok(out: &Output, what: &str) {
-    assert!(
-        !out.timed_out && out.code == Some(0) && out.stdout.contains("OK"),
-        "{what}: python peer failed\nstdout:\n{}\nstderr:\n{}",
-        out.stdout,
-        out.stderr
-    );
 }
 
 /// `openssl s_client` against `addr` with `args`, sending `input` then waiting `linger` before

@@ -1,10 +1,12 @@
-//! Shared helpers of the integration tests: run the built `silly` binary with a time limit.
+//! Shared helpers of the integration tests: run the built `silly` binary with a time limit, or
+//! keep one running and read its output line by line (`Running`, for the real-peer tests).
 
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 /// The binary under test.
@@ -106,6 +108,120 @@ pub fn run_lua_test(name: &str) {
             .lines()
             .any(|l| l.starts_with("testaux: ") && l.contains(" passed, 0 failed")),
         "{name} did not report its checks\nstdout:\n{}\nstderr:\n{}",
+        out.stdout,
+        out.stderr
+    );
+}
+
+/// A running `silly` whose stdout lines arrive on a channel and whose stderr is collected.
+pub struct Running {
+    pub child: Child,
+    pub lines: mpsc::Receiver<String>,
+    pub stderr: Arc<Mutex<String>>,
+    /// Every stdout line read so far, for failure messages.
+    pub seen: Vec<String>,
+    /// How long `line_starting` waits for its line.
+    pub limit: Duration,
+}
+
+impl Running {
+    /// Starts `cmd` (stdin closed); `limit` bounds every `line_starting`.
+    pub fn spawn(mut cmd: Command, limit: Duration) -> Running {
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn silly");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { return };
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut err = child.stderr.take().expect("stderr");
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = err.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Running {
+            child,
+            lines: rx,
+            stderr,
+            seen: Vec::new(),
+            limit,
+        }
+    }
+
+    /// Starts a server script with `--addr=127.0.0.1:0` and waits for its "LISTEN addr" line.
+    /// The next stdout line starting with `prefix`, skipping others.
+    pub fn line_starting(&mut self, prefix: &str) -> String {
+        let deadline = Instant::now() + self.limit;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.starts_with(prefix) {
+                        return line;
+                    }
+                }
+                Err(e) => self.fail(&format!("no line starting with {prefix:?} ({e})")),
+            }
+        }
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Kills silly and panics with `why`, the stdout lines seen and stderr.
+    pub fn fail(&mut self, why: &str) -> ! {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::thread::sleep(Duration::from_millis(50));
+        panic!(
+            "{why}\nstdout so far: {:?}\nstderr: {}",
+            self.seen,
+            self.stderr()
+        );
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Splits "RESULT mode k=v k=v" into its fields.
+pub fn fields(line: &str) -> std::collections::HashMap<String, String> {
+    line.split_whitespace()
+        .skip(2)
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Panics unless a Python peer exited 0 and printed "OK".
+pub fn assert_python_ok(out: &Output, what: &str) {
+    assert!(
+        !out.timed_out && out.code == Some(0) && out.stdout.contains("OK"),
+        "{what}: python peer failed\nstdout:\n{}\nstderr:\n{}",
         out.stdout,
         out.stderr
     );
