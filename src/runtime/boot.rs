@@ -117,7 +117,10 @@ fn compile(lua: &Lua, src: &[u8], name: &str) -> Result<Function, Error> {
 /// default of 1024 is far below what one process with many connections needs). Failure is
 /// harmless: the old limit stays.
 fn raise_fd_limit() {
-    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: getrlimit/setrlimit only read and write the struct we own.
     unsafe {
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
