@@ -21,16 +21,6 @@ pub enum Level {
 }
 
 impl Level {
-    pub fn parse(s: &str) -> Option<Level> {
-        match s {
-            "debug" => Some(Level::Debug),
-            "info" => Some(Level::Info),
-            "warn" => Some(Level::Warn),
-            "error" => Some(Level::Error),
-            _ => None,
-        }
-    }
-
     fn from_u8(n: u8) -> Option<Level> {
         [Level::Debug, Level::Info, Level::Warn, Level::Error]
             .get(n as usize)

@@ -93,16 +93,12 @@ impl Runtime {
         self.check_idle();
     }
 
-    pub fn sources(&self) -> usize {
-        self.sources.get()
-    }
-
     /// Wakes the idle watcher if nothing can make progress any more.
     pub fn check_idle(&self) {
-        if self.is_idle() {
-            if let Some(w) = self.idle_waker.borrow_mut().take() {
-                w.wake();
-            }
+        if self.is_idle()
+            && let Some(w) = self.idle_waker.borrow_mut().take()
+        {
+            w.wake();
         }
     }
 

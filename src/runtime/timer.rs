@@ -57,10 +57,10 @@ impl Timers {
         let deadline = Instant::now() + Duration::from_millis(ms);
         self.heap.borrow_mut().push(Reverse((deadline, id)));
         self.entries.borrow_mut().insert(id, action);
-        if self.armed.get().is_none_or(|a| deadline < a) {
-            if let Some(w) = self.driver.borrow_mut().take() {
-                w.wake();
-            }
+        if self.armed.get().is_none_or(|a| deadline < a)
+            && let Some(w) = self.driver.borrow_mut().take()
+        {
+            w.wake();
         }
         id
     }

@@ -183,8 +183,11 @@ struct State {
     close_timer: Option<Timer>,
     /// Gives the transport's read interest to a waker without a wake-up (see
     /// `hand_input_to_driver`); None: just wake the driver.
-    reader_handoff: Option<Box<dyn Fn(&Waker)>>,
+    reader_handoff: Option<ReaderHandoff>,
 }
+
+/// Gives a transport's read interest to a waker (see `EtTcp::reader_handoff`).
+pub type ReaderHandoff = Box<dyn Fn(&Waker)>;
 
 /// What one `pump_input` call achieved.
 #[derive(Debug, PartialEq, Eq)]
@@ -274,7 +277,7 @@ impl Stream {
         io: Box<dyn Transport>,
         fd: i32,
         peer: String,
-        handoff: Box<dyn Fn(&Waker)>,
+        handoff: ReaderHandoff,
     ) -> Rc<Stream> {
         let s = Self::start(io, fd, peer, false);
         s.st.borrow_mut().reader_handoff = Some(handoff);
@@ -479,10 +482,10 @@ impl Stream {
         if st.reading.is_none() && st.pump_input(cx, false) == Pump::Yield {
             cx.waker().wake_by_ref();
         }
-        if st.error.is_some() {
-            if let Some(w) = st.reader.take() {
-                w.wake();
-            }
+        if st.error.is_some()
+            && let Some(w) = st.reader.take()
+        {
+            w.wake();
         }
         let Some(io) = st.io.as_mut() else {
             return Poll::Ready(());
