@@ -330,7 +330,7 @@ BENCHES = [
         "tcp_ping_p16", "TCP PING, 50 clients, pipeline 16",
         [("silly", [SILLY, bench_script("redis_ping_silly.lua"), "--port={port}"]),
          ("cqueues", [LUA, bench_script("redis_ping_cqueues.lua"), "{port}"])],
-        measure=redis_benchmark("-c", "50", "-P", "16", "-n", "1000000"), unit="req/s",
+        measure=redis_benchmark("-c", "50", "-P", "16", "-n", "400000"), unit="req/s",
         ratio="higher", target=1.0),
     ServerBench(
         "tcp_idle_mem", "TCP: resident memory per idle connection, 10,000 open",
@@ -360,7 +360,7 @@ BENCHES = [
         "tls_bulk", "TLS bulk: 8 MiB ECHO round trips, one connection",
         [("silly", [SILLY, bench_script("tls_ping_silly.lua"), "--port={port}"]),
          ("cqueues", [LUA, bench_script("tls_ping_cqueues.lua"), "{port}"])],
-        measure=bulk_echo(8 << 20, 8), unit="MB/s", ratio="higher", target=1.0),
+        measure=bulk_echo(8 << 20, 32), unit="MB/s", ratio="higher", target=1.0),
 ]
 
 
