@@ -1,6 +1,7 @@
 -- The same Redis-protocol PING server on lua5.4 + cqueues, for the TCP benchmark.
 -- Run: lua5.4 scripts/bench/redis_ping_cqueues.lua 6391
--- One coroutine per connection, unbuffered writes ("bn" mode), like the silly version.
+-- One coroutine per connection, unbuffered writes ("bn" mode) and TCP_NODELAY on accepted
+-- sockets (they do not inherit it from the listener), like the silly version.
 local cqueues = require "cqueues"
 local socket = require "cqueues.socket"
 
@@ -31,7 +32,7 @@ local function serve(conn)
 end
 
 cq:wrap(function()
-	for conn in srv:clients() do
+	for conn in srv:clients({ nodelay = true }) do
 		cq:wrap(serve, conn)
 	end
 end)
