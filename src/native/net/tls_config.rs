@@ -3,13 +3,13 @@
 //!
 //! Every content problem comes back as `Err("tls: <field>: <reason>")` (tls.md §0, D5), and
 //! everything is built before a socket exists, so a bad configuration never leaks a port.
-//! The crypto provider is rustls' `ring` one (see ARCHITECTURE.md, "TLS").
+//! The crypto provider is rustls' `aws-lc-rs` one, chosen by measurement (ARCHITECTURE.md, "TLS").
 
 use std::sync::Arc;
 
 use mlua::{LuaString, Table, Value};
 use rustls::client::danger::ServerCertVerifier;
-use rustls::crypto::{CryptoProvider, ring};
+use rustls::crypto::{CryptoProvider, aws_lc_rs};
 use rustls::server::{
     ClientHello, ProducesTickets, ResolvesServerCert, ServerSessionMemoryCache,
     StoresServerSessions, WebPkiClientVerifier,
@@ -71,7 +71,7 @@ pub fn suite_name(s: SupportedCipherSuite) -> String {
 
 /// The provider with the cipher suites the options leave.
 fn provider(ciphers: Option<&str>, ciphersuites: Option<&str>) -> ConfResult<CryptoProvider> {
-    let base = ring::default_provider();
+    let base = aws_lc_rs::default_provider();
     let (tls13, tls12): (Vec<_>, Vec<_>) = base
         .cipher_suites
         .iter()
@@ -323,7 +323,7 @@ impl Sessions {
     pub fn new() -> ConfResult<Sessions> {
         Ok(Sessions {
             cache: ServerSessionMemoryCache::new(4096),
-            ticketer: ring::Ticketer::new().map_err(|e| err("sessions", e))?,
+            ticketer: aws_lc_rs::Ticketer::new().map_err(|e| err("sessions", e))?,
         })
     }
 }
