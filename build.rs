@@ -72,7 +72,7 @@ fn rustls_version(root: &Path) {
     println!("cargo:rustc-env=SILLY_RUSTLS_VERSION={version}");
 }
 
-/// One `#[test]` per `tests/lua/*.lua` script (except the helper), for `tests/lua_scripts.rs`.
+/// One `#[test]` per `tests/lua/*.lua` script (except the `testaux*.lua` helpers), for `tests/lua_scripts.rs`.
 fn write_lua_tests(root: &Path, out_dir: &Path) {
     let dir = root.join("tests/lua");
     println!("cargo:rerun-if-changed=tests/lua");
@@ -80,7 +80,7 @@ fn write_lua_tests(root: &Path, out_dir: &Path) {
         .map(|rd| {
             rd.filter_map(|e| e.ok())
                 .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.ends_with(".lua") && n != "testaux.lua")
+                .filter(|n| n.ends_with(".lua") && !n.starts_with("testaux"))
                 .collect()
         })
         .unwrap_or_default();

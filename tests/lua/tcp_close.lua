@@ -11,25 +11,8 @@ local channel = require "silly.sync.channel"
 
 T.limit(30000)
 
-local serves = {}
-local accepted = channel.new()
-local l = assert(tcp.listen({
-	addr = "127.0.0.1:0",
-	accept = function(c)
-		local serve = table.remove(serves, 1)
-		accepted:push(c)
-		if serve then
-			serve(c)
-		end
-	end,
-}))
-local where = l:localaddr()
-
-local function pair(serve)
-	serves[#serves + 1] = serve or false
-	local c = assert(tcp.connect(where))
-	return c, accepted:pop()
-end
+local P = require("testaux_tcp").new()
+local l, where, pair = P.listener, P.where, P.pair
 
 -- isalive() on a fresh connection
 do
@@ -164,8 +147,7 @@ do
 	local s
 	do
 		local c <close> = assert(tcp.connect(where))
-		serves[#serves + 1] = false
-		s = accepted:pop()
+		s = P.accept()
 		c:write("bye")
 	end
 	T.eq(s:read(3), "bye", "data written before <close> arrives")
@@ -175,9 +157,8 @@ end
 
 -- Dropping the last reference closes the socket eventually (__gc)
 do
-	serves[#serves + 1] = false
 	assert(tcp.connect(where)) -- not kept
-	local s = accepted:pop()
+	local s = P.accept()
 	collectgarbage()
 	collectgarbage()
 	T.eq(select(2, s:read(1, 2000)), errno.EOF, "a collected connection is closed")

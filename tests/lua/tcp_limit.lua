@@ -7,23 +7,11 @@ local tcp = require "silly.net.tcp"
 local errno = require "silly.errno"
 local time = require "silly.time"
 local task = require "silly.task"
-local channel = require "silly.sync.channel"
 
 T.limit(20000)
 
-local accepted = channel.new()
-local l = assert(tcp.listen({
-	addr = "127.0.0.1:0",
-	accept = function(c)
-		accepted:push(c)
-	end,
-}))
-local where = l:localaddr()
-
-local function pair()
-	local c = assert(tcp.connect(where))
-	return c, accepted:pop()
-end
+local P = require("testaux_tcp").new()
+local l, where, pair = P.listener, P.where, P.pair
 
 -- The slack a soft limit may overshoot by: one transport read (net.md §3.7 allows up to 2 MiB;
 -- ours reads 64 KiB at a time).

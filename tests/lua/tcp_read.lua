@@ -6,34 +6,11 @@ local tcp = require "silly.net.tcp"
 local errno = require "silly.errno"
 local time = require "silly.time"
 local task = require "silly.task"
-local channel = require "silly.sync.channel"
 
 T.limit(10000)
 
--- One listener for the whole script: each `pair(serve)` connects once, and the accepted end
--- runs `serve(conn)` in the accept task. Connections are made one at a time, so accept order
--- matches.
-local serves = {}
-local accepted = channel.new()
-local l = assert(tcp.listen({
-	addr = "127.0.0.1:0",
-	accept = function(c)
-		local serve = table.remove(serves, 1)
-		accepted:push(c)
-		if serve then
-			serve(c)
-		end
-	end,
-}))
-local where = l:localaddr()
-
----@return table client, table server
-local function pair(serve)
-	serves[#serves + 1] = serve or false
-	local c = assert(tcp.connect(where))
-	local s = accepted:pop()
-	return c, s
-end
+local P = require("testaux_tcp").new()
+local l, where, pair = P.listener, P.where, P.pair
 
 -- read(n): exactly n bytes, across several reads
 do
