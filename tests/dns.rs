@@ -11,7 +11,7 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{silly, wait_limited};
+use common::{assert_testaux_ok, silly, wait_limited};
 
 /// A dnsmasq child, killed when dropped.
 struct Dnsmasq {
@@ -184,26 +184,7 @@ fn run_script(name: &str) {
         .spawn()
         .expect("spawn silly");
     let out = wait_limited(child, Duration::from_secs(60));
-    assert!(
-        !out.timed_out,
-        "{name} timed out\nstdout:\n{}\nstderr:\n{}",
-        out.stdout, out.stderr
-    );
-    assert_eq!(
-        out.code,
-        Some(0),
-        "{name} failed\nstdout:\n{}\nstderr:\n{}",
-        out.stdout,
-        out.stderr
-    );
-    assert!(
-        out.stdout
-            .lines()
-            .any(|l| l.starts_with("testaux: ") && l.contains(" passed, 0 failed")),
-        "{name} did not report its checks\nstdout:\n{}\nstderr:\n{}",
-        out.stdout,
-        out.stderr
-    );
+    assert_testaux_ok(name, &out);
 }
 
 #[test]

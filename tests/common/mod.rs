@@ -91,6 +91,12 @@ pub fn run(args: &[&str], stdin: &str, limit: Duration) -> Output {
 pub fn run_lua_test(name: &str) {
     let script = format!("tests/lua/{name}");
     let out = run(&["-L", "tests/lua", &script], "", Duration::from_secs(60));
+    assert_testaux_ok(name, &out);
+}
+
+/// Asserts that a run of a testaux script ended in time, with status 0, reporting
+/// "N passed, 0 failed".
+pub fn assert_testaux_ok(name: &str, out: &Output) {
     assert!(
         !out.timed_out,
         "{name} timed out\nstdout:\n{}\nstderr:\n{}",
