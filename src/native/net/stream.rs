@@ -472,7 +472,7 @@ impl Stream {
     fn poll_drive(&self, cx: &mut Context<'_>) -> Poll<()> {
         let mut guard = self.st.borrow_mut();
         let st = &mut *guard;
-        st.driver = Some(cx.waker().clone());
+        set_waker(&mut st.driver, cx);
         if st.io.is_none() {
             return Poll::Ready(());
         }
@@ -573,6 +573,14 @@ thread_local! {
     static SCRATCH: RefCell<Vec<u8>> = RefCell::new(vec![0; READ_CHUNK]);
 }
 
+/// Stores the polling task's waker, cloning it only when it changed (the driver is polled
+/// on every socket event).
+fn set_waker(slot: &mut Option<Waker>, cx: &Context<'_>) {
+    if !slot.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+        *slot = Some(cx.waker().clone());
+    }
+}
+
 fn error_text(e: &io::Error) -> String {
     errno::from_io(e)
 }
@@ -667,7 +675,7 @@ impl Future for ReadFuture {
             return this.finish(out);
         }
         // Also woken by `close()` and by write failures the driver sees.
-        st.reader = Some(cx.waker().clone());
+        set_waker(&mut st.reader, cx);
         drop(guard);
         if let Some(t) = this.timer.as_mut()
             && Pin::new(t).poll(cx).is_ready()
