@@ -12,6 +12,8 @@ use std::process::ExitCode;
 
 /// Ends the process at once with `code`, flushing what it holds (DECISIONS.md C1: `silly.exit`).
 pub fn exit(code: i32) -> ! {
+    // Output that tasks wrote and the loop has not sent yet, as far as sockets take it now.
+    native::net::stream::flush_staged();
     repl::restore_terminal();
     let _ = std::io::stdout().flush();
     // std::process::exit calls libc's exit, which also flushes C stdio (Lua's io.write).

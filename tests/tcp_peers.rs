@@ -733,3 +733,66 @@ c:close()
         "what the peer received"
     );
 }
+
+/// Writes made in one task run are staged and sent when the task yields (stream.rs
+/// `flush_staged`); `silly.exit` in the same run must still send them before the process ends.
+#[test]
+fn staged_writes_survive_exit() {
+    let server_code = r#"
+import socket
+ls = socket.socket()
+ls.bind(("127.0.0.1", 0))
+ls.listen(1)
+ls.settimeout(20)
+print("PORT %d" % ls.getsockname()[1], flush=True)
+c, _ = ls.accept()
+c.settimeout(20)
+got = b""
+while True:
+    b = c.recv(65536)
+    if not b:
+        break
+    got += b
+print("got %r" % got, flush=True)
+"#;
+    let mut py = Command::new("python3")
+        .arg("-c")
+        .arg(server_code)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 is needed by these tests");
+    let mut pyout = BufReader::new(py.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    pyout.read_line(&mut first).expect("python prints its port");
+    let port = first
+        .trim()
+        .strip_prefix("PORT ")
+        .unwrap_or("0")
+        .to_string();
+    let script = format!(
+        r#"
+local silly = require "silly"
+local tcp = require "silly.net.tcp"
+local c = assert(tcp.connect("127.0.0.1:{port}"))
+c:write("one\n")
+c:write({{"two", "\n"}})
+print("staged", c:unsentbytes())
+silly.exit(3)
+"#
+    );
+    let out = run(&["-"], &script, LIMIT);
+    let mut rest = String::new();
+    let _ = pyout.read_to_string(&mut rest);
+    let _ = wait_limited(py, LIMIT);
+    assert_eq!(
+        out.code,
+        Some(3),
+        "stdout:\n{}\nstderr:\n{}",
+        out.stdout,
+        out.stderr
+    );
+    assert_eq!(out.stdout, "staged\t8\n");
+    assert_eq!(rest.trim(), "got b'one\\ntwo\\n'", "what the peer received");
+}

@@ -259,6 +259,8 @@ async fn drive(task: Rc<Task>, start: Start) {
         *rt.tasks.current.borrow_mut() = Some(task.clone());
         let result = task.thread.resume::<MultiValue>(args);
         *rt.tasks.current.borrow_mut() = None;
+        // What the task wrote in this run leaves now, together (see `Stream::write`).
+        crate::native::net::stream::flush_staged();
         let yielded = match result {
             Ok(values) => values,
             Err(e) => {

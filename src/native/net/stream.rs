@@ -35,6 +35,10 @@ const CLOSE_FLUSH_LIMIT: Duration = Duration::from_secs(10);
 const READ_CHUNK: usize = 64 * 1024;
 /// Transport reads per driver poll before it lets other tasks run.
 const READS_PER_POLL: usize = 16;
+/// A write at least this large, to an idle socket, is sent at once instead of being staged.
+const DIRECT_WRITE_MIN: usize = 64 * 1024;
+/// Queued writes are merged into one chunk up to this size.
+const COALESCE_MAX: usize = 256 * 1024;
 /// A drained read buffer larger than this is freed, so idle connections stay small.
 const KEEP_CAPACITY: usize = 16 * 1024;
 
@@ -184,6 +188,8 @@ struct State {
     /// Gives the transport's read interest to a waker without a wake-up (see
     /// `hand_input_to_driver`); None: just wake the driver.
     reader_handoff: Option<ReaderHandoff>,
+    /// On the `STAGED` list: `write` queued output that goes out when the task yields.
+    staged: bool,
 }
 
 /// Gives a transport's read interest to a waker (see `EtTcp::reader_handoff`).
@@ -252,6 +258,46 @@ impl State {
         result
     }
 
+    /// Hands queued output to the transport until it would block; a failure kills the write
+    /// side and ends a blocked reader.
+    fn push_output(&mut self, cx: &mut Context<'_>) {
+        while !self.write_dead {
+            let Some(io) = self.io.as_mut() else { break };
+            let Some(front) = self.queue.front_mut() else {
+                break;
+            };
+            match Pin::new(&mut **io).poll_write(cx, &front.data[front.sent..]) {
+                Poll::Ready(Ok(n)) if n > 0 => {
+                    front.sent += n;
+                    if !self.closed {
+                        self.unsent -= n;
+                    }
+                    if front.sent == front.data.len() {
+                        self.queue.pop_front();
+                    }
+                }
+                Poll::Ready(Ok(_)) => {
+                    self.write_dead = true;
+                }
+                Poll::Ready(Err(e)) => {
+                    self.write_dead = true;
+                    if self.error.is_none() {
+                        self.error = Some(error_text(&e));
+                    }
+                    Stream::release_source(&mut self.holds_source);
+                    if let Some(w) = self.reader.take() {
+                        w.wake();
+                    }
+                }
+                Poll::Pending => break,
+            }
+        }
+        if self.write_dead {
+            self.queue.clear();
+            self.unsent = 0;
+        }
+    }
+
     /// After a read completes: the driver takes over watching for input, without being
     /// woken now unless input is already waiting.
     fn hand_input_to_driver(&mut self) {
@@ -307,6 +353,7 @@ impl Stream {
                 needs_flush,
                 close_timer: None,
                 reader_handoff: None,
+                staged: false,
             }),
             fd,
             peer,
@@ -369,8 +416,10 @@ impl Stream {
         })))
     }
 
-    /// `write`: queues `data`, first trying to hand it to the transport at once.
-    pub fn write(&self, data: &[u8]) -> Result<(), String> {
+    /// `write`: queues `data`. Small writes are staged and go out together when the calling
+    /// task yields (`flush_staged`): one syscall (one TLS record) for everything a task wrote
+    /// in one run, e.g. all the replies to a pipelined batch of requests.
+    pub fn write(self: &Rc<Self>, data: &[u8]) -> Result<(), String> {
         let mut st = self.st.borrow_mut();
         if st.closed || st.write_dead {
             return Err(errno::text(errno::CLOSED));
@@ -378,9 +427,10 @@ impl Stream {
         if data.is_empty() {
             return Ok(());
         }
+        let was_idle = st.queue.is_empty();
         let mut sent = 0;
-        if st.queue.is_empty() && !st.needs_flush {
-            // Fast path: most writes fit in the socket buffer; no trip through the driver.
+        if was_idle && !st.needs_flush && data.len() >= DIRECT_WRITE_MIN {
+            // A large write goes to the socket at once, without a copy of what it accepts.
             let mut cx = Context::from_waker(Waker::noop());
             if let Some(io) = st.io.as_mut() {
                 while sent < data.len() {
@@ -392,18 +442,54 @@ impl Stream {
                     }
                 }
             }
+            if sent == data.len() {
+                return Ok(());
+            }
         }
-        if sent < data.len() {
-            st.unsent += data.len() - sent;
-            st.queue.push_back(Chunk {
-                data: data[sent..].to_vec(),
+        let rest = &data[sent..];
+        st.unsent += rest.len();
+        match st.queue.back_mut() {
+            // Not started yet: the new bytes join it, so they leave in the same syscall.
+            Some(last) if last.sent == 0 && last.data.len() + rest.len() <= COALESCE_MAX => {
+                last.data.extend_from_slice(rest)
+            }
+            _ => st.queue.push_back(Chunk {
+                data: rest.to_vec(),
                 sent: 0,
-            });
+            }),
+        }
+        if sent > 0 || st.needs_flush {
+            // Backpressure already (the socket took only part), or TLS: the driver writes.
             Self::wake_driver(&mut st);
-        } else if st.needs_flush {
-            Self::wake_driver(&mut st);
+        } else if was_idle && !st.staged {
+            st.staged = true;
+            drop(st);
+            STAGED.with(|v| v.borrow_mut().push(self.clone()));
         }
         Ok(())
+    }
+
+    /// Sends what `write` staged, as far as the socket takes it now; the driver carries on
+    /// with the rest. Called when a task yields or ends, and before the process exits.
+    fn send_staged(&self) {
+        let mut guard = self.st.borrow_mut();
+        let st = &mut *guard;
+        st.staged = false;
+        if st.closed || st.needs_flush || st.io.is_none() {
+            Self::wake_driver(st);
+            return;
+        }
+        let mut cx = Context::from_waker(Waker::noop());
+        st.push_output(&mut cx);
+        if st.queue.is_empty() && !st.write_dead {
+            for w in st.flushers.drain(..) {
+                w.wake();
+            }
+        } else {
+            // The socket is full (the driver waits for it) or the write failed (the driver
+            // records the end).
+            Self::wake_driver(st);
+        }
     }
 
     /// `close`: true the first time; the queue is flushed in the background, bounded.
@@ -487,47 +573,16 @@ impl Stream {
         {
             w.wake();
         }
-        let Some(io) = st.io.as_mut() else {
+        if st.io.is_none() {
             return Poll::Ready(());
-        };
-
-        // Output.
-        while !st.write_dead {
-            let Some(front) = st.queue.front_mut() else {
-                break;
-            };
-            match Pin::new(&mut **io).poll_write(cx, &front.data[front.sent..]) {
-                Poll::Ready(Ok(n)) if n > 0 => {
-                    front.sent += n;
-                    if !st.closed {
-                        st.unsent -= n;
-                    }
-                    if front.sent == front.data.len() {
-                        st.queue.pop_front();
-                    }
-                }
-                Poll::Ready(Ok(_)) => {
-                    st.write_dead = true;
-                }
-                Poll::Ready(Err(e)) => {
-                    st.write_dead = true;
-                    if st.error.is_none() {
-                        st.error = Some(error_text(&e));
-                    }
-                    Self::release_source(&mut st.holds_source);
-                    if let Some(w) = st.reader.take() {
-                        w.wake();
-                    }
-                }
-                Poll::Pending => break,
-            }
         }
-        if st.write_dead {
-            st.queue.clear();
-            st.unsent = 0;
-        }
+        st.push_output(cx);
         let mut flushed = st.queue.is_empty();
-        if flushed && st.needs_flush && !st.write_dead {
+        if flushed
+            && st.needs_flush
+            && !st.write_dead
+            && let Some(io) = st.io.as_mut()
+        {
             match Pin::new(&mut **io).poll_flush(cx) {
                 Poll::Ready(Ok(())) => {}
                 Poll::Ready(Err(_)) => st.write_dead = true,
@@ -544,7 +599,10 @@ impl Stream {
         if st.closed {
             let expired = st.close_deadline.is_some_and(|d| Instant::now() >= d);
             if flushed || st.write_dead || expired {
-                if !st.write_dead && !expired {
+                if !st.write_dead
+                    && !expired
+                    && let Some(io) = st.io.as_mut()
+                {
                     // TLS sends close_notify here; TCP shuts down its write side.
                     if Pin::new(&mut **io).poll_close(cx).is_pending() {
                         return Poll::Pending;
@@ -568,9 +626,22 @@ impl Stream {
 }
 
 thread_local! {
+    /// Streams with output staged by `write` in the running task (see `send_staged`).
+    static STAGED: RefCell<Vec<Rc<Stream>>> = const { RefCell::new(Vec::new()) };
     /// One read buffer for every transport read on this thread; only what arrived is copied
     /// into a stream's own buffer, so idle streams hold no read memory.
     static SCRATCH: RefCell<Vec<u8>> = RefCell::new(vec![0; READ_CHUNK]);
+}
+
+/// Sends the output every stream staged during the task run that just ended (a yield, or the
+/// end of the task); called by the task driver and before the process exits.
+pub fn flush_staged() {
+    loop {
+        let Some(s) = STAGED.with(|v| v.borrow_mut().pop()) else {
+            return;
+        };
+        s.send_staged();
+    }
 }
 
 /// Stores the polling task's waker, cloning it only when it changed (the driver is polled
