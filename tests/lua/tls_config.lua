@@ -118,6 +118,11 @@ task.fork(function()
 	c:close()
 	c = assert(tls.connect("127.0.0.1:" .. port, { verify = false }))
 	T.eq(c:version(), "tlsv1_3", "ciphers never restricts TLS 1.3")
+	T.eq(c:cipher(), "TLS_AES_128_GCM_SHA256", "TLS 1.3 default: AES-128-GCM first")
+	c:close()
+	c = assert(tls.connect("127.0.0.1:" .. port,
+		{ verify = false, ciphersuites = "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256" }))
+	T.eq(c:cipher(), "TLS_AES_128_GCM_SHA256", "TLS 1.3: the server's order wins over the client's")
 	c:close()
 	l:close()
 
