@@ -32,6 +32,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SILLY = os.environ.get("SILLY", os.path.join(ROOT, "target", "release", "silly"))
+# scripts/bench/ping_ceiling.c, built by scripts/bench.sh
+CEILING = os.path.join(ROOT, "target", "ping_ceiling")
 LUA = os.environ.get("LUA", "lua5.4")
 RUN_TIMEOUT_S = 300
 
@@ -61,6 +63,8 @@ class Bench:
         raise NotImplementedError
 
     def judge(self, silly_ms, peer_ms):
+        if self.target is None:  # informational: a rate ratio, no target
+            return silly_ms / peer_ms, True, "-"
         if self.ratio == "speedup":
             r = peer_ms / silly_ms
             return r, r >= self.target, f">= {self.target:.1f}x"
@@ -173,14 +177,30 @@ class ServerBench(Bench):
             err.close()
 
 
+def cpu_s(pid):
+    """User + system CPU seconds a process has used so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_s():
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def redis_benchmark(*args):
     """A measure: redis-benchmark -t ping with `args`; the value is the mean requests/s of
-    PING_INLINE and PING_MBULK."""
+    PING_INLINE and PING_MBULK. Also reports the CPU time per request of the server and of
+    redis-benchmark, and how busy redis-benchmark kept its core (cli_busy): near 100% means
+    the load generator, not the server, sets the rate."""
     def measure(port, pid):
         cmd = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-t", "ping", "--csv",
                *args]
+        srv0, cli0, t0 = cpu_s(pid), children_cpu_s(), time.monotonic()
         p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
                            timeout=RUN_TIMEOUT_S)
+        srv, cli, wall = cpu_s(pid) - srv0, children_cpu_s() - cli0, time.monotonic() - t0
         rps = {}
         for row in p.stdout.splitlines():
             cells = [c.strip('"') for c in row.split(",")]
@@ -189,8 +209,11 @@ def redis_benchmark(*args):
         if p.returncode != 0 or len(rps) != 2:
             raise BenchError(f"{shlex.join(cmd)}: exit {p.returncode}\n"
                              f"{p.stdout[-1000:]}{p.stderr[-1000:]}")
+        n = 2 * int(args[args.index("-n") + 1])  # PING_INLINE and PING_MBULK
+        cpu = (f"srv_cpu_us/req={srv / n * 1e6:.1f} cli_cpu_us/req={cli / n * 1e6:.1f} "
+               f"cli_busy={cli / wall * 100:.0f}%")
         return (statistics.mean(rps.values()),
-                " ".join(f"{k.lower()}={v:.0f}" for k, v in rps.items()))
+                " ".join(f"{k.lower()}={v:.0f}" for k, v in rps.items()) + " " + cpu)
     return measure
 
 
@@ -325,42 +348,50 @@ BENCHES = [
         [("silly", [SILLY, bench_script("redis_ping_silly.lua"), "--port={port}"]),
          ("cqueues", [LUA, bench_script("redis_ping_cqueues.lua"), "{port}"])],
         measure=redis_benchmark("-c", "50", "-n", "200000"), unit="req/s",
-        ratio="higher", target=1.0),
+        ratio="higher", target=1.5),
+    # Not silly: the least a PING server can do (C, epoll), against the same peer and client.
+    # Its ratio is the most any server can show in tcp_ping on this machine with this client.
+    ServerBench(
+        "tcp_ping_ceil", "TCP PING, 50 clients, keep-alive: ceiling (C epoll server) vs cqueues",
+        [("c-epoll", [CEILING, "{port}"]),
+         ("cqueues", [LUA, bench_script("redis_ping_cqueues.lua"), "{port}"])],
+        measure=redis_benchmark("-c", "50", "-n", "200000"), unit="req/s",
+        ratio="higher", target=None),
     ServerBench(
         "tcp_ping_p16", "TCP PING, 50 clients, pipeline 16",
         [("silly", [SILLY, bench_script("redis_ping_silly.lua"), "--port={port}"]),
          ("cqueues", [LUA, bench_script("redis_ping_cqueues.lua"), "{port}"])],
         measure=redis_benchmark("-c", "50", "-P", "16", "-n", "400000"), unit="req/s",
-        ratio="higher", target=1.0),
+        ratio="higher", target=1.5),
     ServerBench(
         "tcp_idle_mem", "TCP: resident memory per idle connection, 10,000 open",
         [("silly", [SILLY, bench_script("redis_ping_silly.lua"), "--port={port}"]),
          ("cqueues", [LUA, bench_script("redis_ping_cqueues.lua"), "{port}"])],
         measure=idle_memory(10000, tls=False), unit="KiB/conn",
-        ratio="lower", target=1.0),
+        ratio="lower", target=0.5),
     ServerBench(
         "tls_ping", "TLS PING, 50 clients, keep-alive",
         [("silly", [SILLY, bench_script("tls_ping_silly.lua"), "--port={port}"]),
          ("cqueues", [LUA, bench_script("tls_ping_cqueues.lua"), "{port}"])],
         measure=redis_benchmark("--tls", "--insecure", "-c", "50", "-n", "100000"),
-        unit="req/s", ratio="higher", target=1.0),
+        unit="req/s", ratio="higher", target=1.5),
     ServerBench(
         "tls_conn", "TLS new connections/s (-k 0: one handshake per PING), RSA-2048",
         [("silly", [SILLY, bench_script("tls_ping_silly.lua"), "--port={port}"]),
          ("cqueues", [LUA, bench_script("tls_ping_cqueues.lua"), "{port}"])],
         measure=redis_benchmark("--tls", "--insecure", "-c", "50", "-k", "0", "-n", "1000"),
-        unit="conn/s", ratio="higher", target=1.0),
+        unit="conn/s", ratio="higher", target=2.0),
     ServerBench(
         "tls_idle_mem", "TLS: resident memory per idle connection, 5,000 open",
         [("silly", [SILLY, bench_script("tls_ping_silly.lua"), "--port={port}"]),
          ("cqueues", [LUA, bench_script("tls_ping_cqueues.lua"), "{port}"])],
         measure=idle_memory(5000, tls=True), unit="KiB/conn",
-        ratio="lower", target=1.0),
+        ratio="lower", target=0.5),
     ServerBench(
         "tls_bulk", "TLS bulk: 8 MiB ECHO round trips, one connection",
         [("silly", [SILLY, bench_script("tls_ping_silly.lua"), "--port={port}"]),
          ("cqueues", [LUA, bench_script("tls_ping_cqueues.lua"), "{port}"])],
-        measure=bulk_echo(8 << 20, 32), unit="MB/s", ratio="higher", target=1.0),
+        measure=bulk_echo(8 << 20, 32), unit="MB/s", ratio="higher", target=None),
 ]
 
 
@@ -403,7 +434,7 @@ def main():
         silly_ms = statistics.median(samples[silly_label])
         peer_ms = statistics.median(samples[peer_label])
         ratio, ok, target = b.judge(silly_ms, peer_ms)
-        rows.append((b, silly_ms, peer_label, peer_ms, ratio, target, ok))
+        rows.append((b, silly_label, silly_ms, peer_label, peer_ms, ratio, target, ok))
 
     print()
     print(f"Medians over {rounds} rounds (ratio: speed-up = peer/silly for run times, "
@@ -412,10 +443,12 @@ def main():
     fmt = "{:<13} {:>20} {:<8} {:>20} {:>8} {:>8}  {}"
     print(fmt.format(*header))
     missed = []
-    for b, silly_ms, peer_label, peer_ms, ratio, target, ok in rows:
+    for b, silly_label, silly_ms, peer_label, peer_ms, ratio, target, ok in rows:
         if not ok:
             missed.append(b.name)
-        print(fmt.format(b.name, f"{silly_ms:.3f} {b.unit}", peer_label,
+        # a row whose first contender is not silly (the ceiling) names it
+        who = "" if silly_label == "silly" else f" ({silly_label})"
+        print(fmt.format(b.name, f"{silly_ms:.3f} {b.unit}{who}", peer_label,
                          f"{peer_ms:.3f} {b.unit}",
                          f"{ratio:.2f}x", target, "ok" if ok else "MISSED"))
     for name in failed:
