@@ -131,8 +131,8 @@ function M.conn(mt, o)
 		return read(self, delim, timeout)
 	end
 
-	---Queues data for sending (encrypted first for TLS); never suspends. A table is an array of
-	---strings and numbers.
+	---Queues data for sending (encrypted first for TLS); never suspends. What a task writes goes
+	---out when it next suspends or ends, in one send. A table is an array of strings and numbers.
 	---@param data string|table
 	---@return boolean ok
 	---@return string? err CLOSED once the connection is closed or dead, TLS after a fatal TLS error
