@@ -650,3 +650,32 @@ print("OK")
         srv.seen
     );
 }
+
+/// Server handshakes run their cryptography on worker threads (tls_server.rs, runtime/workers.rs):
+/// after a handshake the server process has named worker threads, and connections made while
+/// they exist still work (two handshakes, the second on the already started pool).
+#[test]
+fn handshakes_run_on_worker_threads() {
+    let (mut srv, addr) = Running::peer(&[]);
+    let pid = srv.child.id();
+    let workers = || -> usize {
+        std::fs::read_dir(format!("/proc/{pid}/task"))
+            .map(|d| {
+                d.filter_map(|t| t.ok())
+                    .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+                    .filter(|name| name.starts_with("silly-worker-"))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    assert_eq!(workers(), 0, "no worker thread before the first handshake");
+    for round in 0..2 {
+        let (out, text) = s_client(&addr, &["-CAfile", CA], "lines\nv\n", 300);
+        assert_eq!(out.code, Some(0), "round {round}: {text}");
+        assert!(text.contains("Verify return code: 0 (ok)"), "{text}");
+    }
+    let n = workers();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert_eq!(n, cores, "one worker thread per core after handshakes");
+    srv.assert_running();
+}

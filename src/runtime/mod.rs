@@ -14,6 +14,7 @@ pub mod reactor;
 pub mod stdlib;
 pub mod task;
 pub mod timer;
+pub mod workers;
 
 use std::cell::{Cell, OnceCell, RefCell};
 use std::future::Future;

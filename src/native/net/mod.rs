@@ -7,5 +7,6 @@ pub mod stream;
 pub mod tcp;
 pub mod tls;
 pub mod tls_config;
+pub mod tls_server;
 pub mod tls_verify;
 pub mod udp;

@@ -21,9 +21,9 @@ use std::time::Duration;
 
 use async_io::{Async, Timer};
 use futures_lite::io::{AsyncRead, AsyncWrite};
-use futures_rustls::{TlsAcceptor, TlsConnector, TlsStream};
+use futures_rustls::{TlsConnector, TlsStream};
 use mlua::{Function, Lua, MultiValue, Table, UserData, UserDataRef, Value};
-use rustls::{ClientConfig, CommonState, ServerConfig};
+use rustls::{ClientConfig, CommonState, ServerConfig, ServerConnection};
 use rustls_pki_types::ServerName;
 
 use crate::native::current_task;
@@ -31,7 +31,7 @@ use crate::native::errno;
 use crate::native::logger::{self, Level};
 use crate::native::net::tls_config::{self, Sessions, suite_name};
 use crate::native::net::tls_verify::{reason, rustls_error};
-use crate::native::net::{conn, stream::Stream, tcp};
+use crate::native::net::{conn, stream::Stream, tcp, tls_server};
 use crate::runtime::reactor::EtTcp;
 use crate::runtime::{self, task};
 
@@ -129,12 +129,13 @@ impl AsyncWrite for Tcp {
 /// The TLS session as a stream transport. It maps what the session reports to what the
 /// stream expects: a peer's FIN without close_notify is a plain end of stream (D12), and a
 /// TLS failure becomes `errno.TLS` with its reason kept for the script (D13, D14).
-struct TlsIo {
-    inner: TlsStream<Tcp>,
+struct TlsIo<T> {
+    /// futures-rustls for outgoing connections, `ServerTls` for accepted ones.
+    inner: T,
     state: Rc<RefCell<Option<String>>>,
 }
 
-impl TlsIo {
+impl<T> TlsIo<T> {
     fn map(&self, e: io::Error) -> io::Error {
         match rustls_error(&e) {
             Some(r) => {
@@ -146,7 +147,7 @@ impl TlsIo {
     }
 }
 
-impl AsyncRead for TlsIo {
+impl<T: AsyncRead + Unpin> AsyncRead for TlsIo<T> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -160,7 +161,7 @@ impl AsyncRead for TlsIo {
     }
 }
 
-impl AsyncWrite for TlsIo {
+impl<T: AsyncWrite + Unpin> AsyncWrite for TlsIo<T> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -263,7 +264,13 @@ async fn serve(
     // A handshake in flight keeps the process alive even after the listener closed (C1).
     rt.hold_source();
     let fd = io.get_ref().as_raw_fd();
-    let result = bounded(handshake_ms, TlsAcceptor::from(config).accept(Tcp(io))).await;
+    // The handshake's cryptography runs on worker threads (tls_server.rs).
+    let handshake = async {
+        let conn = ServerConnection::new(config)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        tls_server::handshake(io, conn).await
+    };
+    let result = bounded(handshake_ms, handshake).await;
     let tls = match result {
         Some(Ok(tls)) => tls,
         Some(Err(e)) => {
@@ -290,10 +297,7 @@ async fn serve(
         let (_, sess) = tls.get_ref();
         info_table(&rt.lua, sess, sess.server_name(), state.clone())
     };
-    let io = TlsIo {
-        inner: TlsStream::Server(tls),
-        state,
-    };
+    let io = TlsIo { inner: tls, state };
     let s = Stream::start(Box::new(io), fd, peer.to_string(), true);
     rt.release_source();
     let started = info.and_then(|info| {
