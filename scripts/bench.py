@@ -217,6 +217,32 @@ def redis_benchmark(*args):
     return measure
 
 
+def during_handshake_flood():
+    """A measure: PING requests/s over 5 established TLS connections while 50 other clients
+    open a new TLS connection per request (redis-benchmark -k 0). Shows whether handshakes
+    stall the established connections; the 99th percentile latency goes in the extra."""
+    def measure(port, pid):
+        base = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "--tls", "--insecure",
+                "-t", "ping_mbulk"]
+        flood = subprocess.Popen(base + ["-c", "50", "-k", "0", "-n", "1000000", "-q"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            time.sleep(0.5)
+            p = subprocess.run(base + ["-c", "5", "-n", "20000", "--csv"], capture_output=True,
+                               text=True, timeout=RUN_TIMEOUT_S)
+        finally:
+            flood.kill()
+            flood.wait()
+        rows = [[c.strip('"') for c in r.split(",")] for r in p.stdout.splitlines()]
+        rows = [r for r in rows if r and r[0] == "PING_MBULK"]
+        if p.returncode != 0 or not rows:
+            raise BenchError(f"redis-benchmark during a handshake flood: exit {p.returncode}\n"
+                             f"{p.stdout[-1000:]}{p.stderr[-1000:]}")
+        r = rows[0]  # test, rps, avg, min, p50, p95, p99, max (ms)
+        return float(r[1]), f"avg_ms={r[2]} p99_ms={r[6]} max_ms={r[7]}"
+    return measure
+
+
 # Opens `n` connections (TLS when argv[3] == "tls"), sends one PING on each and waits for its
 # PONG so that the server has accepted and served it, then says "OPEN" and keeps them open
 # until stdin closes.
@@ -381,6 +407,11 @@ BENCHES = [
          ("cqueues", [LUA, bench_script("tls_ping_cqueues.lua"), "{port}"])],
         measure=redis_benchmark("--tls", "--insecure", "-c", "50", "-k", "0", "-n", "1000"),
         unit="conn/s", ratio="higher", target=2.0),
+    ServerBench(
+        "tls_flood", "TLS PING on 5 open connections during a -k 0 handshake flood",
+        [("silly", [SILLY, bench_script("tls_ping_silly.lua"), "--port={port}"]),
+         ("cqueues", [LUA, bench_script("tls_ping_cqueues.lua"), "{port}"])],
+        measure=during_handshake_flood(), unit="req/s", ratio="higher", target=None),
     ServerBench(
         "tls_idle_mem", "TLS: resident memory per idle connection, 5,000 open",
         [("silly", [SILLY, bench_script("tls_ping_silly.lua"), "--port={port}"]),
