@@ -9,16 +9,24 @@ use std::rc::Rc;
 use mlua::{AnyUserData, Lua, MultiValue, Table, UserData, UserDataRef, Value};
 
 use crate::native::current_task;
+use crate::native::net::conn_fast;
 use crate::native::net::stream::{Delim, ReadNow, Request, Stream};
 use crate::runtime::task::{self, Pending};
 
-/// A connection as Lua holds it.
-pub struct StreamHandle(pub Rc<Stream>);
+/// A connection as Lua holds it; `.1` is its id for the raw fast paths (conn_fast.rs).
+pub struct StreamHandle(pub Rc<Stream>, i64);
 
 impl UserData for StreamHandle {}
 
+impl Drop for StreamHandle {
+    fn drop(&mut self) {
+        conn_fast::unregister(self.1);
+    }
+}
+
 pub fn new_userdata(lua: &Lua, s: Rc<Stream>) -> mlua::Result<AnyUserData> {
-    lua.create_userdata(StreamHandle(s))
+    let id = conn_fast::register(s.clone());
+    lua.create_userdata(StreamHandle(s, id))
 }
 
 fn marker() -> Value {
@@ -63,6 +71,20 @@ pub fn functions(lua: &Lua) -> mlua::Result<Table> {
             },
         )?,
     )?;
+    // id(ud) -> the integer the raw fast paths take
+    m.set(
+        "id",
+        lua.create_function(|_, h: UserDataRef<StreamHandle>| Ok(h.1))?,
+    )?;
+    // fastread(id, n | delim) -> data | nothing; fastwrite(id, data) -> true | nothing
+    // SAFETY: both follow the rules of conn_fast.rs (no destructor alive across a raising Lua
+    // call, no panic escaping).
+    m.set("fastread", unsafe {
+        lua.create_c_function(conn_fast::fast_read)?
+    })?;
+    m.set("fastwrite", unsafe {
+        lua.create_c_function(conn_fast::fast_write)?
+    })?;
     // write(ud, string) -> true | false, err
     m.set(
         "write",

@@ -2,6 +2,7 @@
 
 pub mod addr;
 pub mod conn;
+pub mod conn_fast;
 pub mod dns;
 pub mod stream;
 pub mod tcp;

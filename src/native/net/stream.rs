@@ -60,9 +60,12 @@ pub enum Delim {
 }
 
 impl Delim {
+    /// Delimiters up to this length are kept inline.
+    pub const INLINE: usize = 16;
+
     pub fn new(d: &[u8]) -> Delim {
-        if d.len() <= 16 {
-            let mut b = [0u8; 16];
+        if d.len() <= Self::INLINE {
+            let mut b = [0u8; Self::INLINE];
             b[..d.len()].copy_from_slice(d);
             Delim::Inline(b, d.len() as u8)
         } else {
@@ -414,6 +417,34 @@ impl Stream {
             s: self.clone(),
             timer: timeout.map(|ms| Timer::after(Duration::from_millis(ms))),
         })))
+    }
+
+    /// The fast path of `read` (conn.rs `fast_read`): if no task is reading and the buffer
+    /// already satisfies `req`, consumes those bytes and returns where they are. They stay in
+    /// place until `after_fast_take`, and nothing may touch this stream in between.
+    pub fn fast_take(&self, req: &Request) -> Option<(*const u8, usize)> {
+        let mut st = self.st.try_borrow_mut().ok()?;
+        if st.closed || st.reading.is_some() {
+            return None;
+        }
+        st.rbuf.scanned = 0;
+        let n = st.rbuf.satisfies(req)?;
+        let b = st.rbuf.take(n);
+        Some((b.as_ptr(), b.len()))
+    }
+
+    /// Ends a `fast_take` once its bytes were copied.
+    pub fn after_fast_take(&self) {
+        if let Ok(mut st) = self.st.try_borrow_mut() {
+            st.rbuf.compact();
+            // Reading may have been paused by the limit: room again.
+            Self::wake_driver(&mut st);
+        }
+    }
+
+    /// Whether `write` can run now (conn.rs `fast_write` checks, as it must not panic).
+    pub fn writable_now(&self) -> bool {
+        self.st.try_borrow_mut().is_ok()
     }
 
     /// `write`: queues `data`. Small writes are staged and go out together when the calling

@@ -41,7 +41,7 @@ stream.conn(conn_mt, {
 -- A connection: the native handle in slot 1, the reading flag in slot 2 (see
 -- silly.net.internal.stream); a listener has its handle in slot 1.
 local function newconn(ud, remoteaddr)
-	return setmetatable({ ud, false, fd = conn_c.fd(ud), remoteaddr = remoteaddr }, conn_mt)
+	return setmetatable({ ud, false, conn_c.id(ud), fd = conn_c.fd(ud), remoteaddr = remoteaddr }, conn_mt)
 end
 
 local listener = {}

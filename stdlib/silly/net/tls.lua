@@ -298,7 +298,7 @@ stream.conn(conn_mt, {
 })
 
 local function newconn(ud, info, remoteaddr)
-	return setmetatable({ ud, false, [INFO] = info, fd = conn_c.fd(ud), remoteaddr = remoteaddr }, conn_mt)
+	return setmetatable({ ud, false, conn_c.id(ud), [INFO] = info, fd = conn_c.fd(ud), remoteaddr = remoteaddr }, conn_mt)
 end
 
 ---@return string? proto the negotiated ALPN protocol, nil when none (D10)

@@ -1,0 +1,154 @@
+//! The hottest connection calls as raw `lua_CFunction`s: a `read` the buffer already satisfies
+//! and a `write`. They skip mlua's per-call machinery (argument conversion, userdata borrow,
+//! error wrapping), which was most of the native cost of a request in the pipelined PING
+//! benchmark. Anything else (blocking, errors, odd arguments) is declined: the function
+//! returns no value and the Lua wrapper (`silly.net.internal.stream`) takes the normal path.
+//!
+//! A connection is named by an integer id (array slot 3 of its Lua table) looked up in a
+//! per-thread registry, never by a pointer: an id a script forges or keeps after the
+//! connection was collected finds nothing and is declined.
+//!
+//! Two rules keep these functions sound. No Rust value with a destructor is alive when a Lua
+//! API call that can raise (longjmp) runs: such calls come last, with only plain data in the
+//! frame. And no panic can leave: the Rust work runs under `catch_unwind`.
+
+use std::cell::RefCell;
+use std::ffi::c_int;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Rc;
+
+use mlua::ffi;
+
+use crate::native::net::stream::{Delim, Request, Stream};
+
+/// Live connections by id: the slot index in the low 32 bits, the slot's generation above, so
+/// a reused slot never answers to an old id.
+#[derive(Default)]
+struct Registry {
+    slots: Vec<(u32, Option<Rc<Stream>>)>,
+    free: Vec<u32>,
+}
+
+thread_local! {
+    static REGISTRY: RefCell<Registry> = RefCell::new(Registry::default());
+}
+
+/// Registers a connection; its id is valid until `unregister`.
+pub fn register(s: Rc<Stream>) -> i64 {
+    REGISTRY.with(|r| {
+        let mut r = r.borrow_mut();
+        let index = match r.free.pop() {
+            Some(i) => i,
+            None => {
+                r.slots.push((0, None));
+                (r.slots.len() - 1) as u32
+            }
+        };
+        let slot = &mut r.slots[index as usize];
+        slot.0 = slot.0.wrapping_add(1);
+        slot.1 = Some(s);
+        (i64::from(slot.0) << 32) | i64::from(index)
+    })
+}
+
+pub fn unregister(id: i64) {
+    REGISTRY.with(|r| {
+        let mut r = r.borrow_mut();
+        let index = (id & 0xffff_ffff) as u32;
+        if let Some(slot) = r.slots.get_mut(index as usize)
+            && i64::from(slot.0) == id >> 32
+            && slot.1.take().is_some()
+        {
+            r.free.push(index);
+        }
+    })
+}
+
+fn lookup(id: i64) -> Option<Rc<Stream>> {
+    REGISTRY.with(|r| {
+        let r = r.try_borrow().ok()?;
+        let slot = r.slots.get((id & 0xffff_ffff) as usize)?;
+        if i64::from(slot.0) != id >> 32 {
+            return None;
+        }
+        slot.1.clone()
+    })
+}
+
+/// The integer at stack index `i`, if it is one.
+unsafe fn integer(l: *mut ffi::lua_State, i: c_int) -> Option<i64> {
+    let mut isnum = 0;
+    let v = unsafe { ffi::lua_tointegerx(l, i, &mut isnum) };
+    (isnum != 0).then_some(v)
+}
+
+/// The string at stack index `i`, if it is one (numbers are not converted: that allocates).
+unsafe fn string<'a>(l: *mut ffi::lua_State, i: c_int) -> Option<&'a [u8]> {
+    if unsafe { ffi::lua_type(l, i) } != ffi::LUA_TSTRING {
+        return None;
+    }
+    let mut len = 0;
+    let p = unsafe { ffi::lua_tolstring(l, i, &mut len) };
+    // The string stays on the stack, and so alive, for the whole call.
+    Some(unsafe { std::slice::from_raw_parts(p as *const u8, len) })
+}
+
+/// `fastread(id, n | delim) -> data | nothing`: the bytes if the buffer already holds them.
+pub unsafe extern "C-unwind" fn fast_read(l: *mut ffi::lua_State) -> c_int {
+    let taken = catch_unwind(AssertUnwindSafe(|| {
+        let id = unsafe { integer(l, 1) }?;
+        let req = match unsafe { ffi::lua_type(l, 2) } {
+            // Short delimiters only: a long one would need an allocation.
+            ffi::LUA_TSTRING => {
+                let d = unsafe { string(l, 2) }?;
+                if d.is_empty() || d.len() > Delim::INLINE {
+                    return None;
+                }
+                Request::Delim(Delim::new(d))
+            }
+            ffi::LUA_TNUMBER => match unsafe { integer(l, 2) }? {
+                n if n > 0 => Request::Bytes(n as usize),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        let s = lookup(id)?;
+        let (p, n) = s.fast_take(&req)?;
+        Some((id, p, n))
+    }))
+    .ok()
+    .flatten();
+    let Some((id, p, n)) = taken else {
+        return 0;
+    };
+    // Copies the bytes; may raise on out-of-memory, with nothing to drop in this frame. No
+    // finalizer can run inside it, so the bytes cannot move meanwhile.
+    unsafe { ffi::lua_pushlstring(l, p as *const _, n) };
+    let _ = catch_unwind(|| {
+        if let Some(s) = lookup(id) {
+            s.after_fast_take();
+        }
+    });
+    1
+}
+
+/// `fastwrite(id, data) -> true | nothing`: queues a string on a live connection.
+pub unsafe extern "C-unwind" fn fast_write(l: *mut ffi::lua_State) -> c_int {
+    let done = catch_unwind(AssertUnwindSafe(|| {
+        let id = unsafe { integer(l, 1) }?;
+        let data = unsafe { string(l, 2) }?;
+        let s = lookup(id)?;
+        if !s.writable_now() {
+            return None;
+        }
+        // An error (closed, dead) is declined: the normal path reports it.
+        s.write(data).ok()
+    }))
+    .ok()
+    .flatten();
+    if done.is_none() {
+        return 0;
+    }
+    unsafe { ffi::lua_pushboolean(l, 1) };
+    1
+}
