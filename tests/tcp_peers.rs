@@ -55,6 +55,34 @@ impl Running {
     }
 }
 
+/// Starts a Python 3 server program that prints "PORT <n>" first; returns the child, the rest
+/// of its output, and the port.
+fn python_server(
+    code: &str,
+) -> (
+    std::process::Child,
+    BufReader<std::process::ChildStdout>,
+    String,
+) {
+    let mut py = Command::new("python3")
+        .arg("-c")
+        .arg(code)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 is needed by these tests");
+    let mut pyout = BufReader::new(py.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    pyout.read_line(&mut first).expect("python prints its port");
+    let port = first
+        .trim()
+        .strip_prefix("PORT ")
+        .unwrap_or("0")
+        .to_string();
+    (py, pyout, port)
+}
+
 /// Runs a Python 3 program with `args` (bounded) and returns how it ended.
 fn python(code: &str, args: &[&str]) -> Output {
     let child = Command::new("python3")
@@ -690,22 +718,7 @@ while True:
     n += len(b)
 print("got %d" % n, flush=True)
 "#;
-    let mut py = Command::new("python3")
-        .arg("-c")
-        .arg(server_code)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 is needed by these tests");
-    let mut pyout = BufReader::new(py.stdout.take().expect("stdout"));
-    let mut first = String::new();
-    pyout.read_line(&mut first).expect("python prints its port");
-    let port = first
-        .trim()
-        .strip_prefix("PORT ")
-        .unwrap_or("0")
-        .to_string();
+    let (py, mut pyout, port) = python_server(server_code);
     let script = format!(
         r#"
 local tcp = require "silly.net.tcp"
@@ -755,22 +768,7 @@ while True:
     got += b
 print("got %r" % got, flush=True)
 "#;
-    let mut py = Command::new("python3")
-        .arg("-c")
-        .arg(server_code)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 is needed by these tests");
-    let mut pyout = BufReader::new(py.stdout.take().expect("stdout"));
-    let mut first = String::new();
-    pyout.read_line(&mut first).expect("python prints its port");
-    let port = first
-        .trim()
-        .strip_prefix("PORT ")
-        .unwrap_or("0")
-        .to_string();
+    let (py, mut pyout, port) = python_server(server_code);
     let script = format!(
         r#"
 local silly = require "silly"

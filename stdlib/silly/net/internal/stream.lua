@@ -6,9 +6,9 @@
 -- blocked in `read` on it, and in slot 3 the integer id the raw fast paths take (`fastread`,
 -- `fastwrite`: a read the buffer already satisfies, a write; they return nothing when the
 -- normal path must decide): the cheapest lookups on the per-read path. A listener keeps its
--- handle in slot 1 too. The methods are built
--- once per module as closures over the options, so calling one costs what a hand-written
--- method costs: no extra call layer on read, readline or write.
+-- handle in slot 1 too. The methods are built once per module as closures over the options,
+-- so calling one costs what a hand-written method costs: `read` and `readline` share one tail
+-- call (`do_read`), `write` none.
 local conn_c = require "silly.net.conn.c"
 local errno = require "silly.errno"
 local check = require "silly.internal.check"
@@ -57,6 +57,32 @@ function M.conn(mt, o)
 	local conn = mt.__index
 	local name, busy, strict, reason = o.name, o.busy, o.strict, o.reason
 
+	-- The read itself, arguments checked: from the buffer through the raw fast path when it
+	-- holds the answer, else through the native read, suspending while it waits.
+	local function do_read(self, req, timeout)
+		local data = c_fastread(self[ID], req)
+		if data then
+			if reason then
+				return data
+			end
+			return data, nil
+		end
+		local err
+		data, err = c_read(self[UD], req, timeout)
+		if data == MARKER then
+			self[READING] = true
+			data, err = yield(MARKER)
+			self[READING] = false
+		end
+		if reason then
+			if not data then
+				return nil, err, err == TLS and reason(self) or nil
+			end
+			return data
+		end
+		return data, err
+	end
+
 	---Reads exactly `n` bytes, or up to and including the delimiter `delim` (any length, N2).
 	---@param req integer|string
 	---@param timeout integer? milliseconds
@@ -91,27 +117,7 @@ function M.conn(mt, o)
 		if not self.fd then
 			return nil, CLOSED
 		end
-		local data = c_fastread(self[ID], req)
-		if data then
-			if reason then
-				return data
-			end
-			return data, nil
-		end
-		local err
-		data, err = c_read(self[UD], req, timeout)
-		if data == MARKER then
-			self[READING] = true
-			data, err = yield(MARKER)
-			self[READING] = false
-		end
-		if reason then
-			if not data then
-				return nil, err, err == TLS and reason(self) or nil
-			end
-			return data
-		end
-		return data, err
+		return do_read(self, req, timeout)
 	end
 	conn.read = read
 
@@ -127,27 +133,7 @@ function M.conn(mt, o)
 		end
 		if timeout == nil and type(delim) == "string" and delim ~= "" and not self[READING] and self.fd then
 			-- The common case, without the argument checks of `read`.
-			local data = c_fastread(self[ID], delim)
-			if data then
-				if reason then
-					return data
-				end
-				return data, nil
-			end
-			local err
-			data, err = c_read(self[UD], delim)
-			if data == MARKER then
-				self[READING] = true
-				data, err = yield(MARKER)
-				self[READING] = false
-			end
-			if reason then
-				if not data then
-					return nil, err, err == TLS and reason(self) or nil
-				end
-				return data
-			end
-			return data, err
+			return do_read(self, delim)
 		end
 		return read(self, delim, timeout)
 	end
