@@ -191,8 +191,6 @@ struct State {
     /// Gives the transport's read interest to a waker without a wake-up (see
     /// `hand_input_to_driver`); None: just wake the driver.
     reader_handoff: Option<ReaderHandoff>,
-    /// On the `STAGED` list: `write` queued output that goes out when the task yields.
-    staged: bool,
 }
 
 /// Gives a transport's read interest to a waker (see `EtTcp::reader_handoff`).
@@ -301,6 +299,21 @@ impl State {
         }
     }
 
+    /// A new read's answer, if the buffer already holds it: consumes and returns those bytes.
+    /// The caller copies them out, then calls `after_take`.
+    fn take_ready(&mut self, req: &Request) -> Option<&[u8]> {
+        // `scanned` belongs to the previous request; a new one searches from the start.
+        self.rbuf.scanned = 0;
+        let n = self.rbuf.satisfies(req)?;
+        Some(self.rbuf.take(n))
+    }
+
+    fn after_take(&mut self) {
+        self.rbuf.compact();
+        // Reading may have been paused by the limit: room again.
+        Stream::wake_driver(self);
+    }
+
     /// After a read completes: the driver takes over watching for input, without being
     /// woken now unless input is already waiting.
     fn hand_input_to_driver(&mut self) {
@@ -356,7 +369,6 @@ impl Stream {
                 needs_flush,
                 close_timer: None,
                 reader_handoff: None,
-                staged: false,
             }),
             fd,
             peer,
@@ -398,14 +410,9 @@ impl Stream {
                 .map(ReadNow::Data)
                 .map_err(|e| e.to_string());
         }
-        st.rbuf.scanned = 0;
-        if let Some(n) = st.rbuf.satisfies(&req) {
-            let data = lua
-                .create_string(st.rbuf.take(n))
-                .map_err(|e| e.to_string())?;
-            st.rbuf.compact();
-            // Reading may have been paused by the limit: room again.
-            Self::wake_driver(&mut st);
+        if let Some(b) = st.take_ready(&req) {
+            let data = lua.create_string(b).map_err(|e| e.to_string())?;
+            st.after_take();
             return Ok(ReadNow::Data(data));
         }
         if let Some(e) = &st.error {
@@ -427,24 +434,14 @@ impl Stream {
         if st.closed || st.reading.is_some() {
             return None;
         }
-        st.rbuf.scanned = 0;
-        let n = st.rbuf.satisfies(req)?;
-        let b = st.rbuf.take(n);
-        Some((b.as_ptr(), b.len()))
+        st.take_ready(req).map(|b| (b.as_ptr(), b.len()))
     }
 
     /// Ends a `fast_take` once its bytes were copied.
     pub fn after_fast_take(&self) {
         if let Ok(mut st) = self.st.try_borrow_mut() {
-            st.rbuf.compact();
-            // Reading may have been paused by the limit: room again.
-            Self::wake_driver(&mut st);
+            st.after_take();
         }
-    }
-
-    /// Whether `write` can run now (conn.rs `fast_write` checks, as it must not panic).
-    pub fn writable_now(&self) -> bool {
-        self.st.try_borrow_mut().is_ok()
     }
 
     /// `write`: queues `data`. Small writes are staged and go out together when the calling
@@ -492,8 +489,9 @@ impl Stream {
         if sent > 0 || st.needs_flush {
             // Backpressure already (the socket took only part), or TLS: the driver writes.
             Self::wake_driver(&mut st);
-        } else if was_idle && !st.staged {
-            st.staged = true;
+        } else if was_idle {
+            // The first output of an idle stream: it goes on the list once; later writes
+            // join its queue until the list is flushed.
             drop(st);
             STAGED.with(|v| v.borrow_mut().push(self.clone()));
         }
@@ -505,7 +503,6 @@ impl Stream {
     fn send_staged(&self) {
         let mut guard = self.st.borrow_mut();
         let st = &mut *guard;
-        st.staged = false;
         if st.closed || st.needs_flush || st.io.is_none() {
             Self::wake_driver(st);
             return;

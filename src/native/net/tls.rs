@@ -74,7 +74,7 @@ impl AsRef<tcp::ListenerCore> for Listener {
 /// vectored write (a ServerHello then an alert, say); `EtTcp` has no vectored write of its
 /// own, and the default one sends only the first buffer, so a fatal alert queued behind
 /// other records was lost when the session failed. This writes every buffer it can.
-struct Tcp(EtTcp);
+pub struct Tcp(pub EtTcp);
 
 impl AsyncRead for Tcp {
     fn poll_read(
@@ -268,7 +268,7 @@ async fn serve(
     let handshake = async {
         let conn = ServerConnection::new(config)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        tls_server::handshake(io, conn).await
+        tls_server::handshake(Tcp(io), conn).await
     };
     let result = bounded(handshake_ms, handshake).await;
     let tls = match result {

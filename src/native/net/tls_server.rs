@@ -18,13 +18,14 @@ use std::task::{Context, Poll};
 use futures_lite::io::{AsyncRead, AsyncWrite};
 use rustls::ServerConnection;
 
+use crate::native::net::tls::Tcp;
 use crate::runtime::reactor::EtTcp;
 use crate::runtime::workers;
 
 /// The socket seen through `std::io` for rustls's `read_tls`/`write_tls`: `Pending` becomes
 /// `WouldBlock`, with the polling task's waker registered.
 struct SyncIo<'a, 'b> {
-    io: &'a mut EtTcp,
+    io: &'a mut Tcp,
     cx: &'a mut Context<'b>,
 }
 
@@ -46,23 +47,10 @@ impl Write for SyncIo<'_, '_> {
         would_block(Pin::new(&mut *self.io).poll_write(self.cx, buf))
     }
 
-    /// rustls hands several records at once (a ServerHello and its alert, say): send them all
-    /// while the socket takes them, so a fatal alert is not left behind.
+    /// Every record rustls hands over at once (`Tcp` sends them all, so an alert queued
+    /// behind a ServerHello is not lost).
     fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        let mut total = 0;
-        for b in bufs.iter().filter(|b| !b.is_empty()) {
-            match self.write(b) {
-                Ok(n) => {
-                    total += n;
-                    if n < b.len() {
-                        break;
-                    }
-                }
-                Err(e) if total == 0 => return Err(e),
-                Err(_) => break,
-            }
-        }
-        Ok(total)
+        would_block(Pin::new(&mut *self.io).poll_write_vectored(self.cx, bufs))
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -72,7 +60,7 @@ impl Write for SyncIo<'_, '_> {
 
 /// Sends what rustls has queued, until the socket would block (Pending) or all is out.
 fn send_tls(
-    io: &mut EtTcp,
+    io: &mut Tcp,
     conn: &mut ServerConnection,
     cx: &mut Context<'_>,
 ) -> Poll<io::Result<()>> {
@@ -94,7 +82,7 @@ fn tls_error(e: rustls::Error) -> io::Error {
 
 /// Completes the server handshake of `conn` over `io`. Received records are processed on a
 /// worker thread; everything else happens here, on the loop.
-pub async fn handshake(mut io: EtTcp, mut conn: ServerConnection) -> io::Result<ServerTls> {
+pub async fn handshake(mut io: Tcp, mut conn: ServerConnection) -> io::Result<ServerTls> {
     loop {
         // Our flight first (also the alert of a failed handshake).
         std::future::poll_fn(|cx| send_tls(&mut io, &mut conn, cx)).await?;
@@ -137,14 +125,14 @@ pub async fn handshake(mut io: EtTcp, mut conn: ServerConnection) -> io::Result<
 
 /// An established server session over its socket: the transport of an accepted TLS `Stream`.
 pub struct ServerTls {
-    io: EtTcp,
+    io: Tcp,
     conn: ServerConnection,
     close_sent: bool,
 }
 
 impl ServerTls {
     pub fn get_ref(&self) -> (&EtTcp, &ServerConnection) {
-        (&self.io, &self.conn)
+        (&self.io.0, &self.conn)
     }
 }
 
