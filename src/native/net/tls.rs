@@ -23,7 +23,7 @@ use async_io::{Async, Timer};
 use futures_lite::io::{AsyncRead, AsyncWrite};
 use futures_rustls::{TlsConnector, TlsStream};
 use mlua::{Function, Lua, MultiValue, Table, UserData, UserDataRef, Value};
-use rustls::{ClientConfig, CommonState, ServerConfig, ServerConnection};
+use rustls::{ClientConfig, CommonState, ServerConfig};
 use rustls_pki_types::ServerName;
 
 use crate::native::current_task;
@@ -265,12 +265,7 @@ async fn serve(
     rt.hold_source();
     let fd = io.get_ref().as_raw_fd();
     // The handshake's cryptography runs on worker threads (tls_server.rs).
-    let handshake = async {
-        let conn = ServerConnection::new(config)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        tls_server::handshake(Tcp(io), conn).await
-    };
-    let result = bounded(handshake_ms, handshake).await;
+    let result = bounded(handshake_ms, tls_server::handshake(Tcp(io), config)).await;
     let tls = match result {
         Some(Ok(tls)) => tls,
         Some(Err(e)) => {
