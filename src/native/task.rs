@@ -16,6 +16,14 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
             Ok(())
         })?,
     )?;
+    // Sets (or, with nils, clears) the create/term hooks of `task.hook`.
+    m.set(
+        "sethooks",
+        lua.create_function(|_, (create, term): (Option<Function>, Option<Function>)| {
+            runtime::get().tasks.set_hooks(task::Hooks { create, term });
+            Ok(())
+        })?,
+    )?;
     m.set(
         "fork",
         lua.create_function(|lua, (f, ud): (Value, Value)| {

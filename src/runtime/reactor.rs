@@ -29,8 +29,39 @@ struct Readiness {
     writable: Cell<bool>,
     /// The peer's FIN was seen (EPOLLRDHUP): reading must go on until it returns 0.
     read_closed: Cell<bool>,
+    /// Read interest has one owner at a time: the task blocked in a read, else the stream's
+    /// driver (`reader_handoff` passes it back), so a new waker replaces the old one.
     reader: RefCell<Option<Waker>>,
-    writer: RefCell<Option<Waker>>,
+    /// Write interest can have several owners at once: the driver flushing the write queue
+    /// and, for TLS, a reader whose record processing sends pending records too. Each must
+    /// hear of the drain, or output stays queued with nobody to send it.
+    writers: RefCell<WakerSet>,
+}
+
+/// The tasks waiting for one edge, each once; all are woken by the edge.
+#[derive(Default)]
+struct WakerSet(Vec<Waker>);
+
+impl WakerSet {
+    /// More than a handful means wakers of tasks that have moved on; the oldest is woken
+    /// (a spurious wake-up is harmless: a task that still waits asks again) and dropped.
+    const MAX: usize = 8;
+
+    fn insert(&mut self, w: &Waker) {
+        if self.0.iter().any(|old| old.will_wake(w)) {
+            return;
+        }
+        if self.0.len() == Self::MAX {
+            self.0.remove(0).wake();
+        }
+        self.0.push(w.clone());
+    }
+
+    fn wake_all(&mut self) {
+        for w in self.0.drain(..) {
+            w.wake();
+        }
+    }
 }
 
 struct Reactor {
@@ -157,9 +188,9 @@ pub async fn drive() {
                     }
                     if flags & (libc::EPOLLOUT | libc::EPOLLHUP | libc::EPOLLERR) != 0 {
                         state.writable.set(true);
-                        if let Some(w) = state.writer.borrow_mut().take() {
-                            w.wake();
-                        }
+                        // Taken out first: a woken waker may re-enter this socket's state.
+                        let mut writers = std::mem::take(&mut *state.writers.borrow_mut());
+                        writers.wake_all();
                     }
                 }
             });
@@ -247,7 +278,7 @@ impl AsyncWrite for EtTcp {
         let this = self.get_mut();
         loop {
             if !this.state.writable.get() {
-                *this.state.writer.borrow_mut() = Some(cx.waker().clone());
+                this.state.writers.borrow_mut().insert(cx.waker());
                 return Poll::Pending;
             }
             match (&this.stream).write(buf) {

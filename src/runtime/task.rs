@@ -106,6 +106,18 @@ pub struct Tasks {
     /// The Lua function every ordinary task coroutine starts in (from `silly.task`): it runs the
     /// user function under `xpcall` and logs an escaping error.
     entry: RefCell<Option<Function>>,
+    /// `task.hook`: called with each new task's coroutine, and with each task's coroutine when
+    /// it ends. Set and cleared only by `set_hooks`.
+    hooks: RefCell<Hooks>,
+    /// A hook is running: tasks it creates or ends do not call hooks again (no recursion).
+    in_hook: Cell<bool>,
+}
+
+/// The functions of `task.hook`.
+#[derive(Default, Clone)]
+pub struct Hooks {
+    pub create: Option<Function>,
+    pub term: Option<Function>,
 }
 
 impl Tasks {
@@ -127,6 +139,33 @@ impl Tasks {
 
     pub fn entry(&self) -> Option<Function> {
         self.entry.borrow().clone()
+    }
+
+    pub fn set_hooks(&self, hooks: Hooks) {
+        *self.hooks.borrow_mut() = hooks;
+    }
+
+    /// Calls a hook of `task.hook` with `thread`. Its error is logged: a hook must not stop
+    /// a task from being created or from ending.
+    fn call_hook(&self, which: &str, thread: &Thread) {
+        let hooks = self.hooks.borrow();
+        let f = match which {
+            "create" => hooks.create.clone(),
+            _ => hooks.term.clone(),
+        };
+        drop(hooks);
+        let Some(f) = f else { return };
+        if self.in_hook.replace(true) {
+            return;
+        }
+        let r = f.call::<()>(thread.clone());
+        self.in_hook.set(false);
+        if let Err(e) = r {
+            crate::native::logger::write_rust(
+                crate::native::logger::Level::Error,
+                &format!("task hook '{which}' failed: {e}"),
+            );
+        }
     }
 
     /// The task whose code is running now, if any.
@@ -179,6 +218,7 @@ pub fn spawn(
     rt.tasks.active.set(rt.tasks.active.get() + 1);
     rt.tasks.ready.set(rt.tasks.ready.get() + 1);
     let handle = rt.executor.spawn(drive(task, start));
+    rt.tasks.call_hook("create", &thread);
     Ok((thread, handle))
 }
 
@@ -306,6 +346,7 @@ async fn drive(task: Rc<Task>, start: Start) {
 }
 
 fn finish(rt: &runtime::Runtime, task: &Task) {
+    rt.tasks.call_hook("term", &task.thread);
     rt.tasks
         .live
         .borrow_mut()

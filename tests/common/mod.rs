@@ -95,8 +95,14 @@ pub fn run_lua_test(name: &str) {
 }
 
 /// Asserts that a run of a testaux script ended in time, with status 0, reporting
-/// "N passed, 0 failed".
+/// "N passed, 0 failed", and that no Rust code panicked on the way (mlua turns a panic in a
+/// native function into a Lua error, which a script's pcall would otherwise hide).
 pub fn assert_testaux_ok(name: &str, out: &Output) {
+    assert!(
+        !out.stderr.contains("panicked"),
+        "{name}: Rust panicked\nstderr:\n{}",
+        out.stderr
+    );
     assert!(
         !out.timed_out,
         "{name} timed out\nstdout:\n{}\nstderr:\n{}",

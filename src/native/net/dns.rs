@@ -935,6 +935,12 @@ fn to_lua(lua: &Lua, r: Result<Vec<Rec>, &'static str>) -> mlua::Result<MultiVal
     }
 }
 
+/// Seconds as a Duration within `[min, max]` (infinities clamp); None for NaN, which has no
+/// place in any range (`Duration::from_secs_f64` would panic on it).
+fn clamped_secs(t: f64, min: f64, max: f64) -> Option<Duration> {
+    (!t.is_nan()).then(|| Duration::from_secs_f64(t.clamp(min, max)))
+}
+
 /// What `dns.conf` hands over, already shape-checked by the Lua side: nameservers, search
 /// domains, per-attempt timeout in seconds, attempts, ndots.
 type ConfArgs = (
@@ -963,6 +969,12 @@ fn conf(_: &Lua, (servers, search, timeout, attempts, ndots): ConfArgs) -> mlua:
         None => with(|r| r.system_servers.clone()),
     };
     let d = Config::default();
+    let timeout = match timeout {
+        None => d.timeout,
+        Some(t) => clamped_secs(t, 0.001, 30.0).ok_or_else(|| {
+            mlua::Error::runtime("bad argument #1 to 'conf' (timeout: seconds expected)")
+        })?,
+    };
     let c = Config {
         servers,
         search: search
@@ -972,9 +984,7 @@ fn conf(_: &Lua, (servers, search, timeout, attempts, ndots): ConfArgs) -> mlua:
                     .collect()
             })
             .unwrap_or_default(),
-        timeout: timeout
-            .map(|t| Duration::from_secs_f64(t.clamp(0.001, 30.0)))
-            .unwrap_or(d.timeout),
+        timeout,
         attempts: attempts.map(|a| a.clamp(1, 5) as u32).unwrap_or(d.attempts),
         ndots: ndots.map(|n| n.clamp(0, 15) as usize).unwrap_or(d.ndots),
     };

@@ -102,7 +102,8 @@ function M.conf(opts)
 		end
 	end
 	local timeout, attempts, ndots = opts.timeout, opts.attempts, opts.ndots
-	if timeout ~= nil and (type(timeout) ~= "number" or timeout < 0) then
+	-- `not (x >= 0)` also refuses NaN, which every comparison calls false.
+	if timeout ~= nil and (type(timeout) ~= "number" or not (timeout >= 0)) then
 		error("bad argument #1 to 'conf' (timeout: seconds expected)", 2)
 	end
 	if attempts ~= nil and (mathtype(attempts) ~= "integer" or attempts < 1) then

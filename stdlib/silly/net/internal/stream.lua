@@ -22,6 +22,8 @@ local tostring = tostring
 local concat = table.concat
 local mathtype = math.type
 local tointeger = math.tointeger
+local argerror = check.argerror
+local check_ms = check.ms
 local c_read = conn_c.read
 local c_write = conn_c.write
 local c_fastread = conn_c.fastread
@@ -83,37 +85,47 @@ function M.conn(mt, o)
 		return data, err
 	end
 
-	---Reads exactly `n` bytes, or up to and including the delimiter `delim` (any length, N2).
+	-- The checked arguments of `read`/`readline` (`fname`); raises at the user's call.
+	local function read_args(self, req, timeout, fname)
+		local t = type(req)
+		if t == "number" then
+			if strict then
+				local i = tointeger(req)
+				if not i or i < 0 then
+					argerror(1, fname, "non-negative integer expected", 4)
+				end
+				req = i
+			elseif mathtype(req) ~= "integer" then
+				-- Floored, as the reference does; NaN and infinities have no floor.
+				req = tointeger(req) or tointeger(req // 1)
+				if not req then
+					argerror(1, fname, "number has no integer representation", 4)
+				end
+			end
+		elseif t == "string" then
+			if req == "" then
+				argerror(1, fname, "delimiter must not be empty", 4)
+			end
+		else
+			argerror(1, fname, "integer or delimiter string expected, got " .. t, 4)
+		end
+		if timeout ~= nil then
+			timeout = check_ms(timeout, 2, fname, 4)
+		end
+		if self[READING] then
+			error(busy, 3)
+		end
+		return req, timeout
+	end
+
+	---Reads exactly `n` bytes, or up to and including the delimiter `delim` (any length).
 	---@param req integer|string
 	---@param timeout integer? milliseconds
 	---@return string? data
 	---@return string? err an errno value: EOF, CLOSED, TIMEDOUT, CONNRESET, TLS ...
 	---@return string? reason for errno.TLS: what went wrong
 	local function read(self, req, timeout)
-		local t = type(req)
-		if t == "number" then
-			if strict then
-				local i = tointeger(req)
-				if not i or i < 0 then
-					error("bad argument #1 to 'read' (non-negative integer expected)", 2)
-				end
-				req = i
-			elseif mathtype(req) ~= "integer" then
-				req = tointeger(req) or (req // 1)
-			end
-		elseif t == "string" then
-			if req == "" then
-				error("bad argument #1 to 'read' (delimiter must not be empty)", 2)
-			end
-		else
-			error("bad argument #1 to 'read' (integer or delimiter string expected, got " .. t .. ")", 2)
-		end
-		if timeout ~= nil then
-			timeout = check.ms(timeout, 2, "read")
-		end
-		if self[READING] then
-			error(busy, 2)
-		end
+		req, timeout = read_args(self, req, timeout, "read")
 		if not self.fd then
 			return nil, CLOSED
 		end
@@ -135,7 +147,11 @@ function M.conn(mt, o)
 			-- The common case, without the argument checks of `read`.
 			return do_read(self, delim)
 		end
-		return read(self, delim, timeout)
+		delim, timeout = read_args(self, delim, timeout, "readline")
+		if not self.fd then
+			return nil, CLOSED
+		end
+		return do_read(self, delim, timeout)
 	end
 
 	---Queues data for sending (encrypted first for TLS); never suspends. What a task writes goes
