@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
 
-use crate::native::logger::Level;
+use crate::log::Level;
 
 #[derive(Parser, Debug)]
 #[command(

@@ -1,24 +1,16 @@
 //! `silly`: parse the command line, run the script, turn the outcome into an exit status.
 //! Errors are printed here and nowhere else.
 
+mod boot;
 mod cli;
 mod error;
+mod log;
 mod native;
 mod repl;
 mod runtime;
 
 use std::io::Write;
 use std::process::ExitCode;
-
-/// Ends the process at once with `code`, flushing what it holds (DECISIONS.md C1: `silly.exit`).
-pub fn exit(code: i32) -> ! {
-    // Output that tasks wrote and the loop has not sent yet, as far as sockets take it now.
-    native::net::stream::flush_staged();
-    repl::restore_terminal();
-    let _ = std::io::stdout().flush();
-    // std::process::exit calls libc's exit, which also flushes C stdio (Lua's io.write).
-    std::process::exit(code)
-}
 
 fn main() -> ExitCode {
     let config = match cli::parse() {
@@ -30,7 +22,7 @@ fn main() -> ExitCode {
         }
     };
     if config.show_version {
-        println!("{}", runtime::boot::version_line());
+        println!("{}", boot::version_line());
         return ExitCode::SUCCESS;
     }
     native::core::ARGV.get_or_init(|| {
@@ -38,7 +30,7 @@ fn main() -> ExitCode {
             .map(|a| a.to_string_lossy().into_owned())
             .collect()
     });
-    match runtime::boot::run(config) {
+    match boot::run(config) {
         Ok(code) => {
             let _ = std::io::stdout().flush();
             ExitCode::from(code as u8)

@@ -37,7 +37,7 @@ static SAVED_MODE: OnceLock<libc::termios> = OnceLock::new();
 /// Gives the terminal back as the REPL found it, if the process ends while a line is being
 /// read (`silly.exit` from a timer, SIGTERM): rustyline's own restore never runs then, and the
 /// shell would be left without echo or line editing.
-pub fn restore_terminal() {
+fn restore_terminal() {
     if !READING.load(Ordering::SeqCst) {
         return;
     }
@@ -170,6 +170,8 @@ fn compile(lua: &mlua::Lua, code: &str) -> Result<Option<Function>, String> {
 
 /// Runs the REPL until Ctrl-D.
 pub async fn run() {
+    // The process can end while a line is being read (`silly.exit` from a timer, SIGTERM).
+    runtime::hooks::on_exit(restore_terminal);
     let rt = runtime::get();
     let lua = rt.lua.clone();
     // The module returns a factory of the entry function, not the entry itself.

@@ -28,7 +28,7 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
             if code == 0 && WARNED.load(Ordering::Relaxed) {
                 code = 1;
             }
-            crate::exit(code)
+            crate::runtime::exit(code)
         })?,
     )?;
     Ok(m)

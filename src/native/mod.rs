@@ -31,8 +31,12 @@ const MODULES: &[(&str, Opener)] = &[
     ("silly.time.c", time::open),
 ];
 
-/// Makes every native module requirable (through `package.preload`).
+/// Makes every native module requirable (through `package.preload`), and registers the
+/// runtime hooks natives need.
 pub fn register(lua: &Lua) -> mlua::Result<()> {
+    // What a task writes is staged and sent when its run ends, or before the process exits.
+    crate::runtime::hooks::on_task_run_end(net::stream::flush_staged);
+    crate::runtime::hooks::on_exit(net::stream::flush_staged);
     for (name, open) in MODULES {
         let open = *open;
         let loader = lua.create_function(move |lua, ()| open(lua))?;

@@ -17,7 +17,7 @@ use async_signal::{Signal, Signals};
 use futures_lite::StreamExt;
 use mlua::{Function, Lua, MultiValue, Table, Value};
 
-use crate::native::logger;
+use crate::log;
 use crate::runtime::{self, task};
 
 /// Every signal name scripts may use, with its number and its watchable form (None: the OS
@@ -116,9 +116,9 @@ pub fn init() -> std::io::Result<()> {
 fn default_action(signo: i32) {
     match signo {
         libc::SIGUSR1 => {
-            if let Err(e) = logger::reopen() {
-                logger::write_rust(
-                    logger::Level::Error,
+            if let Err(e) = log::reopen() {
+                log::message(
+                    log::Level::Error,
                     &format!("[signal] cannot reopen log file: {e}"),
                 );
             }
@@ -128,7 +128,7 @@ fn default_action(signo: i32) {
             // SAFETY: raising SIGSTOP on ourselves stops the process as the default would.
             unsafe { libc::raise(libc::SIGSTOP) };
         }
-        _ => crate::exit(128 + signo),
+        _ => crate::runtime::exit(128 + signo),
     }
 }
 
@@ -145,7 +145,7 @@ pub async fn drive() {
         let signo = match next {
             Some(Ok(sig)) => sig as i32,
             Some(Err(e)) => {
-                logger::write_rust(logger::Level::Error, &format!("[signal] read failed: {e}"));
+                log::message(log::Level::Error, &format!("[signal] read failed: {e}"));
                 continue;
             }
             None => return,
@@ -172,8 +172,8 @@ pub async fn drive() {
             .and_then(|entry| task::spawn(&rt.lua, &entry, task::Start::Args(args)));
         match spawned {
             Ok((_, h)) => h.detach(),
-            Err(e) => logger::write_rust(
-                logger::Level::Error,
+            Err(e) => log::message(
+                log::Level::Error,
                 &format!("[signal] cannot start handler: {e}"),
             ),
         }

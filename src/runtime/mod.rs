@@ -9,11 +9,12 @@
 //! ready, running or blocked in an operation (`Tasks::active`), and no handle that could wake one
 //! is open (`sources`). Tasks still parked in `task.wait()` at that point are a deadlock.
 
-pub mod boot;
+pub mod hooks;
 pub mod reactor;
 pub mod stdlib;
 pub mod task;
 pub mod timer;
+pub mod timer_heap;
 pub mod workers;
 
 use std::cell::{Cell, OnceCell, RefCell};
@@ -26,6 +27,15 @@ use async_executor::LocalExecutor;
 use mlua::Lua;
 
 use crate::error::Error;
+
+/// Ends the process at once with `code`, after the exit hooks (staged output, the terminal):
+/// `silly.exit`, a fatal signal, the end of the main script (docs/silly.md, "exit").
+pub fn exit(code: i32) -> ! {
+    hooks::exiting();
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    // std::process::exit calls libc's exit, which also flushes C stdio (Lua's io.write).
+    std::process::exit(code)
+}
 
 /// How the event loop ended when it ran out of work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +59,22 @@ pub struct Runtime {
     sources: Cell<usize>,
     /// The future waiting for the loop to become idle, woken whenever a counter reaches zero.
     idle_waker: RefCell<Option<Waker>>,
+}
+
+/// One open handle that keeps the process alive (a socket, a listener, a pending timer, a
+/// handshake in flight). Dropping it releases the handle, on every path out of its owner.
+#[must_use = "the handle is released as soon as the guard is dropped"]
+pub struct SourceGuard(());
+
+impl Drop for SourceGuard {
+    fn drop(&mut self) {
+        // The runtime outlives every guard: guards live in futures and objects it owns.
+        RUNTIME.with(|r| {
+            if let Some(rt) = r.get() {
+                rt.release_source();
+            }
+        });
+    }
 }
 
 thread_local! {
@@ -83,13 +109,14 @@ impl Runtime {
         Ok(rt)
     }
 
-    /// Counts a new handle that keeps the process alive.
-    pub fn hold_source(&self) {
+    /// Counts a new handle that keeps the process alive until the guard is dropped.
+    pub fn hold_source(&self) -> SourceGuard {
         self.sources.set(self.sources.get() + 1);
+        SourceGuard(())
     }
 
     /// Forgets a handle counted by `hold_source`.
-    pub fn release_source(&self) {
+    fn release_source(&self) {
         self.sources.set(self.sources.get().saturating_sub(1));
         self.check_idle();
     }

@@ -1,25 +1,24 @@
-//! Edge-triggered readiness for connected sockets (Linux epoll).
+//! Edge-triggered readiness for sockets (Linux epoll): the generic `Source`, as async-io keeps
+//! its `Source` apart from the typed `Async<T>`. The TCP socket on top of it is
+//! `native/net/et_tcp.rs`.
 //!
 //! async-io re-arms a one-shot epoll registration every time a read or write would block, and
 //! finds out that a socket is drained only by a read that fails with EAGAIN: two extra
-//! syscalls per request on a request/response connection. Connections here are instead
-//! registered once, edge-triggered (EPOLLET), in a private epoll instance; a socket is known
-//! drained when a read returns less than asked (TCP hands over everything it has queued), and
-//! a new edge says when it is readable again. A peer's FIN that arrived with the last data
-//! raises no further edge, so EPOLLRDHUP is recorded and keeps the socket readable until the
-//! read that returns 0. The epoll descriptor itself is watched through async-io, so one
-//! executor future (`drive`) turns its events into wake-ups.
+//! syscalls per request on a request/response connection. Sources here are instead registered
+//! once, edge-triggered (EPOLLET), in a private epoll instance; the owner reports a drained
+//! socket (`clear_readable`, after a read that returned less than asked: TCP hands over
+//! everything it has queued), and a new edge says when it is readable again. A peer's FIN that
+//! arrived with the last data raises no further edge, so EPOLLRDHUP is recorded and keeps the
+//! socket readable until the read that returns 0. The epoll descriptor itself is watched
+//! through async-io, so one executor future (`drive`) turns its events into wake-ups.
 
 use std::cell::{Cell, RefCell};
-use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
-use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use async_io::Async;
-use futures_lite::io::{AsyncRead, AsyncWrite};
 
 /// Readiness of one registered socket, as the last edges and syscalls left it.
 #[derive(Default)]
@@ -142,8 +141,8 @@ pub async fn drive() {
     let watched = match Async::new(epoll) {
         Ok(w) => w,
         Err(e) => {
-            crate::native::logger::write_rust(
-                crate::native::logger::Level::Error,
+            crate::log::message(
+                crate::log::Level::Error,
                 &format!("cannot watch the socket poller: {e}"),
             );
             return;
@@ -201,27 +200,60 @@ pub async fn drive() {
     }
 }
 
-/// A connected TCP socket with edge-triggered readiness.
-pub struct EtTcp {
-    stream: TcpStream,
+/// One registered file descriptor's readiness. The owner keeps the descriptor open for as
+/// long as the `Source` lives (closing it removes it from the epoll set).
+pub struct Source {
     key: usize,
     state: Rc<Readiness>,
 }
 
-impl EtTcp {
-    /// Registers a connected socket (it is made non-blocking here).
-    pub fn new(stream: TcpStream) -> io::Result<EtTcp> {
-        stream.set_nonblocking(true)?;
-        let (key, state) = register(std::os::fd::AsFd::as_fd(&stream))?;
-        Ok(EtTcp { stream, key, state })
+impl Source {
+    /// Registers `fd` for read and write edges; it starts out readable and writable.
+    pub fn register(fd: BorrowedFd<'_>) -> io::Result<Source> {
+        let (key, state) = register(fd)?;
+        Ok(Source { key, state })
     }
 
-    pub fn get_ref(&self) -> &TcpStream {
-        &self.stream
+    /// Ready if input may be waiting; otherwise the waker owns the read interest (replacing
+    /// the previous owner, see `Readiness::reader`).
+    pub fn poll_readable(&self, cx: &Context<'_>) -> Poll<()> {
+        if self.state.readable.get() {
+            return Poll::Ready(());
+        }
+        *self.state.reader.borrow_mut() = Some(cx.waker().clone());
+        Poll::Pending
     }
 
-    /// A function that hands this socket's read interest to a waker: the waker is woken at
-    /// once if input is already known to be waiting, otherwise by the next read edge.
+    /// A read returned less than asked: the socket is drained, unless the peer's FIN is
+    /// still to be read (it raises no new edge, so the socket stays readable until a read
+    /// returns 0).
+    pub fn short_read(&self) {
+        if !self.state.read_closed.get() {
+            self.state.readable.set(false);
+        }
+    }
+
+    /// A read said EAGAIN: nothing to read until the next edge.
+    pub fn read_would_block(&self) {
+        self.state.readable.set(false);
+    }
+
+    /// Ready if output may be accepted; otherwise the waker joins the write interest.
+    pub fn poll_writable(&self, cx: &Context<'_>) -> Poll<()> {
+        if self.state.writable.get() {
+            return Poll::Ready(());
+        }
+        self.state.writers.borrow_mut().insert(cx.waker());
+        Poll::Pending
+    }
+
+    /// The socket took less than offered or said EAGAIN: wait for the next write edge.
+    pub fn write_would_block(&self) {
+        self.state.writable.set(false);
+    }
+
+    /// A function that hands the read interest to a waker: the waker is woken at once if
+    /// input is already known to be waiting, otherwise by the next read edge.
     pub fn reader_handoff(&self) -> Box<dyn Fn(&Waker)> {
         let state = self.state.clone();
         Box::new(move |w: &Waker| {
@@ -234,76 +266,8 @@ impl EtTcp {
     }
 }
 
-impl Drop for EtTcp {
+impl Drop for Source {
     fn drop(&mut self) {
         deregister(self.key);
-    }
-}
-
-impl AsyncRead for EtTcp {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        loop {
-            if !this.state.readable.get() {
-                *this.state.reader.borrow_mut() = Some(cx.waker().clone());
-                return Poll::Pending;
-            }
-            match (&this.stream).read(buf) {
-                Ok(n) => {
-                    // A short read drained the socket, unless the peer's FIN is still to be
-                    // read (it raises no new edge).
-                    if n < buf.len() && n > 0 && !this.state.read_closed.get() {
-                        this.state.readable.set(false);
-                    }
-                    return Poll::Ready(Ok(n));
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => this.state.readable.set(false),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-        }
-    }
-}
-
-impl AsyncWrite for EtTcp {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        loop {
-            if !this.state.writable.get() {
-                this.state.writers.borrow_mut().insert(cx.waker());
-                return Poll::Pending;
-            }
-            match (&this.stream).write(buf) {
-                Ok(n) => {
-                    if n < buf.len() {
-                        this.state.writable.set(false);
-                    }
-                    return Poll::Ready(Ok(n));
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => this.state.writable.set(false),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        // Sends FIN after the queued data; the socket is closed when dropped.
-        Poll::Ready(match self.stream.shutdown(Shutdown::Write) {
-            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
-            r => r,
-        })
     }
 }

@@ -161,8 +161,8 @@ impl Tasks {
         let r = f.call::<()>(thread.clone());
         self.in_hook.set(false);
         if let Err(e) = r {
-            crate::native::logger::write_rust(
-                crate::native::logger::Level::Error,
+            crate::log::message(
+                crate::log::Level::Error,
                 &format!("task hook '{which}' failed: {e}"),
             );
         }
@@ -220,6 +220,18 @@ pub fn spawn(
     let handle = rt.executor.spawn(drive(task, start));
     rt.tasks.call_hook("create", &thread);
     Ok((thread, handle))
+}
+
+/// Suspends the calling task on `op`: the one way a native waits. It returns the value the
+/// native hands back to its Lua wrapper, which yields it (the private marker); the task is
+/// resumed with the op's results. Outside a task this is an error.
+pub fn suspend(op: Op) -> mlua::Result<Value> {
+    let task = runtime::get()
+        .tasks
+        .current()
+        .ok_or_else(|| mlua::Error::runtime("attempt to suspend outside a task"))?;
+    task.set_pending(Pending::Op(op));
+    Ok(Value::LightUserData(marker()))
 }
 
 /// `task.wait()`'s native half: checks the state and records the wait.
@@ -300,14 +312,14 @@ async fn drive(task: Rc<Task>, start: Start) {
         let result = task.thread.resume::<MultiValue>(args);
         *rt.tasks.current.borrow_mut() = None;
         // What the task wrote in this run leaves now, together (see `Stream::write`).
-        crate::native::net::stream::flush_staged();
+        super::hooks::task_run_ended();
         let yielded = match result {
             Ok(values) => values,
             Err(e) => {
                 // The entry function catches every error of user code; what arrives here is a
                 // failure of the entry itself (out of memory, error in the error handler).
-                crate::native::logger::write_rust(
-                    crate::native::logger::Level::Error,
+                crate::log::message(
+                    crate::log::Level::Error,
                     &format!("task failed outside its error handler: {e}"),
                 );
                 break;

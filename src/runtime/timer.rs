@@ -1,16 +1,9 @@
-//! Timers: one min-heap of deadlines for `time.sleep` and `time.after`, served by one executor
-//! future (`drive`) that sleeps on a single `async_io::Timer` armed for the earliest deadline.
-//!
-//! Ordering: entries are keyed by (deadline, id) and ids grow monotonically, so timers due at the
-//! same moment fire in the order they were created (DECISIONS.md C9).
-//!
-//! Cancellation is O(1): `cancel` removes the entry from `entries` and leaves its heap key behind;
-//! `drive` skips keys without an entry. The heap is rebuilt when stale keys outnumber live ones,
-//! so arming and cancelling forever cannot grow memory without bound.
+//! Timers: `time.sleep` and `time.after` on one `TimerHeap` (timer_heap.rs), served by one
+//! executor future (`drive`) that sleeps on a single `async_io::Timer` armed for the earliest
+//! deadline.
 
 use std::cell::{Cell, RefCell};
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -20,13 +13,15 @@ use std::time::{Duration, Instant};
 use async_io::Timer;
 use mlua::{Function, Value};
 
-use crate::runtime::{self, task};
+use crate::runtime::timer_heap::TimerHeap;
+use crate::runtime::{self, SourceGuard, task};
 
 enum Action {
     /// A sleeping task: set `fired` and wake it.
     Wake(Rc<SleepSlot>),
-    /// A `time.after` callback and its argument, run as a new task.
-    Call(Function, Value),
+    /// A `time.after` callback and its argument, run as a new task; pending, it keeps the
+    /// process alive.
+    Call(Function, Value, SourceGuard),
 }
 
 #[derive(Default)]
@@ -37,13 +32,10 @@ struct SleepSlot {
 
 #[derive(Default)]
 pub struct Timers {
-    heap: RefCell<BinaryHeap<Reverse<(Instant, u64)>>>,
-    /// Live timers by id. A heap key without an entry here was cancelled or has fired.
-    entries: RefCell<HashMap<u64, Action>>,
-    /// Timers that fired but whose callback task has not started yet (a cancel can still stop
-    /// them, contract core.md §4.2).
-    fired_calls: RefCell<HashMap<u64, (Function, Value)>>,
-    next_id: Cell<u64>,
+    heap: RefCell<TimerHeap<Action>>,
+    /// Timers that fired but whose callback task has not started yet: a cancel can still stop
+    /// them (docs/time.md, "cancel").
+    fired_calls: RefCell<HashMap<u64, (Function, Value, SourceGuard)>>,
     /// The deadline `drive` sleeps until, if any.
     armed: Cell<Option<Instant>>,
     /// The waker of `drive`, woken when a timer earlier than `armed` is added.
@@ -52,11 +44,8 @@ pub struct Timers {
 
 impl Timers {
     fn insert(&self, ms: u64, action: Action) -> u64 {
-        let id = self.next_id.get() + 1;
-        self.next_id.set(id);
         let deadline = Instant::now() + Duration::from_millis(ms);
-        self.heap.borrow_mut().push(Reverse((deadline, id)));
-        self.entries.borrow_mut().insert(id, action);
+        let id = self.heap.borrow_mut().insert(deadline, action);
         if self.armed.get().is_none_or(|a| deadline < a)
             && let Some(w) = self.driver.borrow_mut().take()
         {
@@ -67,34 +56,27 @@ impl Timers {
 
     /// Schedules `func(ud)` to run as a new task in `ms` milliseconds; returns the session id.
     pub fn after(&self, ms: u64, func: Function, ud: Value) -> u64 {
-        runtime::get().hold_source();
-        self.insert(ms, Action::Call(func, ud))
+        let source = runtime::get().hold_source();
+        self.insert(ms, Action::Call(func, ud, source))
     }
 
-    /// Cancels a pending `after`. Unknown or finished ids are ignored.
+    /// Cancels a pending `after`. Unknown or finished ids, and sleeps, are ignored. The
+    /// removed entry (and with it its hold on the process) is dropped outside the borrows.
     pub fn cancel(&self, id: u64) {
-        let removed = match self.entries.borrow_mut().remove(&id) {
-            Some(Action::Call(..)) => true,
-            Some(other) => {
-                // Sleeps are not user-cancellable: put it back.
-                self.entries.borrow_mut().insert(id, other);
-                false
-            }
-            None => self.fired_calls.borrow_mut().remove(&id).is_some(),
-        };
-        if removed {
-            self.compact();
-            runtime::get().release_source();
+        let is_call = matches!(self.heap.borrow().get(id), Some(Action::Call(..)));
+        if is_call {
+            let entry = self.heap.borrow_mut().remove(id);
+            drop(entry);
+        } else {
+            let fired = self.fired_calls.borrow_mut().remove(&id);
+            drop(fired);
         }
     }
 
     /// Called by a timer task when it starts: the callback, unless cancelled since it fired.
     pub fn take_callback(&self, id: u64) -> Option<(Function, Value)> {
         let call = self.fired_calls.borrow_mut().remove(&id);
-        if call.is_some() {
-            runtime::get().release_source();
-        }
-        call
+        call.map(|(func, ud, _source)| (func, ud))
     }
 
     /// A future that completes `ms` milliseconds from now.
@@ -105,42 +87,23 @@ impl Timers {
     }
 
     pub fn pending(&self) -> usize {
-        self.entries.borrow().len() + self.fired_calls.borrow().len()
-    }
-
-    fn compact(&self) {
-        let live = self.entries.borrow().len();
-        let mut heap = self.heap.borrow_mut();
-        if heap.len() > 1024 && heap.len() > 2 * live {
-            let entries = self.entries.borrow();
-            heap.retain(|Reverse((_, id))| entries.contains_key(id));
-        }
+        self.heap.borrow().len() + self.fired_calls.borrow().len()
     }
 
     /// Fires the earliest timer if it is due by `now`. Returns false when none is due.
     fn fire_next(&self, now: Instant) -> bool {
-        let id = {
-            let mut heap = self.heap.borrow_mut();
-            match heap.peek() {
-                Some(Reverse((deadline, id))) if *deadline <= now => {
-                    let id = *id;
-                    heap.pop();
-                    id
-                }
-                _ => return false,
-            }
+        let Some((id, action)) = self.heap.borrow_mut().pop_due(now) else {
+            return false;
         };
-        let action = self.entries.borrow_mut().remove(&id);
         match action {
-            None => {}
-            Some(Action::Wake(slot)) => {
+            Action::Wake(slot) => {
                 slot.fired.set(true);
                 if let Some(w) = slot.waker.borrow_mut().take() {
                     w.wake();
                 }
             }
-            Some(Action::Call(func, ud)) => {
-                self.fired_calls.borrow_mut().insert(id, (func, ud));
+            Action::Call(func, ud, source) => {
+                self.fired_calls.borrow_mut().insert(id, (func, ud, source));
                 let rt = runtime::get();
                 let spawned = rt
                     .tasks
@@ -151,8 +114,8 @@ impl Timers {
                     Ok((_, handle)) => handle.detach(),
                     Err(e) => {
                         self.take_callback(id);
-                        crate::native::logger::write_rust(
-                            crate::native::logger::Level::Error,
+                        crate::log::message(
+                            crate::log::Level::Error,
                             &format!("cannot start timer task: {e}"),
                         );
                     }
@@ -163,7 +126,7 @@ impl Timers {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        self.heap.borrow().peek().map(|Reverse((d, _))| *d)
+        self.heap.borrow_mut().next_deadline()
     }
 }
 
@@ -182,6 +145,41 @@ impl Future for Sleep {
             Poll::Pending
         }
     }
+}
+
+/// The time limit of one operation (a read, a connect, a flush ...): the one rule for every
+/// timeout. The operation is always polled before the limit is looked at, so a limit of 0
+/// means "only if it can be done at once"; None is no limit.
+pub struct Deadline(Option<Timer>);
+
+impl Deadline {
+    pub fn after_ms(ms: Option<u64>) -> Deadline {
+        Deadline(ms.map(|ms| Timer::after(Duration::from_millis(ms))))
+    }
+
+    /// True once the limit has passed; otherwise the task is woken when it does.
+    pub fn poll_expired(&mut self, cx: &mut Context<'_>) -> bool {
+        match &mut self.0 {
+            Some(t) => Pin::new(t).poll(cx).is_ready(),
+            None => false,
+        }
+    }
+}
+
+/// Runs `fut` under a `Deadline` of `ms`; None when the limit passed first.
+pub async fn with_timeout<T>(ms: Option<u64>, fut: impl Future<Output = T>) -> Option<T> {
+    let mut fut = std::pin::pin!(fut);
+    let mut deadline = Deadline::after_ms(ms);
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(v) = fut.as_mut().poll(cx) {
+            return Poll::Ready(Some(v));
+        }
+        if deadline.poll_expired(cx) {
+            return Poll::Ready(None);
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 /// The timer driver: runs for the life of the process.

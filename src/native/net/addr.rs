@@ -2,9 +2,11 @@
 //! literal checks (inet_pton rules) and service names ("http" -> 80).
 
 use std::ffi::CString;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use mlua::{Lua, Table};
+
+use crate::native::net::error::NetError;
 
 /// 4, 6 or 0, with inet_pton's strictness: no leading zeros, no short forms, no zone ids.
 pub fn iptype(host: &str) -> u8 {
@@ -43,6 +45,17 @@ pub fn port(s: &str) -> Option<u16> {
 /// Parses a numeric host (brackets already removed) into an IP address.
 pub fn ip(host: &str) -> Option<IpAddr> {
     host.parse::<IpAddr>().ok()
+}
+
+/// `ip:port` as a socket address; an empty `ip` is the IPv6 wildcard, dual-stack (":port"
+/// listens on every address, docs/tcp.md).
+pub fn socket_addr(ip: &str, port: u16) -> Result<SocketAddr, NetError> {
+    if ip.is_empty() {
+        return Ok(SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port));
+    }
+    self::ip(ip)
+        .map(|ip| SocketAddr::new(ip, port))
+        .ok_or(NetError::Resolve)
 }
 
 pub fn open(lua: &Lua) -> mlua::Result<Table> {

@@ -6,12 +6,12 @@
 
 use std::rc::Rc;
 
-use mlua::{AnyUserData, Lua, MultiValue, Table, UserData, UserDataRef, Value};
+use mlua::{AnyUserData, IntoLuaMulti, Lua, Table, UserData, UserDataRef, Value};
 
-use crate::native::current_task;
 use crate::native::net::conn_fast;
+use crate::native::net::error::lua_status;
 use crate::native::net::stream::{Delim, ReadNow, Request, Stream};
-use crate::runtime::task::{self, Pending};
+use crate::runtime::task;
 
 /// A connection as Lua holds it; `.1` is its id for the raw fast paths (conn_fast.rs).
 pub struct StreamHandle(pub Rc<Stream>, i64);
@@ -27,10 +27,6 @@ impl Drop for StreamHandle {
 pub fn new_userdata(lua: &Lua, s: Rc<Stream>) -> mlua::Result<AnyUserData> {
     let id = conn_fast::register(s.clone());
     lua.create_userdata(StreamHandle(s, id))
-}
-
-fn marker() -> Value {
-    Value::LightUserData(task::marker())
 }
 
 /// Milliseconds from a Lua value already checked by the wrapper (nil: no timeout).
@@ -62,11 +58,10 @@ pub fn functions(lua: &Lua) -> mlua::Result<Table> {
                     .map_err(mlua::Error::runtime)?
                 {
                     ReadNow::Data(d) => Ok((Value::String(d), Value::Nil)),
-                    ReadNow::Err(e) => Ok((Value::Nil, Value::String(lua.create_string(&e)?))),
-                    ReadNow::Wait(op) => {
-                        current_task()?.set_pending(Pending::Op(op));
-                        Ok((marker(), Value::Nil))
+                    ReadNow::Err(e) => {
+                        Ok((Value::Nil, Value::String(lua.create_string(e.value())?)))
                     }
+                    ReadNow::Wait(op) => Ok((task::suspend(op)?, Value::Nil)),
                 }
             },
         )?,
@@ -89,12 +84,8 @@ pub fn functions(lua: &Lua) -> mlua::Result<Table> {
     m.set(
         "write",
         lua.create_function(
-            |_, (h, data): (UserDataRef<StreamHandle>, mlua::LuaString)| match h
-                .0
-                .write(&data.as_bytes())
-            {
-                Ok(()) => Ok((true, None)),
-                Err(e) => Ok((false, Some(e))),
+            |lua, (h, data): (UserDataRef<StreamHandle>, mlua::LuaString)| {
+                lua_status(lua, h.0.write(&data.as_bytes()))
             },
         )?,
     )?;
@@ -137,15 +128,9 @@ pub fn functions(lua: &Lua) -> mlua::Result<Table> {
                 .0
                 .flush(timeout_ms(timeout))
             {
-                Ok(None) => Ok(MultiValue::from_vec(vec![Value::Boolean(true)])),
-                Ok(Some(op)) => {
-                    current_task()?.set_pending(Pending::Op(op));
-                    Ok(MultiValue::from_vec(vec![marker()]))
-                }
-                Err(e) => Ok(MultiValue::from_vec(vec![
-                    Value::Boolean(false),
-                    Value::String(lua.create_string(&e)?),
-                ])),
+                Ok(None) => lua_status(lua, Ok(())),
+                Ok(Some(op)) => task::suspend(op)?.into_lua_multi(lua),
+                Err(e) => lua_status(lua, Err(e)),
             },
         )?,
     )?;

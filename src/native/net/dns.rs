@@ -30,9 +30,9 @@ use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode}
 use hickory_proto::rr::{DNSClass, Name, RData, RecordType};
 use mlua::{Lua, MultiValue, Table, Value};
 
+use crate::log::{self, Level};
 use crate::native::current_task;
 use crate::native::errno;
-use crate::native::logger::{self, Level};
 use crate::runtime::{self, task};
 
 pub const A: u16 = 1;
@@ -147,7 +147,7 @@ impl Resolver {
             Ok(text) => parse_resolv_conf(&text),
             Err(e) => {
                 // glibc's fallback: a resolver on this host.
-                logger::write_rust(
+                log::message(
                     Level::Warn,
                     &format!("[dns] cannot read {RESOLV_CONF}: {e}; using nameserver 127.0.0.1"),
                 );
@@ -575,7 +575,7 @@ async fn exchange(
     let end = Instant::now() + per_try * attempts;
 
     let sock = udp_to(server).map_err(|e| {
-        logger::write_rust(
+        log::message(
             Level::Debug,
             &format!("[dns] cannot open a socket to {server}: {e}"),
         );
@@ -760,7 +760,7 @@ fn parse_resolv_conf(text: &str) -> Config {
         match words.next() {
             Some("nameserver") => match words.next().and_then(parse_server) {
                 Some(sa) => c.servers.push(sa),
-                None => logger::write_rust(
+                None => log::message(
                     Level::Warn,
                     &format!("[dns] {RESOLV_CONF}: ignoring '{}'", line.trim()),
                 ),

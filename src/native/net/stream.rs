@@ -12,7 +12,6 @@
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::future::Future;
-use std::io;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
@@ -22,8 +21,9 @@ use async_io::Timer;
 use futures_lite::io::{AsyncRead, AsyncWrite};
 use mlua::{Lua, MultiValue, Value};
 
-use crate::native::errno;
-use crate::runtime::{self, task};
+use crate::native::net::error::{NetError, lua_result, lua_status};
+use crate::runtime::timer::Deadline;
+use crate::runtime::{self, SourceGuard, task};
 
 /// The transport under a stream.
 pub trait Transport: AsyncRead + AsyncWrite + Unpin {}
@@ -163,7 +163,7 @@ struct State {
     rbuf: ReadBuf,
     /// The first error seen on the stream (EOF, CONNRESET ...); reads fail with it once the
     /// buffer cannot satisfy them.
-    error: Option<String>,
+    error: Option<NetError>,
     /// `close()` was called.
     closed: bool,
     /// The write side failed: `write` answers `false, CLOSED`.
@@ -182,8 +182,9 @@ struct State {
     driver: Option<Waker>,
     /// When the driver must give up flushing after `close()`.
     close_deadline: Option<Instant>,
-    /// Whether this stream still counts as a source that keeps the process alive.
-    holds_source: bool,
+    /// Keeps the process alive while the stream is open or still flushing after `close()`;
+    /// dropped when it ends.
+    source: Option<SourceGuard>,
     /// The transport buffers output itself (TLS): the driver must flush it.
     needs_flush: bool,
     /// After `close()`: wakes the driver at the flush deadline if the peer never reads.
@@ -228,12 +229,12 @@ impl State {
             let got = SCRATCH.with(|scratch| {
                 let mut scratch = scratch.borrow_mut();
                 match Pin::new(&mut **io).poll_read(cx, &mut scratch[..]) {
-                    Poll::Ready(Ok(0)) => Poll::Ready(Err(errno::text(errno::EOF))),
+                    Poll::Ready(Ok(0)) => Poll::Ready(Err(NetError::Eof)),
                     Poll::Ready(Ok(n)) => {
                         rbuf.append(&scratch[..n]);
                         Poll::Ready(Ok(()))
                     }
-                    Poll::Ready(Err(e)) => Poll::Ready(Err(error_text(&e))),
+                    Poll::Ready(Err(e)) => Poll::Ready(Err(NetError::from_io(&e))),
                     Poll::Pending => Poll::Pending,
                 }
             });
@@ -242,11 +243,11 @@ impl State {
                 Poll::Ready(Err(e)) => {
                     // A reset or another failure kills the socket both ways (`write` answers
                     // CLOSED, net.md §3.9); only the peer's FIN leaves the write side open.
-                    if e != errno::text(errno::EOF) {
+                    if e != NetError::Eof {
                         self.write_dead = true;
                     }
                     self.error = Some(e);
-                    Stream::release_source(&mut self.holds_source);
+                    self.source = None;
                     return Pump::Progress;
                 }
                 Poll::Pending => break,
@@ -283,9 +284,9 @@ impl State {
                 Poll::Ready(Err(e)) => {
                     self.write_dead = true;
                     if self.error.is_none() {
-                        self.error = Some(error_text(&e));
+                        self.error = Some(NetError::from_io(&e));
                     }
-                    Stream::release_source(&mut self.holds_source);
+                    self.source = None;
                     if let Some(w) = self.reader.take() {
                         w.wake();
                     }
@@ -349,7 +350,7 @@ impl Stream {
     /// Wraps a connected transport and starts its driver.
     pub fn start(io: Box<dyn Transport>, fd: i32, peer: String, needs_flush: bool) -> Rc<Stream> {
         let rt = runtime::get();
-        rt.hold_source();
+        let source = Some(rt.hold_source());
         let s = Rc::new(Stream {
             st: RefCell::new(State {
                 io: Some(io),
@@ -365,7 +366,7 @@ impl Stream {
                 flushers: Vec::new(),
                 driver: None,
                 close_deadline: None,
-                holds_source: true,
+                source,
                 needs_flush,
                 close_timer: None,
                 reader_handoff: None,
@@ -383,13 +384,6 @@ impl Stream {
         }
     }
 
-    fn release_source(holds_source: &mut bool) {
-        if *holds_source {
-            *holds_source = false;
-            runtime::get().release_source();
-        }
-    }
-
     /// `read`: the data at once if buffered, an error value, or a future to wait on.
     pub fn read(
         self: &Rc<Self>,
@@ -399,7 +393,7 @@ impl Stream {
     ) -> Result<ReadNow, String> {
         let mut st = self.st.borrow_mut();
         if st.closed {
-            return Ok(ReadNow::Err(errno::text(errno::CLOSED)));
+            return Ok(ReadNow::Err(NetError::Closed));
         }
         if st.reading.is_some() {
             return Err("another task is already reading from this connection".into());
@@ -422,7 +416,7 @@ impl Stream {
         drop(st);
         Ok(ReadNow::Wait(Box::pin(ReadFuture {
             s: self.clone(),
-            timer: timeout.map(|ms| Timer::after(Duration::from_millis(ms))),
+            deadline: Deadline::after_ms(timeout),
         })))
     }
 
@@ -447,10 +441,10 @@ impl Stream {
     /// `write`: queues `data`. Small writes are staged and go out together when the calling
     /// task yields (`flush_staged`): one syscall (one TLS record) for everything a task wrote
     /// in one run, e.g. all the replies to a pipelined batch of requests.
-    pub fn write(self: &Rc<Self>, data: &[u8]) -> Result<(), String> {
+    pub fn write(self: &Rc<Self>, data: &[u8]) -> Result<(), NetError> {
         let mut st = self.st.borrow_mut();
         if st.closed || st.write_dead {
-            return Err(errno::text(errno::CLOSED));
+            return Err(NetError::Closed);
         }
         if data.is_empty() {
             return Ok(());
@@ -538,9 +532,8 @@ impl Stream {
         // The process stays alive until the driver has flushed and closed the transport
         // (bounded by the deadline): a script that writes, closes and ends must not lose the
         // output still queued (N6, C1). The driver releases the source when it finishes.
-        if !st.holds_source {
-            st.holds_source = true;
-            runtime::get().hold_source();
+        if st.source.is_none() {
+            st.source = Some(runtime::get().hold_source());
         }
         Self::wake_driver(&mut st);
         true
@@ -567,10 +560,10 @@ impl Stream {
     }
 
     /// `flush`: nothing to wait for (Ok(None)), an error now, or a future to wait on (N7).
-    pub fn flush(self: &Rc<Self>, timeout: Option<u64>) -> Result<Option<task::Op>, String> {
+    pub fn flush(self: &Rc<Self>, timeout: Option<u64>) -> Result<Option<task::Op>, NetError> {
         let st = self.st.borrow();
         if st.closed || st.write_dead {
-            return Err(errno::text(errno::CLOSED));
+            return Err(NetError::Closed);
         }
         if st.queue.is_empty() {
             return Ok(None);
@@ -578,7 +571,7 @@ impl Stream {
         drop(st);
         Ok(Some(Box::pin(FlushFuture {
             s: self.clone(),
-            timer: timeout.map(|ms| Timer::after(Duration::from_millis(ms))),
+            deadline: Deadline::after_ms(timeout),
         })))
     }
 
@@ -638,7 +631,7 @@ impl Stream {
                 }
                 st.io = None;
                 st.queue.clear();
-                Self::release_source(&mut st.holds_source);
+                st.source = None;
                 return Poll::Ready(());
             }
             if let Some(d) = st.close_deadline {
@@ -680,14 +673,10 @@ fn set_waker(slot: &mut Option<Waker>, cx: &Context<'_>) {
     }
 }
 
-fn error_text(e: &io::Error) -> String {
-    errno::from_io(e)
-}
-
 /// The result of `Stream::read` when the call is made.
 pub enum ReadNow {
     Data(mlua::LuaString),
-    Err(String),
+    Err(NetError),
     Wait(task::Op),
 }
 
@@ -704,27 +693,23 @@ impl Future for Driver {
 
 struct ReadFuture {
     s: Rc<Stream>,
-    timer: Option<Timer>,
+    deadline: Deadline,
 }
 
 impl ReadFuture {
-    fn finish(&mut self, out: Result<mlua::LuaString, String>) -> Poll<mlua::Result<MultiValue>> {
+    fn finish(
+        &mut self,
+        out: Result<mlua::Result<mlua::LuaString>, NetError>,
+    ) -> Poll<mlua::Result<MultiValue>> {
         let mut st = self.s.st.borrow_mut();
         st.reading = None;
         st.reader = None;
         drop(st);
         Poll::Ready(match out {
-            Ok(data) => Ok(MultiValue::from_vec(vec![Value::String(data)])),
-            Err(e) => lua_err(&runtime::get().lua, &e),
+            Ok(data) => data.map(|d| MultiValue::from_vec(vec![Value::String(d)])),
+            Err(e) => lua_result::<()>(&runtime::get().lua, Err(e)),
         })
     }
-}
-
-fn lua_err(lua: &Lua, e: &str) -> mlua::Result<MultiValue> {
-    Ok(MultiValue::from_vec(vec![
-        Value::Nil,
-        Value::String(lua.create_string(e)?),
-    ]))
 }
 
 impl Future for ReadFuture {
@@ -736,21 +721,16 @@ impl Future for ReadFuture {
         let st = &mut *guard;
         if st.closed {
             drop(guard);
-            return this.finish(Err(errno::text(errno::CLOSED)));
+            return this.finish(Err(NetError::Closed));
         }
         let Some(req) = st.reading.take() else {
             drop(guard);
-            return this.finish(Err(errno::text(errno::CLOSED)));
+            return this.finish(Err(NetError::Closed));
         };
         let mut out = None;
         loop {
             if let Some(n) = st.rbuf.satisfies(&req) {
-                out = Some(
-                    runtime::get()
-                        .lua
-                        .create_string(st.rbuf.take(n))
-                        .map_err(|e| e.to_string()),
-                );
+                out = Some(Ok(runtime::get().lua.create_string(st.rbuf.take(n))));
                 st.rbuf.compact();
                 st.hand_input_to_driver();
                 break;
@@ -776,11 +756,9 @@ impl Future for ReadFuture {
         // Also woken by `close()` and by write failures the driver sees.
         set_waker(&mut st.reader, cx);
         drop(guard);
-        if let Some(t) = this.timer.as_mut()
-            && Pin::new(t).poll(cx).is_ready()
-        {
+        if this.deadline.poll_expired(cx) {
             this.s.st.borrow_mut().hand_input_to_driver();
-            return this.finish(Err(errno::text(libc::ETIMEDOUT)));
+            return this.finish(Err(NetError::TimedOut));
         }
         Poll::Pending
     }
@@ -797,7 +775,7 @@ impl Drop for ReadFuture {
 
 struct FlushFuture {
     s: Rc<Stream>,
-    timer: Option<Timer>,
+    deadline: Deadline,
 }
 
 impl Future for FlushFuture {
@@ -808,29 +786,18 @@ impl Future for FlushFuture {
         let lua = runtime::get().lua.clone();
         let mut st = this.s.st.borrow_mut();
         if st.closed || st.write_dead {
-            let e = st
-                .error
-                .clone()
-                .unwrap_or_else(|| errno::text(errno::CLOSED));
-            return Poll::Ready(Ok(MultiValue::from_vec(vec![
-                Value::Boolean(false),
-                Value::String(lua.create_string(&e)?),
-            ])));
+            let e = st.error.clone().unwrap_or(NetError::Closed);
+            return Poll::Ready(lua_status(&lua, Err(e)));
         }
         if st.queue.is_empty() {
-            return Poll::Ready(Ok(MultiValue::from_vec(vec![Value::Boolean(true)])));
+            return Poll::Ready(lua_status(&lua, Ok(())));
         }
         if !st.flushers.iter().any(|w| w.will_wake(cx.waker())) {
             st.flushers.push(cx.waker().clone());
         }
         drop(st);
-        if let Some(t) = this.timer.as_mut()
-            && Pin::new(t).poll(cx).is_ready()
-        {
-            return Poll::Ready(Ok(MultiValue::from_vec(vec![
-                Value::Boolean(false),
-                Value::String(lua.create_string(errno::text(libc::ETIMEDOUT))?),
-            ])));
+        if this.deadline.poll_expired(cx) {
+            return Poll::Ready(lua_status(&lua, Err(NetError::TimedOut)));
         }
         Poll::Pending
     }

@@ -23,11 +23,11 @@ use async_io::{Async, Timer};
 use mlua::{Lua, MultiValue, Table, UserData, UserDataRef, Value};
 use socket2::{Domain, Protocol, Socket, Type};
 
+use crate::log::{self, Level};
 use crate::native::current_task;
 use crate::native::errno;
-use crate::native::logger::{self, Level};
 use crate::native::net::addr;
-use crate::runtime::{self, task};
+use crate::runtime::{self, SourceGuard, task};
 
 /// Largest datagram the kernel can hand us (IPv6 payload limit); the receive buffer size.
 const MAX_DATAGRAM: usize = 65536;
@@ -62,8 +62,8 @@ struct State {
     reader: Option<Waker>,
     /// The driver's waker: woken on close and when output is queued.
     driver: Option<Waker>,
-    /// Whether this socket still counts as a source that keeps the process alive (C1).
-    holds_source: bool,
+    /// Keeps the process alive while the socket is open; dropped when it closes or dies.
+    source: Option<SourceGuard>,
 }
 
 impl Udp {
@@ -72,7 +72,7 @@ impl Udp {
         let sock = Async::new(sock)?;
         let fd = sock.as_raw_fd();
         let rt = runtime::get();
-        rt.hold_source();
+        let source = Some(rt.hold_source());
         let u = Rc::new(Udp {
             st: RefCell::new(State {
                 sock: Some(sock),
@@ -83,7 +83,7 @@ impl Udp {
                 unsent: 0,
                 reader: None,
                 driver: None,
-                holds_source: true,
+                source,
             }),
             fd,
             connected,
@@ -93,13 +93,6 @@ impl Udp {
         Ok(u)
     }
 
-    fn release_source(st: &mut State) {
-        if st.holds_source {
-            st.holds_source = false;
-            runtime::get().release_source();
-        }
-    }
-
     /// Records the error that ends the socket's life and wakes whoever waits.
     fn die(st: &mut State, e: String) {
         if st.error.is_none() {
@@ -107,7 +100,7 @@ impl Udp {
         }
         st.queue.clear();
         st.unsent = 0;
-        Self::release_source(st);
+        st.source = None;
         if let Some(w) = st.reader.take() {
             w.wake();
         }
@@ -165,7 +158,7 @@ impl Udp {
         st.stash_bytes = 0;
         st.queue.clear();
         st.unsent = 0;
-        Self::release_source(&mut st);
+        st.source = None;
         if let Some(w) = st.reader.take() {
             w.wake();
         }
@@ -269,7 +262,7 @@ fn send_failed(st: &mut State, e: &io::Error, connected: bool) -> Result<(), Str
             Ok(())
         }
         _ => {
-            logger::write_rust(
+            log::message(
                 Level::Debug,
                 &format!("[udp] datagram dropped: {}", errno::from_io(e)),
             );

@@ -5,8 +5,8 @@
 //! loop keeps serving established connections while handshakes compute.
 //!
 //! futures-rustls cannot adopt a `ServerConnection` whose handshake ran elsewhere, hence
-//! `ServerTls`: a rustls session over the socket (tls.rs `Tcp`) as an `AsyncRead + AsyncWrite`
-//! transport for `Stream`. Its contract is the one `TlsIo` (tls.rs) expects of futures-rustls:
+//! `ServerTls`: a rustls session over the socket (`EtTcp`) as an `AsyncRead + AsyncWrite`
+//! transport for `Stream`. Its contract is the one `TlsIo` (session.rs) expects of futures-rustls:
 //! a clean close_notify reads as `Ok(0)`, a TCP EOF without it as `UnexpectedEof`, a TLS
 //! failure as an `io::Error` wrapping the `rustls::Error` (after the alert went out), and
 //! `poll_close` sends close_notify.
@@ -19,14 +19,13 @@ use std::task::{Context, Poll};
 use futures_lite::io::{AsyncRead, AsyncWrite};
 use rustls::{ServerConfig, ServerConnection};
 
-use crate::native::net::tls::Tcp;
-use crate::runtime::reactor::EtTcp;
+use crate::native::net::et_tcp::EtTcp;
 use crate::runtime::workers;
 
 /// The socket seen through `std::io` for rustls's `read_tls`/`write_tls`: `Pending` becomes
 /// `WouldBlock`, with the polling task's waker registered.
 struct SyncIo<'a, 'b> {
-    io: &'a mut Tcp,
+    io: &'a mut EtTcp,
     cx: &'a mut Context<'b>,
 }
 
@@ -48,8 +47,8 @@ impl Write for SyncIo<'_, '_> {
         would_block(Pin::new(&mut *self.io).poll_write(self.cx, buf))
     }
 
-    /// Every record rustls hands over at once (`Tcp` sends them all, so an alert queued
-    /// behind a ServerHello is not lost).
+    /// Every record rustls hands over at once, in one `writev` (an alert queued behind a
+    /// ServerHello is not lost).
     fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
         would_block(Pin::new(&mut *self.io).poll_write_vectored(self.cx, bufs))
     }
@@ -61,7 +60,7 @@ impl Write for SyncIo<'_, '_> {
 
 /// Sends what rustls has queued, until the socket would block (Pending) or all is out.
 fn send_tls(
-    io: &mut Tcp,
+    io: &mut EtTcp,
     conn: &mut ServerConnection,
     cx: &mut Context<'_>,
 ) -> Poll<io::Result<()>> {
@@ -83,7 +82,7 @@ fn tls_error(e: rustls::Error) -> io::Error {
 
 /// Runs the server handshake over `io` with `config`. Received records are processed on a
 /// worker thread; everything else happens here, on the loop.
-pub async fn handshake(mut io: Tcp, config: Arc<ServerConfig>) -> io::Result<ServerTls> {
+pub async fn handshake(mut io: EtTcp, config: Arc<ServerConfig>) -> io::Result<ServerTls> {
     let mut conn = ServerConnection::new(config).map_err(tls_error)?;
     loop {
         // Our flight first (also the alert of a failed handshake).
@@ -127,14 +126,14 @@ pub async fn handshake(mut io: Tcp, config: Arc<ServerConfig>) -> io::Result<Ser
 
 /// An established server session over its socket: the transport of an accepted TLS `Stream`.
 pub struct ServerTls {
-    io: Tcp,
+    io: EtTcp,
     conn: ServerConnection,
     close_sent: bool,
 }
 
 impl ServerTls {
     pub fn get_ref(&self) -> (&EtTcp, &ServerConnection) {
-        (&self.io.0, &self.conn)
+        (&self.io, &self.conn)
     }
 }
 

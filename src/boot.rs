@@ -7,8 +7,9 @@ use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
 
 use crate::cli::{Config, Script};
 use crate::error::Error;
-use crate::native::{self, logger};
-use crate::runtime::{Idle, Runtime, stdlib, task, timer};
+use crate::log;
+use crate::native;
+use crate::runtime::{self, Idle, Runtime, stdlib, task, timer};
 
 /// The `--version` line.
 pub fn version_line() -> String {
@@ -55,7 +56,7 @@ fn new_lua(cfg: &Config) -> Result<Lua, Error> {
         // Control messages ("@on", "@off") are for the standalone interpreter's switch.
         if !msg.starts_with('@') {
             native::core::WARNED.store(true, std::sync::atomic::Ordering::Relaxed);
-            logger::write_rust(logger::Level::Warn, &format!("[warn] {msg}"));
+            log::message(log::Level::Warn, &format!("[warn] {msg}"));
         }
         Ok(())
     });
@@ -132,9 +133,9 @@ fn raise_fd_limit() {
 
 /// Runs the whole program described by `cfg`; returns the exit status.
 pub fn run(cfg: Config) -> Result<i32, Error> {
-    logger::set_level(cfg.log_level);
+    log::set_level(cfg.log_level);
     if let Some(path) = &cfg.log_path {
-        logger::set_file(path.clone()).map_err(|e| {
+        log::set_file(path.clone()).map_err(|e| {
             Error::Load(format!(
                 "cannot open log file {}: {}",
                 path.display(),
@@ -148,7 +149,7 @@ pub fn run(cfg: Config) -> Result<i32, Error> {
     let lua = new_lua(&cfg)?;
     let rt = Runtime::install(lua.clone())?;
     rt.executor.spawn(timer::drive()).detach();
-    rt.executor.spawn(super::reactor::drive()).detach();
+    rt.executor.spawn(runtime::reactor::drive()).detach();
     rt.executor.spawn(native::signal::drive()).detach();
 
     // `silly.internal.boot` installs the coroutine wrappers and the task entry, and returns the
@@ -194,9 +195,9 @@ pub fn run(cfg: Config) -> Result<i32, Error> {
             main_task.await;
             if want_repl {
                 // The REPL's pending line keeps the process alive until Ctrl-D.
-                rt.hold_source();
+                let _line = rt.hold_source();
                 crate::repl::run().await;
-                crate::exit(0);
+                runtime::exit(0);
             }
             std::future::pending::<Idle>().await
         },

@@ -21,7 +21,7 @@ use rustls::{
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-use crate::native::net::tls_verify::ServerVerifier;
+use crate::native::net::tls::verify::{ServerVerifier, leaf_names, name_matches};
 
 /// A content error, already worded for the script.
 pub type ConfResult<T> = Result<T, String>;
@@ -254,45 +254,6 @@ fn root_store(
         return Err(err(field, "no usable trust anchor"));
     }
     Ok((roots, certs))
-}
-
-/// The DNS names a leaf answers to for SNI selection (tls.md §2.2): its DNS SANs, or its
-/// subject CN when it has none.
-pub fn leaf_names(der: &[u8]) -> Vec<String> {
-    let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else {
-        return Vec::new();
-    };
-    let mut names = Vec::new();
-    if let Ok(Some(san)) = cert.subject_alternative_name() {
-        for n in &san.value.general_names {
-            if let x509_parser::extensions::GeneralName::DNSName(d) = n {
-                names.push(d.to_ascii_lowercase());
-            }
-        }
-    }
-    if names.is_empty()
-        && let Some(cn) = cert
-            .subject()
-            .iter_common_name()
-            .next()
-            .and_then(|cn| cn.as_str().ok())
-    {
-        names.push(cn.to_ascii_lowercase());
-    }
-    names
-}
-
-/// Whether `host` matches `pattern`: exactly, or through a left-most `*` label standing for
-/// exactly one label. Case is ignored; a trailing dot on the host is not significant.
-pub fn name_matches(pattern: &str, host: &str) -> bool {
-    let host = host.trim_end_matches('.');
-    if let Some(rest) = pattern.strip_prefix("*.") {
-        return match host.split_once('.') {
-            Some((label, tail)) => !label.is_empty() && tail.eq_ignore_ascii_case(rest),
-            None => false,
-        };
-    }
-    pattern.eq_ignore_ascii_case(host)
 }
 
 /// One server identity and the names it is selected by.
@@ -563,15 +524,6 @@ pub fn client(t: &Table) -> mlua::Result<ConfResult<Arc<ClientConfig>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn wildcard_matches_one_label() {
-        assert!(name_matches("*.example.test", "a.example.test"));
-        assert!(name_matches("*.example.test", "A.Example.Test."));
-        assert!(!name_matches("*.example.test", "a.b.example.test"));
-        assert!(!name_matches("*.example.test", "example.test"));
-        assert!(name_matches("localhost", "LOCALHOST"));
-    }
 
     #[test]
     fn versions_parse() {

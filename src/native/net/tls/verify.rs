@@ -1,5 +1,5 @@
-//! How a `tls.connect` client judges the server's certificate (tls.md §5, D6), and the short
-//! reason strings TLS failures carry (D14).
+//! How a `tls.connect` client judges the server's certificate (tls.md §5, D6), and which
+//! names a certificate answers to (also used to pick a server certificate by SNI).
 //!
 //! Three modes: the system trust store (default), the `ca`/`cafile` anchors, or nothing
 //! (`verify = false`; handshake signatures are still checked). With `ca`, a presented leaf
@@ -16,8 +16,6 @@ use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::{CertificateError, DigitallySignedStruct, Error, RootCertStore, SignatureScheme};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use x509_parser::extensions::GeneralName;
-
-use crate::native::net::tls_config::name_matches;
 
 /// The process-wide trust store: the system's certificates (`rustls-native-certs`, so a CA the
 /// administrator added is honoured), or the bundled Mozilla set (`webpki-roots`) on a system
@@ -178,90 +176,55 @@ impl ServerCertVerifier for ServerVerifier {
     }
 }
 
-/// "HandshakeFailure" -> "handshake_failure", "UnknownCA" -> "unknown_ca" (OpenSSL's spelling
-/// of alert names).
-fn snake(camel: &str) -> String {
-    let chars: Vec<char> = camel.chars().collect();
-    let mut out = String::new();
-    for (i, &ch) in chars.iter().enumerate() {
-        if ch.is_ascii_uppercase() && i > 0 {
-            let prev = chars[i - 1];
-            let next_lower = chars.get(i + 1).is_some_and(|c| c.is_ascii_lowercase());
-            if prev.is_ascii_lowercase()
-                || prev.is_ascii_digit()
-                || (prev.is_ascii_uppercase() && next_lower)
-            {
-                out.push('_');
+/// The DNS names a leaf answers to for SNI selection (tls.md §2.2): its DNS SANs, or its
+/// subject CN when it has none.
+pub fn leaf_names(der: &[u8]) -> Vec<String> {
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else {
+        return Vec::new();
+    };
+    let mut names = Vec::new();
+    if let Ok(Some(san)) = cert.subject_alternative_name() {
+        for n in &san.value.general_names {
+            if let x509_parser::extensions::GeneralName::DNSName(d) = n {
+                names.push(d.to_ascii_lowercase());
             }
         }
-        out.push(ch.to_ascii_lowercase());
     }
-    out
+    if names.is_empty()
+        && let Some(cn) = cert
+            .subject()
+            .iter_common_name()
+            .next()
+            .and_then(|cn| cn.as_str().ok())
+    {
+        names.push(cn.to_ascii_lowercase());
+    }
+    names
 }
 
-fn cert_detail(e: &CertificateError) -> String {
-    use CertificateError as C;
-    match e {
-        C::UnknownIssuer => "unknown issuer".into(),
-        C::NotValidForName | C::NotValidForNameContext { .. } => "name mismatch".into(),
-        C::Expired | C::ExpiredContext { .. } => "expired".into(),
-        C::NotValidYet | C::NotValidYetContext { .. } => "not yet valid".into(),
-        C::BadSignature => "bad signature".into(),
-        C::BadEncoding => "bad encoding".into(),
-        C::Revoked => "revoked".into(),
-        C::InvalidPurpose | C::InvalidPurposeContext { .. } => {
-            "not allowed for this purpose".into()
-        }
-        C::Other(o) => {
-            let t = o.to_string();
-            if t.contains("CaUsedAsEndEntity") {
-                "CA certificate used as end entity".into()
-            } else {
-                t
-            }
-        }
-        other => {
-            let d = format!("{other:?}");
-            let head = d.split([' ', '{', '(']).next().unwrap_or(&d);
-            snake(head).replace('_', " ")
-        }
+/// Whether `host` matches `pattern`: exactly, or through a left-most `*` label standing for
+/// exactly one label. Case is ignored; a trailing dot on the host is not significant.
+pub fn name_matches(pattern: &str, host: &str) -> bool {
+    let host = host.trim_end_matches('.');
+    if let Some(rest) = pattern.strip_prefix("*.") {
+        return match host.split_once('.') {
+            Some((label, tail)) => !label.is_empty() && tail.eq_ignore_ascii_case(rest),
+            None => false,
+        };
     }
-}
-
-/// The reason string of a TLS failure (D14): "certificate verify failed: unknown issuer",
-/// "peer sent alert: handshake_failure", ...
-pub fn reason(e: &Error) -> String {
-    match e {
-        Error::InvalidCertificate(c) => {
-            format!("certificate verify failed: {}", cert_detail(c))
-        }
-        Error::AlertReceived(a) => format!("peer sent alert: {}", snake(&format!("{a:?}"))),
-        Error::NoApplicationProtocol => "no application protocol in common".into(),
-        Error::NoCertificatesPresented => "peer sent no certificate".into(),
-        Error::DecryptError => "bad record: decryption failed".into(),
-        Error::InvalidMessage(m) => {
-            format!("bad record: {}", snake(&format!("{m:?}")).replace('_', " "))
-        }
-        Error::PeerIncompatible(p) => format!("peer incompatible: {p:?}"),
-        Error::PeerMisbehaved(p) => format!("peer misbehaved: {p:?}"),
-        other => other.to_string(),
-    }
-}
-
-/// The rustls error inside an I/O error from futures-rustls, if there is one.
-pub fn rustls_error(e: &std::io::Error) -> Option<&Error> {
-    e.get_ref().and_then(|inner| inner.downcast_ref::<Error>())
+    pattern.eq_ignore_ascii_case(host)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::snake;
+    use super::name_matches;
 
     #[test]
-    fn alert_names_in_openssl_spelling() {
-        assert_eq!(snake("HandshakeFailure"), "handshake_failure");
-        assert_eq!(snake("UnknownCA"), "unknown_ca");
-        assert_eq!(snake("BadRecordMac"), "bad_record_mac");
-        assert_eq!(snake("NoApplicationProtocol"), "no_application_protocol");
+    fn wildcard_matches_one_label() {
+        assert!(name_matches("*.example.test", "a.example.test"));
+        assert!(name_matches("*.example.test", "A.Example.Test."));
+        assert!(!name_matches("*.example.test", "a.b.example.test"));
+        assert!(!name_matches("*.example.test", "example.test"));
+        assert!(name_matches("localhost", "LOCALHOST"));
     }
 }
