@@ -16,7 +16,10 @@ thread_local! {
     static BEFORE_EXIT: RefCell<Vec<fn()>> = const { RefCell::new(Vec::new()) };
 }
 
-fn add(list: &'static std::thread::LocalKey<RefCell<Vec<fn()>>>, f: fn()) {
+/// One list of hooks, as a thread-local.
+type HookList = std::thread::LocalKey<RefCell<Vec<fn()>>>;
+
+fn add(list: &'static HookList, f: fn()) {
     list.with(|l| {
         let mut l = l.borrow_mut();
         if !l.iter().any(|g| std::ptr::fn_addr_eq(*g, f)) {
@@ -25,7 +28,7 @@ fn add(list: &'static std::thread::LocalKey<RefCell<Vec<fn()>>>, f: fn()) {
     });
 }
 
-fn call(list: &'static std::thread::LocalKey<RefCell<Vec<fn()>>>) {
+fn call(list: &'static HookList) {
     list.with(|l| {
         for f in l.borrow().iter() {
             f();
