@@ -1,43 +1,5 @@
-//! `silly`: parse the command line, run the script, turn the outcome into an exit status.
-//! Errors are printed here and nowhere else.
+//! `silly`: the command (see the library, src/lib.rs).
 
-mod boot;
-mod cli;
-mod error;
-mod log;
-mod native;
-mod repl;
-mod runtime;
-
-use std::io::Write;
-use std::process::ExitCode;
-
-fn main() -> ExitCode {
-    let config = match cli::parse() {
-        Ok(c) => c,
-        Err(e) => {
-            // clap prints help/usage itself; its exit code is 0 for --help and 2 for errors.
-            let _ = e.print();
-            return ExitCode::from(e.exit_code() as u8);
-        }
-    };
-    if config.show_version {
-        println!("{}", boot::version_line());
-        return ExitCode::SUCCESS;
-    }
-    native::core::ARGV.get_or_init(|| {
-        std::env::args_os()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect()
-    });
-    match boot::run(config) {
-        Ok(code) => {
-            let _ = std::io::stdout().flush();
-            ExitCode::from(code as u8)
-        }
-        Err(e) => {
-            eprintln!("silly: {e}");
-            ExitCode::from(1)
-        }
-    }
+fn main() -> std::process::ExitCode {
+    silly::main()
 }

@@ -7,8 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use mlua::{Function, Lua, Table, Value};
 
-use crate::native::current_task;
-use crate::runtime::{self, task::Pending};
+use crate::runtime::{self, task};
 
 pub fn open(lua: &Lua) -> mlua::Result<Table> {
     let m = lua.create_table()?;
@@ -26,14 +25,10 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
         "monotonic",
         lua.create_function(|_, ()| Ok(runtime::get().monotonic_ms()))?,
     )?;
-    // Arms a sleep for the current task; the Lua wrapper yields right after.
+    // sleep(ms) -> MARKER: the Lua wrapper yields it; the task resumes when the time is up.
     m.set(
         "sleep",
-        lua.create_function(|_, ms: u64| {
-            let t = current_task()?;
-            t.set_pending(Pending::Op(runtime::get().timers.sleep(ms)));
-            Ok(())
-        })?,
+        lua.create_function(|_, ms: u64| task::suspend(runtime::get().timers.sleep(ms)))?,
     )?;
     m.set(
         "after",

@@ -97,12 +97,8 @@ pub struct Tasks {
     live: RefCell<HashMap<usize, Rc<Task>>>,
     /// The task whose coroutine is being resumed right now.
     current: RefCell<Option<Rc<Task>>>,
-    /// Tasks not parked in `wait()`: ready, running or blocked in a native operation.
-    active: Cell<usize>,
-    /// Tasks parked in `wait()`.
-    waiting: Cell<usize>,
-    /// Tasks forked or woken and not yet resumed (`task.readycount()`).
-    ready: Cell<usize>,
+    /// How many tasks are in each state (the idle check and `task.readycount()` read them).
+    counts: Cell<Counts>,
     /// The Lua function every ordinary task coroutine starts in (from `silly.task`): it runs the
     /// user function under `xpcall` and logs an escaping error.
     entry: RefCell<Option<Function>>,
@@ -122,15 +118,22 @@ pub struct Hooks {
 
 impl Tasks {
     pub fn active(&self) -> usize {
-        self.active.get()
+        self.counts.get().active
     }
 
     pub fn waiting(&self) -> usize {
-        self.waiting.get()
+        self.counts.get().waiting
+    }
+
+    /// Applies one state change to the counts.
+    fn count(&self, change: fn(&mut Counts)) {
+        let mut c = self.counts.get();
+        change(&mut c);
+        self.counts.set(c);
     }
 
     pub fn ready(&self) -> usize {
-        self.ready.get()
+        self.counts.get().ready
     }
 
     pub fn set_entry(&self, f: Function) {
@@ -215,8 +218,7 @@ pub fn spawn(
         .live
         .borrow_mut()
         .insert(thread.to_pointer() as usize, task.clone());
-    rt.tasks.active.set(rt.tasks.active.get() + 1);
-    rt.tasks.ready.set(rt.tasks.ready.get() + 1);
+    rt.tasks.count(Counts::spawned);
     let handle = rt.executor.spawn(drive(task, start));
     rt.tasks.call_hook("create", &thread);
     Ok((thread, handle))
@@ -260,9 +262,7 @@ pub fn wakeup(thread: &Thread, value: Value) -> Result<(), String> {
     task.status.set(Status::Ready);
     *task.wake_value.borrow_mut() = Some(value);
     let t = &rt.tasks;
-    t.waiting.set(t.waiting.get() - 1);
-    t.active.set(t.active.get() + 1);
-    t.ready.set(t.ready.get() + 1);
+    t.count(Counts::woken);
     if let Some(w) = task.waker.borrow_mut().take() {
         w.wake();
     }
@@ -297,7 +297,7 @@ async fn drive(task: Rc<Task>, start: Start) {
             }
             None => {
                 // Cancelled after it was due but before it ran.
-                rt.tasks.ready.set(rt.tasks.ready.get() - 1);
+                rt.tasks.count(Counts::run);
                 finish(&rt, &task);
                 return;
             }
@@ -305,7 +305,7 @@ async fn drive(task: Rc<Task>, start: Start) {
     };
     loop {
         if task.status.get() == Status::Ready {
-            rt.tasks.ready.set(rt.tasks.ready.get() - 1);
+            rt.tasks.count(Counts::run);
         }
         task.status.set(Status::Run);
         *rt.tasks.current.borrow_mut() = Some(task.clone());
@@ -341,8 +341,7 @@ async fn drive(task: Rc<Task>, start: Start) {
             (true, Pending::Wait) => {
                 task.status.set(Status::Wait);
                 let t = &rt.tasks;
-                t.active.set(t.active.get() - 1);
-                t.waiting.set(t.waiting.get() + 1);
+                t.count(Counts::parked);
                 rt.check_idle();
                 let v = woken(&task).await;
                 MultiValue::from_vec(vec![v])
@@ -363,6 +362,78 @@ fn finish(rt: &runtime::Runtime, task: &Task) {
         .live
         .borrow_mut()
         .remove(&(task.thread.to_pointer() as usize));
-    rt.tasks.active.set(rt.tasks.active.get() - 1);
+    rt.tasks.count(Counts::ended);
     rt.check_idle();
+}
+
+/// The task counts as a plain value: each method is one state change of one task.
+/// Invariants: `ready <= active` (a ready task is active), and every count stays >= 0 as
+/// long as the changes follow a task's life: spawned, then (run, parked, woken)*, ended.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    /// Tasks not parked in `wait()`: ready, running or blocked in a native operation.
+    pub active: usize,
+    /// Tasks parked in `wait()`.
+    pub waiting: usize,
+    /// Tasks forked or woken and not yet resumed (`task.readycount()`).
+    pub ready: usize,
+}
+
+impl Counts {
+    /// A new task, queued to run.
+    pub fn spawned(&mut self) {
+        self.active += 1;
+        self.ready += 1;
+    }
+
+    /// A ready task starts running (or is dropped before it could, a cancelled timer task).
+    pub fn run(&mut self) {
+        self.ready -= 1;
+    }
+
+    /// A running task parks in `wait()`.
+    pub fn parked(&mut self) {
+        self.active -= 1;
+        self.waiting += 1;
+    }
+
+    /// `wakeup` makes a parked task ready.
+    pub fn woken(&mut self) {
+        self.waiting -= 1;
+        self.active += 1;
+        self.ready += 1;
+    }
+
+    /// A task ended (it was active: running, or dropped while still ready).
+    pub fn ended(&mut self) {
+        self.active -= 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Counts;
+
+    fn apply(changes: &[fn(&mut Counts)]) -> Counts {
+        let mut c = Counts::default();
+        for change in changes {
+            change(&mut c);
+            assert!(c.ready <= c.active, "{c:?}");
+        }
+        c
+    }
+
+    #[test]
+    fn a_task_that_runs_to_its_end_leaves_nothing() {
+        let c = apply(&[Counts::spawned, Counts::run, Counts::ended]);
+        assert_eq!(c, Counts::default());
+    }
+
+    #[test]
+    fn a_parked_task_is_waiting_not_active() {
+        let c = apply(&[Counts::spawned, Counts::run, Counts::parked]);
+        assert_eq!((c.active, c.waiting, c.ready), (0, 1, 0));
+        let c = apply(&[Counts::spawned, Counts::run, Counts::parked, Counts::woken]);
+        assert_eq!((c.active, c.waiting, c.ready), (1, 0, 1));
+    }
 }

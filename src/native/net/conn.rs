@@ -10,7 +10,8 @@ use mlua::{AnyUserData, IntoLuaMulti, Lua, Table, UserData, UserDataRef, Value};
 
 use crate::native::net::conn_fast;
 use crate::native::net::error::lua_status;
-use crate::native::net::stream::{Delim, ReadNow, Request, Stream};
+use crate::native::net::read_buf::{Delim, Request};
+use crate::native::net::stream::{ReadNow, Stream};
 use crate::runtime::task;
 
 /// A connection as Lua holds it; `.1` is its id for the raw fast paths (conn_fast.rs).

@@ -19,60 +19,28 @@ use std::rc::Rc;
 
 use mlua::ffi;
 
-use crate::native::net::stream::{Delim, Request, Stream};
-
-/// Live connections by id: the slot index in the low 32 bits, the slot's generation above, so
-/// a reused slot never answers to an old id.
-#[derive(Default)]
-struct Registry {
-    slots: Vec<(u32, Option<Rc<Stream>>)>,
-    free: Vec<u32>,
-}
+use crate::native::net::conn_ids::Registry;
+use crate::native::net::read_buf::{Delim, Request};
+use crate::native::net::stream::Stream;
 
 thread_local! {
-    static REGISTRY: RefCell<Registry> = RefCell::new(Registry::default());
+    /// Live connections by id (conn_ids.rs).
+    static REGISTRY: RefCell<Registry<Rc<Stream>>> = RefCell::new(Registry::default());
 }
 
 /// Registers a connection; its id is valid until `unregister`.
 pub fn register(s: Rc<Stream>) -> i64 {
-    REGISTRY.with(|r| {
-        let mut r = r.borrow_mut();
-        let index = match r.free.pop() {
-            Some(i) => i,
-            None => {
-                r.slots.push((0, None));
-                (r.slots.len() - 1) as u32
-            }
-        };
-        let slot = &mut r.slots[index as usize];
-        slot.0 = slot.0.wrapping_add(1);
-        slot.1 = Some(s);
-        (i64::from(slot.0) << 32) | i64::from(index)
-    })
+    REGISTRY.with(|r| r.borrow_mut().insert(s))
 }
 
 pub fn unregister(id: i64) {
-    REGISTRY.with(|r| {
-        let mut r = r.borrow_mut();
-        let index = (id & 0xffff_ffff) as u32;
-        if let Some(slot) = r.slots.get_mut(index as usize)
-            && i64::from(slot.0) == id >> 32
-            && slot.1.take().is_some()
-        {
-            r.free.push(index);
-        }
-    })
+    // Dropped outside the borrow: the stream's destructor must not find the registry busy.
+    let entry = REGISTRY.with(|r| r.borrow_mut().remove(id));
+    drop(entry);
 }
 
 fn lookup(id: i64) -> Option<Rc<Stream>> {
-    REGISTRY.with(|r| {
-        let r = r.try_borrow().ok()?;
-        let slot = r.slots.get((id & 0xffff_ffff) as usize)?;
-        if i64::from(slot.0) != id >> 32 {
-            return None;
-        }
-        slot.1.clone()
-    })
+    REGISTRY.with(|r| r.try_borrow().ok()?.get(id).cloned())
 }
 
 /// The integer at stack index `i`, if it is one.

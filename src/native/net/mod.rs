@@ -3,10 +3,12 @@
 pub mod addr;
 pub mod conn;
 pub mod conn_fast;
+pub mod conn_ids;
 pub mod dns;
 pub mod error;
 pub mod et_tcp;
 pub mod listener;
+pub mod read_buf;
 pub mod stream;
 pub mod tcp;
 pub mod tls;

@@ -22,6 +22,7 @@ use futures_lite::io::{AsyncRead, AsyncWrite};
 use mlua::{Lua, MultiValue, Value};
 
 use crate::native::net::error::{NetError, lua_result, lua_status};
+use crate::native::net::read_buf::{ReadBuf, Request};
 use crate::runtime::timer::Deadline;
 use crate::runtime::{self, SourceGuard, task};
 
@@ -39,118 +40,6 @@ const READS_PER_POLL: usize = 16;
 const DIRECT_WRITE_MIN: usize = 64 * 1024;
 /// Queued writes are merged into one chunk up to this size.
 const COALESCE_MAX: usize = 256 * 1024;
-/// A drained read buffer larger than this is freed, so idle connections stay small.
-const KEEP_CAPACITY: usize = 16 * 1024;
-
-/// What a reader asks for.
-#[derive(Debug, Clone)]
-pub enum Request {
-    /// Exactly this many bytes.
-    Bytes(usize),
-    /// Everything up to and including the first occurrence of this delimiter.
-    Delim(Delim),
-}
-
-/// A delimiter; the usual short ones ("\n", "\r\n") are kept inline, without an allocation
-/// per read.
-#[derive(Debug, Clone)]
-pub enum Delim {
-    Inline([u8; 16], u8),
-    Heap(Vec<u8>),
-}
-
-impl Delim {
-    /// Delimiters up to this length are kept inline.
-    pub const INLINE: usize = 16;
-
-    pub fn new(d: &[u8]) -> Delim {
-        if d.len() <= Self::INLINE {
-            let mut b = [0u8; Self::INLINE];
-            b[..d.len()].copy_from_slice(d);
-            Delim::Inline(b, d.len() as u8)
-        } else {
-            Delim::Heap(d.to_vec())
-        }
-    }
-
-    fn bytes(&self) -> &[u8] {
-        match self {
-            Delim::Inline(b, n) => &b[..*n as usize],
-            Delim::Heap(v) => v,
-        }
-    }
-}
-
-/// Bytes received and not yet read; `start` marks what was consumed.
-#[derive(Default)]
-struct ReadBuf {
-    data: Vec<u8>,
-    start: usize,
-    /// For a pending delimiter read: where the next search starts, so repeated appends keep
-    /// the search linear in the buffer size (N2).
-    scanned: usize,
-}
-
-impl ReadBuf {
-    fn len(&self) -> usize {
-        self.data.len() - self.start
-    }
-
-    fn bytes(&self) -> &[u8] {
-        &self.data[self.start..]
-    }
-
-    fn append(&mut self, b: &[u8]) {
-        if self.start > 0 && self.start == self.data.len() {
-            self.data.clear();
-            self.start = 0;
-        }
-        self.data.extend_from_slice(b);
-    }
-
-    /// How many bytes `req` takes, if the buffer can satisfy it now.
-    fn satisfies(&mut self, req: &Request) -> Option<usize> {
-        match req {
-            Request::Bytes(n) => (self.len() >= *n).then_some(*n),
-            Request::Delim(d) => {
-                let d = d.bytes();
-                let from = self.scanned.min(self.len());
-                match memchr::memmem::find(&self.bytes()[from..], d) {
-                    Some(i) => {
-                        self.scanned = 0;
-                        Some(from + i + d.len())
-                    }
-                    None => {
-                        // Next time, start where a delimiter could still begin.
-                        self.scanned = self.len().saturating_sub(d.len() - 1);
-                        None
-                    }
-                }
-            }
-        }
-    }
-
-    fn take(&mut self, n: usize) -> &[u8] {
-        let s = self.start;
-        self.start += n;
-        &self.data[s..s + n]
-    }
-
-    /// Releases memory once everything was read.
-    fn compact(&mut self) {
-        if self.start == self.data.len() {
-            if self.data.capacity() > KEEP_CAPACITY {
-                self.data = Vec::new();
-            } else {
-                self.data.clear();
-            }
-            self.start = 0;
-        } else if self.start > self.data.len() / 2 && self.start > 4096 {
-            self.data.drain(..self.start);
-            self.start = 0;
-        }
-    }
-}
 
 /// An outgoing chunk and how much of it was sent.
 struct Chunk {

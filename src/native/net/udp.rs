@@ -17,16 +17,15 @@ use std::os::fd::AsRawFd;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
 
-use async_io::{Async, Timer};
-use mlua::{Lua, MultiValue, Table, UserData, UserDataRef, Value};
+use async_io::Async;
+use mlua::{IntoLuaMulti, Lua, MultiValue, Table, UserData, UserDataRef};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::log::{self, Level};
-use crate::native::current_task;
-use crate::native::errno;
 use crate::native::net::addr;
+use crate::native::net::error::{NetError, lua_result, lua_status};
+use crate::runtime::timer::Deadline;
 use crate::runtime::{self, SourceGuard, task};
 
 /// Largest datagram the kernel can hand us (IPv6 payload limit); the receive buffer size.
@@ -53,7 +52,7 @@ struct State {
     stash_bytes: usize,
     /// The error that killed the socket (CONNREFUSED on a connected socket ...). Set by the
     /// driver or by `sendto`; `recvfrom` reports it once the stash is empty.
-    error: Option<String>,
+    error: Option<NetError>,
     /// Datagrams the kernel had no room for yet; the driver sends them.
     queue: VecDeque<(Vec<u8>, Option<SocketAddr>)>,
     /// Bytes in `queue` (`unsentbytes`).
@@ -94,7 +93,7 @@ impl Udp {
     }
 
     /// Records the error that ends the socket's life and wakes whoever waits.
-    fn die(st: &mut State, e: String) {
+    fn die(st: &mut State, e: NetError) {
         if st.error.is_none() {
             st.error = Some(e);
         }
@@ -108,21 +107,21 @@ impl Udp {
 
     /// `sendto`: Ok(()) when sent or queued (network errors are not reported, as in the
     /// reference), Err with an errno text when the call itself is wrong or the socket is dead.
-    fn send(&self, data: &[u8], to: Option<SocketAddr>) -> Result<(), String> {
+    fn send(&self, data: &[u8], to: Option<SocketAddr>) -> Result<(), NetError> {
         let mut guard = self.st.borrow_mut();
         let st = &mut *guard;
         let Some(sock) = st.sock.as_ref() else {
-            return Err(errno::text(errno::CLOSED));
+            return Err(NetError::Closed);
         };
         if st.error.is_some() {
-            return Err(errno::text(errno::CLOSED));
+            return Err(NetError::Closed);
         }
         let to = if self.connected {
             None
         } else {
             match to {
                 Some(a) => Some(fit_family(a, sock.get_ref())?),
-                None => return Err(errno::text(libc::EDESTADDRREQ)),
+                None => return Err(NetError::Os(libc::EDESTADDRREQ)),
             }
         };
         if !st.queue.is_empty() {
@@ -205,7 +204,7 @@ impl Udp {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => match sock.poll_readable(cx) {
                     Poll::Ready(Ok(())) => continue,
                     Poll::Ready(Err(e)) => {
-                        Self::die(st, errno::from_io(&e));
+                        Self::die(st, NetError::from_io(&e));
                         return Poll::Ready(());
                     }
                     Poll::Pending => break,
@@ -213,7 +212,7 @@ impl Udp {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     // On a connected socket this is the peer's ICMP error (CONNREFUSED ...).
-                    Self::die(st, errno::from_io(&e));
+                    Self::die(st, NetError::from_io(&e));
                     return Poll::Ready(());
                 }
             }
@@ -254,17 +253,17 @@ impl Udp {
 /// What a failed send means: a dead connected socket (recorded, not reported: the reference
 /// returns true and the next `recvfrom` tells), a caller's mistake (reported), or a lost
 /// datagram (dropped, as UDP allows).
-fn send_failed(st: &mut State, e: &io::Error, connected: bool) -> Result<(), String> {
+fn send_failed(st: &mut State, e: &io::Error, connected: bool) -> Result<(), NetError> {
     match e.raw_os_error() {
-        Some(libc::EMSGSIZE) => Err(errno::text(libc::EMSGSIZE)),
+        Some(libc::EMSGSIZE) => Err(NetError::Os(libc::EMSGSIZE)),
         Some(libc::ECONNREFUSED) if connected => {
-            Udp::die(st, errno::from_io(e));
+            Udp::die(st, NetError::from_io(e));
             Ok(())
         }
         _ => {
             log::message(
                 Level::Debug,
-                &format!("[udp] datagram dropped: {}", errno::from_io(e)),
+                &format!("[udp] datagram dropped: {}", NetError::from_io(e)),
             );
             Ok(())
         }
@@ -273,13 +272,13 @@ fn send_failed(st: &mut State, e: &io::Error, connected: bool) -> Result<(), Str
 
 /// Adapts a destination to the socket's family: IPv4 peers are reached through mapped
 /// addresses on an IPv6 socket, mapped peers directly on an IPv4 one.
-fn fit_family(to: SocketAddr, sock: &UdpSocket) -> Result<SocketAddr, String> {
+fn fit_family(to: SocketAddr, sock: &UdpSocket) -> Result<SocketAddr, NetError> {
     let local_v6 = sock.local_addr().map(|a| a.is_ipv6()).unwrap_or(false);
     match (to.ip(), local_v6) {
         (IpAddr::V4(v4), true) => Ok(SocketAddr::new(IpAddr::V6(v4.to_ipv6_mapped()), to.port())),
         (IpAddr::V6(v6), false) => match v6.to_ipv4_mapped() {
             Some(v4) => Ok(SocketAddr::new(IpAddr::V4(v4), to.port())),
-            None => Err(errno::text(libc::EAFNOSUPPORT)),
+            None => Err(NetError::Os(libc::EAFNOSUPPORT)),
         },
         _ => Ok(to),
     }
@@ -304,7 +303,7 @@ impl Future for Driver {
 /// A task blocked in `recvfrom`.
 struct RecvFuture {
     u: Rc<Udp>,
-    timer: Option<Timer>,
+    deadline: Deadline,
 }
 
 impl Future for RecvFuture {
@@ -322,13 +321,9 @@ impl Future for RecvFuture {
                 }
             }
         };
-        let expired = got.is_none()
-            && this
-                .timer
-                .as_mut()
-                .is_some_and(|t| Pin::new(t).poll(cx).is_ready());
+        let expired = got.is_none() && this.deadline.poll_expired(cx);
         let got = if expired {
-            Some(Err(errno::text(libc::ETIMEDOUT)))
+            Some(Err(NetError::TimedOut))
         } else {
             got
         };
@@ -351,9 +346,9 @@ impl Drop for RecvFuture {
 }
 
 /// What `recvfrom` can answer without waiting: a closed socket, a stashed datagram, an error.
-fn take_now(st: &mut State) -> Option<Result<(Vec<u8>, SocketAddr), String>> {
+fn take_now(st: &mut State) -> Option<Result<(Vec<u8>, SocketAddr), NetError>> {
     if st.sock.is_none() {
-        return Some(Err(errno::text(errno::CLOSED)));
+        return Some(Err(NetError::Closed));
     }
     if let Some((data, from)) = st.stash.pop_front() {
         st.stash_bytes -= data.len();
@@ -362,14 +357,14 @@ fn take_now(st: &mut State) -> Option<Result<(Vec<u8>, SocketAddr), String>> {
     st.error.clone().map(Err)
 }
 
-fn results(lua: &Lua, r: Result<(Vec<u8>, SocketAddr), String>) -> mlua::Result<MultiValue> {
-    Ok(match r {
-        Ok((data, from)) => MultiValue::from_vec(vec![
-            Value::String(lua.create_string(&data)?),
-            Value::String(lua.create_string(from.to_string())?),
-        ]),
-        Err(e) => MultiValue::from_vec(vec![Value::Nil, Value::String(lua.create_string(&e)?)]),
-    })
+fn results(lua: &Lua, r: Result<(Vec<u8>, SocketAddr), NetError>) -> mlua::Result<MultiValue> {
+    let r = r.and_then(|(data, from)| {
+        let data = lua
+            .create_string(&data)
+            .map_err(|e| NetError::Message(e.to_string()))?;
+        Ok((data, from.to_string()))
+    });
+    lua_result(lua, r)
 }
 
 /// Parses a peer address in the text form `recvfrom` gives: "1.2.3.4:80", "[::1]:80", and
@@ -382,16 +377,6 @@ pub fn parse_peer(s: &str) -> Option<SocketAddr> {
     let (host, port) = rest.split_once("]:")?;
     let ip = host.parse::<Ipv4Addr>().ok()?;
     Some(SocketAddr::new(IpAddr::V4(ip), port.parse().ok()?))
-}
-
-/// The address to bind: "" is the dual-stack IPv6 wildcard (net.md §1).
-fn local_addr(ip: &str, port: u16) -> Result<SocketAddr, String> {
-    if ip.is_empty() {
-        return Ok(SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port));
-    }
-    addr::ip(ip)
-        .map(|ip| SocketAddr::new(ip, port))
-        .ok_or_else(|| errno::text(errno::RESOLVE))
 }
 
 fn new_socket(family: SocketAddr, bind: SocketAddr) -> io::Result<UdpSocket> {
@@ -407,33 +392,35 @@ fn new_socket(family: SocketAddr, bind: SocketAddr) -> io::Result<UdpSocket> {
     Ok(sock.into())
 }
 
-fn bind(ip: &str, port: u16) -> Result<Rc<Udp>, String> {
-    let sa = local_addr(ip, port)?;
-    let sock = new_socket(sa, sa).map_err(|e| errno::from_io(&e))?;
-    Udp::start(sock, false).map_err(|e| errno::from_io(&e))
+fn io_err(e: io::Error) -> NetError {
+    NetError::from_io(&e)
 }
 
-fn connect(ip: &str, port: u16, bind: Option<(String, u16)>) -> Result<Rc<Udp>, String> {
+fn bind(ip: &str, port: u16) -> Result<Rc<Udp>, NetError> {
+    let sa = addr::socket_addr(ip, port)?;
+    let sock = new_socket(sa, sa).map_err(io_err)?;
+    Udp::start(sock, false).map_err(io_err)
+}
+
+fn connect(ip: &str, port: u16, bind: Option<(String, u16)>) -> Result<Rc<Udp>, NetError> {
     if ip.is_empty() {
-        return Err(errno::text(libc::EINVAL));
+        return Err(NetError::Os(libc::EINVAL));
     }
-    let peer = addr::ip(ip)
-        .map(|ip| SocketAddr::new(ip, port))
-        .ok_or_else(|| errno::text(errno::RESOLVE))?;
+    let peer = addr::socket_addr(ip, port)?;
     let local = match bind {
         Some((bip, bport)) => {
-            let b = local_addr(&bip, bport)?;
+            let b = addr::socket_addr(&bip, bport)?;
             if b.is_ipv4() != peer.is_ipv4() {
-                return Err(errno::text(libc::EAFNOSUPPORT));
+                return Err(NetError::Os(libc::EAFNOSUPPORT));
             }
             b
         }
         None if peer.is_ipv4() => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
         None => SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), 0),
     };
-    let sock = new_socket(peer, local).map_err(|e| errno::from_io(&e))?;
-    sock.connect(peer).map_err(|e| errno::from_io(&e))?;
-    Udp::start(sock, true).map_err(|e| errno::from_io(&e))
+    let sock = new_socket(peer, local).map_err(io_err)?;
+    sock.connect(peer).map_err(io_err)?;
+    Udp::start(sock, true).map_err(io_err)
 }
 
 /// A socket as Lua holds it.
@@ -441,11 +428,8 @@ pub struct UdpHandle(Rc<Udp>);
 
 impl UserData for UdpHandle {}
 
-fn opened(lua: &Lua, r: Result<Rc<Udp>, String>) -> mlua::Result<MultiValue> {
-    Ok(match r {
-        Ok(u) => MultiValue::from_vec(vec![Value::UserData(lua.create_userdata(UdpHandle(u))?)]),
-        Err(e) => MultiValue::from_vec(vec![Value::Nil, Value::String(lua.create_string(&e)?)]),
-    })
+fn opened(lua: &Lua, r: Result<Rc<Udp>, NetError>) -> mlua::Result<MultiValue> {
+    lua_result(lua, r.map(UdpHandle))
 }
 
 pub fn open(lua: &Lua) -> mlua::Result<Table> {
@@ -478,19 +462,16 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
             }
             let op: task::Op = Box::pin(RecvFuture {
                 u: h.0.clone(),
-                timer: timeout.map(|ms| Timer::after(Duration::from_millis(ms.max(0) as u64))),
+                deadline: Deadline::after_ms(timeout.map(|ms| ms.max(0) as u64)),
             });
-            current_task()?.set_pending(task::Pending::Op(op));
-            Ok(MultiValue::from_vec(vec![Value::LightUserData(
-                task::marker(),
-            )]))
+            task::suspend(op)?.into_lua_multi(lua)
         })?,
     )?;
     // sendto(ud, data, addr?) -> true | false, err
     m.set(
         "sendto",
         lua.create_function(
-            |_,
+            |lua,
              (h, data, to): (
                 UserDataRef<UdpHandle>,
                 mlua::LuaString,
@@ -501,15 +482,12 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
                         let text = s.to_str().ok().map(|t| t.to_string());
                         match text.as_deref().and_then(parse_peer) {
                             Some(a) => Some(a),
-                            None => return Ok((false, Some(errno::text(libc::EINVAL)))),
+                            None => return lua_status(lua, Err(NetError::Os(libc::EINVAL))),
                         }
                     }
                     _ => None,
                 };
-                match h.0.send(&data.as_bytes(), to) {
-                    Ok(()) => Ok((true, None)),
-                    Err(e) => Ok((false, Some(e))),
-                }
+                lua_status(lua, h.0.send(&data.as_bytes(), to))
             },
         )?,
     )?;
