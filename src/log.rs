@@ -85,6 +85,7 @@ fn local_stamp(secs: i64) -> String {
     let t = secs as libc::time_t;
     // SAFETY: localtime_r writes into the zeroed `tm` we own; both pointers are valid.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
     let ok = unsafe { !libc::localtime_r(&t, &mut tm).is_null() };
     if !ok {
         return "1970-01-01 00:00:00".into();

@@ -194,6 +194,7 @@ pub async fn run() {
         // SAFETY: termios is plain data (all-zero is a valid value), and tcgetattr only fills
         // it in from fd 0, which is open: it is our terminal.
         let mut mode: libc::termios = unsafe { std::mem::zeroed() };
+        // SAFETY: as above.
         if unsafe { libc::tcgetattr(0, &mut mode) } == 0 {
             let _ = SAVED_MODE.set(mode);
         }

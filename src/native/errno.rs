@@ -75,6 +75,7 @@ pub fn text(code: i32) -> String {
             if p.is_null() {
                 format!("Unknown error {code}")
             } else {
+                // SAFETY: non-null: a NUL-terminated string (see above), copied at once.
                 unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
             }
         }

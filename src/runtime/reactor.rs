@@ -75,6 +75,7 @@ thread_local! {
     static REACTOR: Reactor = Reactor {
         // SAFETY: epoll_create1 has no memory-safety preconditions; a valid fd is owned below.
         epoll: match unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) } {
+            // SAFETY: a new descriptor that nothing else owns.
             fd if fd >= 0 => Some(unsafe { OwnedFd::from_raw_fd(fd) }),
             _ => None,
         },

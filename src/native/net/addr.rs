@@ -38,6 +38,7 @@ pub fn port(s: &str) -> Option<u16> {
     if ent.is_null() {
         return None;
     }
+    // SAFETY: non-null, so it points at a valid servent (see above).
     let port = unsafe { (*ent).s_port };
     Some(u16::from_be(port as u16))
 }

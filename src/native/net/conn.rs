@@ -75,12 +75,11 @@ pub fn functions(lua: &Lua) -> mlua::Result<Table> {
     // fastread(id, n | delim) -> data | nothing; fastwrite(id, data) -> true | nothing
     // SAFETY: both follow the rules of conn_fast.rs (no destructor alive across a raising Lua
     // call, no panic escaping).
-    m.set("fastread", unsafe {
-        lua.create_c_function(conn_fast::fast_read)?
-    })?;
-    m.set("fastwrite", unsafe {
-        lua.create_c_function(conn_fast::fast_write)?
-    })?;
+    let fastread = unsafe { lua.create_c_function(conn_fast::fast_read)? };
+    // SAFETY: as above.
+    let fastwrite = unsafe { lua.create_c_function(conn_fast::fast_write)? };
+    m.set("fastread", fastread)?;
+    m.set("fastwrite", fastwrite)?;
     // write(ud, string) -> true | false, err
     m.set(
         "write",

@@ -309,10 +309,13 @@ impl Stream {
         })))
     }
 
-    /// The fast path of `read` (conn.rs `fast_read`): if no task is reading and the buffer
-    /// already satisfies `req`, consumes those bytes and returns where they are. They stay in
-    /// place until `after_fast_take`, and nothing may touch this stream in between.
-    pub fn fast_take(&self, req: &Request) -> Option<(*const u8, usize)> {
+    /// The fast path of `read` (conn_fast.rs `fast_read`): if no task is reading and the
+    /// buffer already satisfies `req`, consumes those bytes and returns where they are.
+    ///
+    /// # Safety
+    /// The pointer is valid only until this stream is touched again: the caller reads the
+    /// bytes, then calls `after_fast_take`, and nothing may use the stream in between.
+    pub unsafe fn fast_take(&self, req: &Request) -> Option<(*const u8, usize)> {
         let mut st = self.st.try_borrow_mut().ok()?;
         if st.closed || st.reading.is_some() {
             return None;
