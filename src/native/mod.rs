@@ -44,11 +44,3 @@ pub fn register(lua: &Lua) -> mlua::Result<()> {
     }
     Ok(())
 }
-
-/// The task running the calling Lua code, or the error a suspending call raises outside one.
-pub fn current_task() -> mlua::Result<std::rc::Rc<crate::runtime::task::Task>> {
-    crate::runtime::get()
-        .tasks
-        .current()
-        .ok_or_else(|| mlua::Error::runtime("attempt to suspend outside a task"))
-}

@@ -2,7 +2,6 @@
 
 use mlua::{Function, Lua, MultiValue, Table, Thread, Value};
 
-use crate::native::current_task;
 use crate::runtime::{self, task};
 
 pub fn open(lua: &Lua) -> mlua::Result<Table> {
@@ -45,7 +44,7 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
         "wait",
         // Returns an error message instead of raising, so the Lua wrapper raises a plain string.
         lua.create_function(|_, ()| {
-            let t = current_task()?;
+            let t = task::current()?;
             Ok(task::prepare_wait(&t).err())
         })?,
     )?;

@@ -228,12 +228,16 @@ pub fn spawn(
 /// native hands back to its Lua wrapper, which yields it (the private marker); the task is
 /// resumed with the op's results. Outside a task this is an error.
 pub fn suspend(op: Op) -> mlua::Result<Value> {
-    let task = runtime::get()
+    current()?.set_pending(Pending::Op(op));
+    Ok(Value::LightUserData(marker()))
+}
+
+/// The task running the calling Lua code, or the error a suspending call raises outside one.
+pub fn current() -> mlua::Result<Rc<Task>> {
+    runtime::get()
         .tasks
         .current()
-        .ok_or_else(|| mlua::Error::runtime("attempt to suspend outside a task"))?;
-    task.set_pending(Pending::Op(op));
-    Ok(Value::LightUserData(marker()))
+        .ok_or_else(|| mlua::Error::runtime("attempt to suspend outside a task"))
 }
 
 /// `task.wait()`'s native half: checks the state and records the wait.

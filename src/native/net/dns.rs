@@ -31,7 +31,6 @@ use hickory_proto::rr::{DNSClass, Name, RData, RecordType};
 use mlua::{Lua, MultiValue, Table, Value};
 
 use crate::log::{self, Level};
-use crate::native::current_task;
 use crate::native::errno;
 use crate::runtime::{self, task};
 
@@ -1005,12 +1004,7 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
                 };
                 match resolve(&name, qtype, timeout.map(|t| t.max(0) as u64)) {
                     Now::Done(r) => to_lua(lua, r),
-                    Now::Later(op) => {
-                        current_task()?.set_pending(task::Pending::Op(op));
-                        Ok(MultiValue::from_vec(vec![Value::LightUserData(
-                            task::marker(),
-                        )]))
-                    }
+                    Now::Later(op) => Ok(MultiValue::from_vec(vec![task::suspend(op)?])),
                 }
             },
         )?,

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use mlua::{Lua, Table};
 use rustls::CommonState;
 
-use crate::native::net::tls::TlsState;
+use crate::native::net::tls::session::TlsState;
 use crate::native::net::tls::config::suite_name;
 
 /// "tlsv1_3" (LuaSec spelling, as `minversion` takes it).

@@ -36,7 +36,7 @@ use crate::native::net::{conn, stream::Stream, tcp};
 use crate::runtime::timer::with_timeout;
 use crate::runtime::{self, task};
 use config::Sessions;
-use session::TlsIo;
+use session::{TlsIo, TlsState};
 
 /// A built server configuration, not yet (or no longer) attached to a listener.
 struct ServerConf(Arc<ServerConfig>);
@@ -50,9 +50,6 @@ impl UserData for ClientConf {}
 struct SessionsUd(Sessions);
 impl UserData for SessionsUd {}
 
-/// The last TLS failure of one connection, for the third return value (docs/tls.md).
-pub struct TlsState(Rc<RefCell<Option<String>>>);
-impl UserData for TlsState {}
 
 /// What the accept loop and `reload` share: the configuration new handshakes start with.
 struct Current {

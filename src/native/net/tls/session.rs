@@ -13,6 +13,11 @@ use futures_lite::io::{AsyncRead, AsyncWrite};
 
 use crate::native::net::error::NetError;
 
+/// The last TLS failure of one connection, as its Lua object holds it: `reason(state)` is
+/// the third value of a failed read or write (docs/tls.md, "Errors").
+pub struct TlsState(pub Rc<RefCell<Option<String>>>);
+impl mlua::UserData for TlsState {}
+
 pub struct TlsIo<T> {
     inner: T,
     /// The reason of the session's TLS failure, once there is one; shared with the
