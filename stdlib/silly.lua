@@ -1,13 +1,13 @@
 -- silly: the core module. Process facts, error helpers and exit (contract: core.md §2).
 local c = require "silly.c"
 local logger = require "silly.logger"
+local check = require "silly.internal.check"
 
 local type = type
 local xpcall = xpcall
 local tostring = tostring
 local traceback = debug.traceback
 local tointeger = math.tointeger
-local error = error
 
 local M = {
 	pid = c.pid,
@@ -57,7 +57,7 @@ function M.exit(status)
 	if type(status) ~= "number" or not n then
 		local got = type(status) == "number" and "number has no integer representation"
 			or ("number expected, got " .. type(status))
-		error("bad argument #1 to 'exit' (" .. got .. ")", 2)
+		check.argerror(1, "exit", got)
 	end
 	c.exit(n)
 end

@@ -4,6 +4,7 @@
 -- written by the native side. Output functions below the current level are no-ops, rebound by
 -- `setlevel`, so a hidden call costs one empty function call.
 local c = require "silly.logger.c"
+local check = require "silly.internal.check"
 
 local write = c.write
 local type = type
@@ -18,6 +19,7 @@ local mathtype = math.type
 local tointeger = math.tointeger
 local find = string.find
 local sub = string.sub
+local argerror = check.argerror
 
 local M = {
 	DEBUG = 0,
@@ -92,7 +94,7 @@ local function formatted(level, fmt, ...)
 	if type(fmt) == "number" then
 		fmt = tostring(fmt)
 	elseif type(fmt) ~= "string" then
-		error(format("bad argument #1 to 'format' (string expected, got %s)", type(fmt)), 3)
+		argerror(1, "format", "string expected, got " .. type(fmt), 4)
 	end
 	local out = { location() }
 	local argi, nargs = 1, select("#", ...)
@@ -109,7 +111,7 @@ local function formatted(level, fmt, ...)
 			out[#out + 1] = "%"
 		elseif opt == "s" then
 			if argi > nargs then
-				error("bad argument #" .. (argi + 1) .. " to 'format' (no value)", 3)
+				argerror(argi + 1, "format", "no value", 4)
 			end
 			render((select(argi, ...)), 0, out, false)
 			out[#out + 1] = " "
@@ -169,7 +171,7 @@ function M.setlevel(level)
 	-- As Lua's integer arguments do, a float with an exact integer value (2.0) is accepted.
 	local n = type(level) == "number" and tointeger(level)
 	if not n or n < 0 or n > 3 then
-		error(format("bad argument #1 to 'setlevel' (level 0..3 expected, got %s)", tostring(level)), 2)
+		argerror(1, "setlevel", "level 0..3 expected, got " .. tostring(level))
 	end
 	level = n
 	c.setlevel(level)

@@ -1,14 +1,15 @@
 -- silly.net.addr: split, join and classify "host:port" address strings (contract: net.md §2).
 -- Pure functions; nothing here touches the network.
 local c = require "silly.net.addr.c"
+local check = require "silly.internal.check"
 
 local type = type
 local tostring = tostring
-local error = error
 local find = string.find
 local sub = string.sub
 local byte = string.byte
 local c_iptype = c.iptype
+local argerror = check.argerror
 
 local M = {}
 
@@ -17,7 +18,7 @@ local function str(v, n, fname)
 	if t == "number" then
 		return tostring(v)
 	elseif t ~= "string" then
-		error("bad argument #" .. n .. " to '" .. fname .. "' (string expected, got " .. t .. ")", 3)
+		argerror(n, fname, "string expected, got " .. t, 4)
 	end
 	return v
 end

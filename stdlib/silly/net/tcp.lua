@@ -15,10 +15,10 @@ local time_c = require "silly.time.c"
 local MARKER = task_c.marker
 local yield = coroutine.yield
 local type = type
-local error = error
 local xpcall = xpcall
 local setmetatable = setmetatable
 local mathtype = math.type
+local argerror = check.argerror
 local resolve = resolver.resolve
 local bindaddr = resolver.bindaddr
 local monotonic = time_c.monotonic
@@ -57,15 +57,15 @@ function M.listen(conf)
 	check.type(conf, "table", 1, "listen")
 	local a, accept, backlog = conf.addr, conf.accept, conf.backlog
 	if type(a) ~= "string" then
-		error("bad argument #1 to 'listen' (conf.addr: string expected, got " .. type(a) .. ")", 2)
+		argerror(1, "listen", "conf.addr: string expected, got " .. type(a))
 	end
 	if type(accept) ~= "function" then
-		error("bad argument #1 to 'listen' (conf.accept: function expected, got " .. type(accept) .. ")", 2)
+		argerror(1, "listen", "conf.accept: function expected, got " .. type(accept))
 	end
 	if backlog == nil then
 		backlog = 256
 	elseif mathtype(backlog) ~= "integer" or backlog < 1 then
-		error("bad argument #1 to 'listen' (conf.backlog: positive integer expected)", 2)
+		argerror(1, "listen", "conf.backlog: positive integer expected")
 	end
 	local ip, port = resolve(a, true)
 	if not ip then
@@ -112,7 +112,7 @@ function M.connect(address, opts)
 	local bip, bport
 	if bind ~= nil then
 		if type(bind) ~= "string" then
-			error("bad argument #2 to 'connect' (opts.bind: string expected)", 2)
+			argerror(2, "connect", "opts.bind: string expected")
 		end
 		bip, bport = bindaddr(bind)
 		if not bip then

@@ -40,6 +40,7 @@ local resolve = resolver.resolve
 local bindaddr = resolver.bindaddr
 local monotonic = time_c.monotonic
 local c_reason = c.reason
+local argerror = check.argerror
 
 local M = {}
 
@@ -52,10 +53,6 @@ local STORED = setmetatable({}, { __name = "silly.net.tls.stored" })
 local SESSIONS = setmetatable({}, { __name = "silly.net.tls.sessions" })
 
 local HANDSHAKE_TIMEOUT = 30000 -- D15
-
-local function argerr(n, fname, msg)
-	error(format("bad argument #%d to '%s' (%s)", n, fname, msg), 3)
-end
 
 local function readfile(path, field)
 	local f, e = io_open(path, "rb")
@@ -81,12 +78,12 @@ local function shape_alpn(v, n, fname, field)
 		return { v }
 	end
 	if type(v) ~= "table" then
-		argerr(n, fname, field .. ": array of strings expected, got " .. type(v))
+		argerror(n, fname, field .. ": array of strings expected, got " .. type(v))
 	end
 	local out = {}
 	for i = 1, #v do
 		if type(v[i]) ~= "string" then
-			argerr(n, fname, format("%s[%d]: string expected, got %s", field, i, type(v[i])))
+			argerror(n, fname, format("%s[%d]: string expected, got %s", field, i, type(v[i])))
 		end
 		out[i] = v[i]
 	end
@@ -112,7 +109,7 @@ end
 local function alias(t, name, other, n, fname)
 	local a, b = t[name], t[other]
 	if a ~= nil and b ~= nil and not same(a, b) then
-		argerr(n, fname, format("conflicting options '%s' and '%s'", name, other))
+		argerror(n, fname, format("conflicting options '%s' and '%s'", name, other))
 	end
 	if a == nil then
 		return b
@@ -122,7 +119,7 @@ end
 
 local function opt_string(v, n, fname, field)
 	if v ~= nil and v ~= false and type(v) ~= "string" then
-		argerr(n, fname, field .. ": string expected, got " .. type(v))
+		argerror(n, fname, field .. ": string expected, got " .. type(v))
 	end
 	return v or nil
 end
@@ -136,11 +133,11 @@ local function shape_ca(v, n, fname)
 		return v
 	end
 	if type(v) ~= "table" then
-		argerr(n, fname, "ca: string or array of strings expected, got " .. type(v))
+		argerror(n, fname, "ca: string or array of strings expected, got " .. type(v))
 	end
 	for i = 1, #v do
 		if type(v[i]) ~= "string" then
-			argerr(n, fname, format("ca[%d]: string expected, got %s", i, type(v[i])))
+			argerror(n, fname, format("ca[%d]: string expected, got %s", i, type(v[i])))
 		end
 	end
 	return concat(v, "\n")
@@ -162,29 +159,29 @@ end
 
 local function shape_certs(certs, n, fname)
 	if type(certs) ~= "table" then
-		argerr(n, fname, "conf.certs: array of {cert, key} expected, got " .. type(certs))
+		argerror(n, fname, "conf.certs: array of {cert, key} expected, got " .. type(certs))
 	end
 	if #certs == 0 then
-		argerr(n, fname, "conf.certs: must not be empty")
+		argerror(n, fname, "conf.certs: must not be empty")
 	end
 	local out = {}
 	for i = 1, #certs do
 		local e = certs[i]
 		if type(e) ~= "table" then
-			argerr(n, fname, format("conf.certs[%d]: table expected, got %s", i, type(e)))
+			argerror(n, fname, format("conf.certs[%d]: table expected, got %s", i, type(e)))
 		end
 		local cert, certfile = e.cert, e.certfile
 		local key, keyfile = e.key, e.keyfile
 		for _, f in ipairs({ "cert", "certfile", "key", "keyfile" }) do
 			if e[f] ~= nil and type(e[f]) ~= "string" then
-				argerr(n, fname, format("conf.certs[%d].%s: string expected, got %s", i, f, type(e[f])))
+				argerror(n, fname, format("conf.certs[%d].%s: string expected, got %s", i, f, type(e[f])))
 			end
 		end
 		if cert == nil and certfile == nil then
-			argerr(n, fname, format("conf.certs[%d]: 'cert' or 'certfile' required", i))
+			argerror(n, fname, format("conf.certs[%d]: 'cert' or 'certfile' required", i))
 		end
 		if key == nil and keyfile == nil then
-			argerr(n, fname, format("conf.certs[%d]: 'key' or 'keyfile' required", i))
+			argerror(n, fname, format("conf.certs[%d]: 'key' or 'keyfile' required", i))
 		end
 		out[i] = { cert = cert, certfile = certfile, key = key, keyfile = keyfile }
 	end
@@ -199,7 +196,7 @@ local function server_verify(v, n, fname)
 	elseif v == "optional" then
 		return "optional"
 	end
-	argerr(n, fname, "verify: false, true, \"optional\" or \"none\" expected")
+	argerror(n, fname, "verify: false, true, \"optional\" or \"none\" expected")
 end
 
 local function shape_timeout(v, n, fname)
@@ -207,7 +204,7 @@ local function shape_timeout(v, n, fname)
 		return nil
 	end
 	if mathtype(v) ~= "integer" or v < 0 then
-		argerr(n, fname, "handshaketimeout: non-negative integer expected")
+		argerror(n, fname, "handshaketimeout: non-negative integer expected")
 	end
 	return v
 end
@@ -353,8 +350,8 @@ local hold = stream.listener(listener_mt, c)
 ---@return boolean ok
 ---@return string? err "tls: ..." or CLOSED
 function listener:reload(conf)
-	if conf ~= nil and type(conf) ~= "table" then
-		error("bad argument #1 to 'reload' (table expected, got " .. type(conf) .. ")", 2)
+	if conf ~= nil then
+		check.type(conf, "table", 1, "reload")
 	end
 	if not self.fd then
 		return false, errno.CLOSED
@@ -388,18 +385,18 @@ function M.listen(conf)
 	check.type(conf, "table", 1, "listen")
 	local a, accept, backlog = conf.addr, conf.accept, conf.backlog
 	if type(a) ~= "string" then
-		argerr(1, "listen", "conf.addr: string expected, got " .. type(a))
+		argerror(1, "listen", "conf.addr: string expected, got " .. type(a))
 	end
 	if type(accept) ~= "function" then
-		argerr(1, "listen", "conf.accept: function expected, got " .. type(accept))
+		argerror(1, "listen", "conf.accept: function expected, got " .. type(accept))
 	end
 	if conf.certs == nil then
-		argerr(1, "listen", "conf.certs: array of {cert, key} expected, got nil")
+		argerror(1, "listen", "conf.certs: array of {cert, key} expected, got nil")
 	end
 	if backlog == nil then
 		backlog = 256
 	elseif mathtype(backlog) ~= "integer" or backlog < 1 then
-		argerr(1, "listen", "conf.backlog: positive integer expected")
+		argerror(1, "listen", "conf.backlog: positive integer expected")
 	end
 	local stored = merge_server(conf, {}, 1, "listen")
 	-- Configuration first: a content error must not leave a bound port behind (D5).
@@ -447,14 +444,14 @@ local function client_verify(opts)
 	elseif v == false or v == "none" then
 		verify = false
 	else
-		argerr(2, "connect", "opts.verify: boolean, \"peer\" or \"none\" expected")
+		argerror(2, "connect", "opts.verify: boolean, \"peer\" or \"none\" expected")
 	end
 	if insecure ~= nil then
 		if type(insecure) ~= "boolean" then
-			argerr(2, "connect", "opts.insecure: boolean expected")
+			argerror(2, "connect", "opts.insecure: boolean expected")
 		end
 		if verify ~= nil and verify == insecure then
-			argerr(2, "connect", "conflicting options 'verify' and 'insecure'")
+			argerror(2, "connect", "conflicting options 'verify' and 'insecure'")
 		end
 		verify = not insecure
 	end
@@ -532,14 +529,14 @@ function M.connect(address, opts)
 		check.type(opts, "table", 2, "connect")
 		hostname = alias(opts, "hostname", "server", 2, "connect")
 		if hostname ~= nil and type(hostname) ~= "string" then
-			argerr(2, "connect", "opts.hostname: string expected, got " .. type(hostname))
+			argerror(2, "connect", "opts.hostname: string expected, got " .. type(hostname))
 		end
 		bind, timeout = opts.bind, opts.timeout
 		if timeout ~= nil then
 			timeout = check.ms(timeout, 2, "connect")
 		end
 		if bind ~= nil and type(bind) ~= "string" then
-			argerr(2, "connect", "opts.bind: string expected")
+			argerror(2, "connect", "opts.bind: string expected")
 		end
 	end
 	if hostname == nil then

@@ -16,6 +16,7 @@ local error = error
 local setmetatable = setmetatable
 local tostring = tostring
 local concat = table.concat
+local argerror = check.argerror
 local parse_bind = resolver.bindaddr
 local c_recvfrom = c.recvfrom
 local c_sendto = c.sendto
@@ -77,14 +78,14 @@ function conn:sendto(data, to)
 		while data[i] ~= nil do
 			local v = data[i]
 			if type(v) ~= "string" and type(v) ~= "number" then
-				error("bad argument #1 to 'sendto' (array item " .. i .. " is a " .. type(v) .. ")", 2)
+				argerror(1, "sendto", "array item " .. i .. " is a " .. type(v))
 			end
 			parts[i] = v
 			i = i + 1
 		end
 		data = concat(parts)
 	elseif t ~= "string" then
-		error("bad argument #1 to 'sendto' (string or table expected, got " .. t .. ")", 2)
+		argerror(1, "sendto", "string or table expected, got " .. t)
 	end
 	if to ~= nil and type(to) ~= "string" then
 		return false, errno.INVAL
@@ -177,7 +178,7 @@ function M.connect(address, opts)
 	local bip, bport
 	if bindaddr ~= nil then
 		if type(bindaddr) ~= "string" then
-			error("bad argument #2 to 'connect' (opts.bindaddr: string expected)", 2)
+			argerror(2, "connect", "opts.bindaddr: string expected")
 		end
 		bip, bport = parse_bind(bindaddr)
 		if not bip then

@@ -173,7 +173,7 @@ function M.conn(mt, o)
 			while data[i] ~= nil do
 				local v = data[i]
 				if type(v) ~= "string" and type(v) ~= "number" then
-					error("bad argument #1 to 'write' (array item " .. i .. " is a " .. type(v) .. ")", 2)
+					argerror(1, "write", "array item " .. i .. " is a " .. type(v))
 				end
 				parts[i] = v
 				i = i + 1
@@ -182,7 +182,7 @@ function M.conn(mt, o)
 		elseif t == "number" and strict then
 			data = tostring(data)
 		elseif t ~= "string" then
-			error("bad argument #1 to 'write' (string or table expected, got " .. t .. ")", 2)
+			argerror(1, "write", "string or table expected, got " .. t)
 		end
 		if not reason then
 			return c_write(self[UD], data)
@@ -238,7 +238,7 @@ function M.conn(mt, o)
 			if not strict then
 				n = check.ms(n, 1, "limit")
 			elseif mathtype(n) ~= "integer" or n < 1 then
-				error("bad argument #1 to 'limit' (positive integer or nil expected)", 2)
+				argerror(1, "limit", "positive integer or nil expected")
 			end
 		end
 		c_limit(self[UD], n)
