@@ -3,10 +3,7 @@
 -- The I/O lives in native streams (src/native/net/stream.rs): reads suspend only the calling
 -- task, writes never suspend (they queue), close flushes in the background.
 local c = require "silly.net.tcp.c"
-local conn_c = require "silly.net.conn.c"
-local logger = require "silly.logger"
 local check = require "silly.internal.check"
-local traceback = require "silly.internal.traceback"
 local stream = require "silly.net.internal.stream"
 local resolver = require "silly.net.internal.resolve"
 local task_c = require "silly.task.c"
@@ -15,8 +12,6 @@ local time_c = require "silly.time.c"
 local MARKER = task_c.marker
 local yield = coroutine.yield
 local type = type
-local xpcall = xpcall
-local setmetatable = setmetatable
 local mathtype = math.type
 local argerror = check.argerror
 local resolve = resolver.resolve
@@ -33,21 +28,15 @@ local conn = {}
 local conn_mt = { __index = conn, __name = "silly.net.tcp.conn" }
 
 -- read, readline, write, close, flush, limit, unreadbytes, unsentbytes, isalive.
-stream.conn(conn_mt, {
+local newconn, onaccept = stream.conn(conn_mt, {
 	name = "tcp",
 	busy = "read: another task is already reading from this connection",
 })
 
--- A connection: the native handle in slot 1, the reading flag in slot 2 (see
--- silly.net.internal.stream); a listener has its handle in slot 1.
-local function newconn(ud, remoteaddr)
-	return setmetatable({ ud, false, conn_c.id(ud), fd = conn_c.fd(ud), remoteaddr = remoteaddr }, conn_mt)
-end
-
 local listener = {}
 local listener_mt = { __index = listener, __name = "silly.net.tcp.listener" }
--- close, localaddr; `hold` keeps an open listener alive until it is closed.
-local hold = stream.listener(listener_mt, c)
+-- close, localaddr.
+local newlistener = stream.listener(listener_mt, c)
 
 ---Listens for connections; `accept(conn)` runs in a new task for each.
 ---@param conf {addr: string, accept: fun(conn: table), backlog: integer?}
@@ -71,18 +60,11 @@ function M.listen(conf)
 	if not ip then
 		return nil, port
 	end
-	local ud, err = c.listen(ip, port, backlog, function(cud)
-		local cn = newconn(cud, conn_c.remoteaddr(cud))
-		local ok, e = xpcall(accept, traceback, cn)
-		if not ok then
-			logger.error("[tcp] accept handler failed: " .. e)
-			cn:close()
-		end
-	end)
+	local ud, err = c.listen(ip, port, backlog, onaccept(accept))
 	if not ud then
 		return nil, err
 	end
-	return hold(setmetatable({ ud, fd = c.lfd(ud) }, listener_mt))
+	return newlistener(ud)
 end
 
 ---Connects to "host:port" (IP literal, localhost, or a name resolved through silly.net.dns).

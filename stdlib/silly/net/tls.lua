@@ -7,13 +7,10 @@
 -- Configuration content errors come back as `nil, "tls: <field>: <reason>"` before anything is
 -- bound (D5); TLS runtime failures as `nil, errno.TLS, reason` (D14).
 local c = require "silly.net.tls.c"
-local conn_c = require "silly.net.conn.c"
 local addr = require "silly.net.addr"
 local addr_c = require "silly.net.addr.c"
 local errno = require "silly.errno"
-local logger = require "silly.logger"
 local check = require "silly.internal.check"
-local traceback = require "silly.internal.traceback"
 local stream = require "silly.net.internal.stream"
 local resolver = require "silly.net.internal.resolve"
 local task_c = require "silly.task.c"
@@ -25,7 +22,6 @@ local type = type
 local error = error
 local pairs = pairs
 local ipairs = ipairs
-local xpcall = xpcall
 local setmetatable = setmetatable
 local getmetatable = getmetatable
 local tostring = tostring
@@ -285,18 +281,15 @@ local conn_mt = { __index = conn, __name = "silly.net.tls.conn" }
 
 -- read, readline, write, close, flush, limit, unreadbytes, unsentbytes, isalive; a TLS
 -- failure comes back as `nil|false, errno.TLS, reason` (D14).
-stream.conn(conn_mt, {
+local newconn, onaccept = stream.conn(conn_mt, {
 	name = "tls",
 	busy = "tls: concurrent read",
 	strict = true,
 	reason = function(self)
 		return c_reason(self[INFO].state)
 	end,
+	info = INFO,
 })
-
-local function newconn(ud, info, remoteaddr)
-	return setmetatable({ ud, false, conn_c.id(ud), [INFO] = info, fd = conn_c.fd(ud), remoteaddr = remoteaddr }, conn_mt)
-end
 
 ---@return string? proto the negotiated ALPN protocol, nil when none (D10)
 function conn:alpnproto()
@@ -340,8 +333,8 @@ end
 
 local listener = {}
 local listener_mt = { __index = listener, __name = "silly.net.tls.listener" }
--- close, localaddr; `hold` keeps an open listener alive until it is closed, as in silly.net.tcp.
-local hold = stream.listener(listener_mt, c)
+-- close, localaddr.
+local newlistener = stream.listener(listener_mt, c)
 
 ---Swaps in a new TLS configuration for future handshakes (D18). Keys present replace the
 ---stored ones, `false` clears an optional one, absent ones stay; `reload()` re-reads files.
@@ -414,19 +407,13 @@ function M.listen(conf)
 		return nil, port
 	end
 	local ud
-	ud, err = c.listen(ip, port, backlog, cfg, stored.handshaketimeout or HANDSHAKE_TIMEOUT, function(pair)
-		local cud = pair[1]
-		local cn = newconn(cud, pair[2], conn_c.remoteaddr(cud))
-		local ok, e = xpcall(accept, traceback, cn)
-		if not ok then
-			logger.error("[tls] accept handler failed: " .. tostring(e))
-			cn:close()
-		end
-	end)
+	ud, err = c.listen(ip, port, backlog, cfg, stored.handshaketimeout or HANDSHAKE_TIMEOUT, onaccept(accept))
 	if not ud then
 		return nil, err
 	end
-	return hold(setmetatable({ ud, [STORED] = stored, [SESSIONS] = sessions, fd = c.lfd(ud) }, listener_mt))
+	local l = newlistener(ud)
+	l[STORED], l[SESSIONS] = stored, sessions
+	return l
 end
 
 -- Client configurations, one per distinct option set, reused so sessions resume.
@@ -578,7 +565,7 @@ function M.connect(address, opts)
 	if not ud then
 		return nil, info, why
 	end
-	return newconn(ud, info, address)
+	return newconn(ud, address, info)
 end
 
 -- Compatibility functions (§7, D21): deprecated, they take the object, never an fd.
