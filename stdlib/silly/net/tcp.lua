@@ -24,23 +24,26 @@ local M = {}
 -- Kept for tests and tools that resolved through silly.net.tcp (silly.net.internal.resolve).
 M._resolve = resolve
 
+---A TCP connection: read, readline, write, close, flush, limit, unreadbytes, unsentbytes,
+---isalive (silly.net.internal.stream).
+---@class silly.net.tcp.conn: silly.net.internal.stream.conn
 local conn = {}
 local conn_mt = { __index = conn, __name = "silly.net.tcp.conn" }
 
--- read, readline, write, close, flush, limit, unreadbytes, unsentbytes, isalive.
 local newconn, onaccept = stream.conn(conn_mt, {
 	name = "tcp",
 	busy = "read: another task is already reading from this connection",
 })
 
+---A TCP listener: close, localaddr (silly.net.internal.stream).
+---@class silly.net.tcp.listener: silly.net.internal.stream.listener
 local listener = {}
 local listener_mt = { __index = listener, __name = "silly.net.tcp.listener" }
--- close, localaddr.
 local newlistener = stream.listener(listener_mt, c)
 
 ---Listens for connections; `accept(conn)` runs in a new task for each.
----@param conf {addr: string, accept: fun(conn: table), backlog: integer?}
----@return table? listener
+---@param conf {addr: string, accept: fun(conn: silly.net.tcp.conn), backlog: integer?}
+---@return silly.net.tcp.listener? listener
 ---@return string? err INVAL, RESOLVE, ADDRINUSE, ACCES ...
 function M.listen(conf)
 	check.type(conf, "table", 1, "listen")
@@ -70,7 +73,7 @@ end
 ---Connects to "host:port" (IP literal, localhost, or a name resolved through silly.net.dns).
 ---@param address string
 ---@param opts {bind: string?, timeout: integer?}?
----@return table? conn
+---@return silly.net.tcp.conn? conn
 ---@return string? err CONNREFUSED, TIMEDOUT, INVAL, RESOLVE ...
 function M.connect(address, opts)
 	check.type(address, "string", 1, "connect")
@@ -112,6 +115,11 @@ function M.connect(address, opts)
 end
 
 -- Compatibility: module functions taking the connection (or listener) first.
+
+---Same as `x:close()`.
+---@param x silly.net.tcp.conn|silly.net.tcp.listener
+---@return boolean ok
+---@return string? err
 function M.close(x)
 	return x:close()
 end

@@ -40,10 +40,10 @@ local argerror = check.argerror
 
 local M = {}
 
--- The native handle of a connection or listener: array slot 1, as in silly.net.tcp (a
--- connection keeps its reading flag in slot 2, see silly.net.internal.stream).
+-- The native handle of a connection or listener (silly.net.internal.stream's slot layout).
 local UD = 1
--- Private keys of the Lua objects: the handshake facts, the listener's options and sessions.
+-- Private keys of the Lua objects, so no user field can collide with them: the handshake
+-- facts, the listener's options and sessions.
 local INFO = setmetatable({}, { __name = "silly.net.tls.info" })
 local STORED = setmetatable({}, { __name = "silly.net.tls.stored" })
 local SESSIONS = setmetatable({}, { __name = "silly.net.tls.sessions" })
@@ -276,11 +276,24 @@ end
 
 -- Connections ----------------------------------------------------------------------------
 
+---The handshake facts the native side hands over with a connection, kept under INFO.
+---@class silly.net.tls.info
+---@field state userdata the session's fatal-failure slot, read by `c.reason`
+---@field alpn string?
+---@field version string?
+---@field cipher string?
+---@field servername string?
+---@field resumed boolean
+---@field peercerts string[]? DER, end-entity first
+---@field cert table|false|nil `peercert`'s parsed answer, cached (false: none)
+
+---A TLS connection: the methods of silly.net.internal.stream (read, readline, write, close,
+---flush, limit, unreadbytes, unsentbytes, isalive; a TLS failure comes back as
+---`nil|false, errno.TLS, reason`, D14) and the handshake facts below, its INFO.
+---@class silly.net.tls.conn: silly.net.internal.stream.conn
 local conn = {}
 local conn_mt = { __index = conn, __name = "silly.net.tls.conn" }
 
--- read, readline, write, close, flush, limit, unreadbytes, unsentbytes, isalive; a TLS
--- failure comes back as `nil|false, errno.TLS, reason` (D14).
 local newconn, onaccept = stream.conn(conn_mt, {
 	name = "tls",
 	busy = "tls: concurrent read",
@@ -331,9 +344,12 @@ end
 
 -- Listeners ------------------------------------------------------------------------------
 
+---A TLS listener: close, localaddr (silly.net.internal.stream) and `reload`. It keeps its
+---shaped options under STORED, for `reload` to merge into, and the session store its
+---configurations share under SESSIONS, so a reload does not end resumption.
+---@class silly.net.tls.listener: silly.net.internal.stream.listener
 local listener = {}
 local listener_mt = { __index = listener, __name = "silly.net.tls.listener" }
--- close, localaddr.
 local newlistener = stream.listener(listener_mt, c)
 
 ---Swaps in a new TLS configuration for future handshakes (D18). Keys present replace the
@@ -371,8 +387,8 @@ end
 
 ---Listens for TLS connections; `accept(conn)` runs in a new task after each successful
 ---handshake (D24).
----@param conf {addr: string, certs: {cert: string?, key: string?, certfile: string?, keyfile: string?}[], accept: fun(conn: table), backlog: integer?, ciphers: string?, ciphersuites: string?, alpnprotos: string[]?, handshaketimeout: integer?, minversion: string?, maxversion: string?, verify: boolean|string?, ca: string|string[]?, cafile: string?}
----@return table? listener
+---@param conf {addr: string, certs: {cert: string?, key: string?, certfile: string?, keyfile: string?}[], accept: fun(conn: silly.net.tls.conn), backlog: integer?, ciphers: string?, ciphersuites: string?, alpnprotos: string[]?, handshaketimeout: integer?, minversion: string?, maxversion: string?, verify: boolean|string?, ca: string|string[]?, cafile: string?}
+---@return silly.net.tls.listener? listener
 ---@return string? err an errno value, or "tls: <field>: <reason>"
 function M.listen(conf)
 	check.type(conf, "table", 1, "listen")
@@ -506,7 +522,7 @@ end
 ---against the system trust store, or `ca`/`cafile`, unless `verify = false` (D6).
 ---@param address string "ip:port", "[v6]:port" or "name:port" (resolved, N1)
 ---@param opts {hostname: string?, server: string?, alpnprotos: string[]|string?, alpn: string[]|string?, timeout: integer?, bind: string?, verify: boolean|string?, insecure: boolean?, ca: string|string[]?, cafile: string?, cert: string?, key: string?, certfile: string?, keyfile: string?, ciphers: string?, ciphersuites: string?, minversion: string?, maxversion: string?}?
----@return table? conn
+---@return silly.net.tls.conn? conn
 ---@return string? err an errno value (TLS, TIMEDOUT, CONNREFUSED ...) or "tls: ..."
 ---@return string? reason for errno.TLS: e.g. "certificate verify failed: unknown issuer"
 function M.connect(address, opts)
@@ -586,10 +602,19 @@ local function conn_only(name, method)
 	end
 end
 
+---Same as `x:close()`.
+---@param x silly.net.tls.conn|silly.net.tls.listener
+---@return boolean ok
+---@return string? err
 function M.close(x)
 	return object(x, "close"):close()
 end
 
+---Same as `l:reload(conf)`.
+---@param l silly.net.tls.listener
+---@param conf table?
+---@return boolean ok
+---@return string? err
 function M.reload(l, conf)
 	if getmetatable(l) ~= listener_mt then
 		error("tls.reload expects a tls conn or listener object", 2)

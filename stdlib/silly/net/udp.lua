@@ -34,6 +34,10 @@ local function resolve(s, listening, timeout)
 	return resolver.resolve(s, listening, timeout, true)
 end
 
+---A UDP socket, bound or connected. Its handle and receiving flag are under private keys.
+---@class silly.net.udp.conn
+---@field fd integer? the socket's descriptor; nil once `close` was called
+---@field remoteaddr string? the address given to `connect`; nil for a bound socket
 local conn = {}
 local conn_mt = { __index = conn, __name = "silly.net.udp.conn" }
 
@@ -144,7 +148,7 @@ end
 ---Opens a socket bound to `address` ("ip:port", "[v6]:port", ":port" for every interface,
 ---IPv4 and IPv6, "localhost:port").
 ---@param address string
----@return table? conn
+---@return silly.net.udp.conn? conn
 ---@return string? err INVAL, RESOLVE, ADDRINUSE, ACCES ...
 function M.bind(address)
 	check.type(address, "string", 1, "bind")
@@ -163,7 +167,7 @@ end
 ---through silly.net.dns). Suspends only to resolve a name.
 ---@param address string
 ---@param opts {bindaddr: string?, timeout: integer?}? `timeout` bounds the name lookup (ms)
----@return table? conn
+---@return silly.net.udp.conn? conn
 ---@return string? err INVAL, RESOLVE, TIMEDOUT, AFNOSUPPORT ...
 function M.connect(address, opts)
 	check.type(address, "string", 1, "connect")
@@ -197,6 +201,11 @@ function M.connect(address, opts)
 end
 
 -- Compatibility: module functions taking the socket first.
+
+---Same as `s:close()`.
+---@param s silly.net.udp.conn
+---@return boolean ok
+---@return string? err
 function M.close(s)
 	return s:close()
 end

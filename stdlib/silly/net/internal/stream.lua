@@ -3,13 +3,9 @@
 -- native streams of silly.net.conn.c (src/native/net/conn.rs), the connection constructor and
 -- accept wrapper, and the listener methods and constructor.
 --
--- A connection object keeps the native handle in array slot 1, in slot 2 whether a task is
--- blocked in `read` on it, and in slot 3 the integer id the raw fast paths take (`fastread`,
--- `fastwrite`: a read the buffer already satisfies, a write; they return nothing when the
--- normal path must decide): the cheapest lookups on the per-read path. A listener keeps its
--- handle in slot 1 too. The methods are built once per module as closures over the options,
--- so calling one costs what a hand-written method costs: `read` and `readline` share one tail
--- call (`do_read`), `write` none.
+-- The methods are built once per module as closures over the options, so calling one costs
+-- what a hand-written method costs: `read` and `readline` share one tail call (`do_read`),
+-- `write` none.
 local conn_c = require "silly.net.conn.c"
 local errno = require "silly.errno"
 local logger = require "silly.logger"
@@ -45,9 +41,26 @@ local c_remoteaddr = conn_c.remoteaddr
 local CLOSED = errno.CLOSED
 local TLS = errno.TLS
 
+-- The array slots of a connection (see silly.net.internal.stream.conn); a listener's handle
+-- is in UD too. The raw fast paths take ID: `fastread` answers a read the buffer already
+-- satisfies, `fastwrite` a write; both return nothing when the normal path must decide.
 local UD = 1
 local READING = 2
 local ID = 3
+
+---A connection object. Its state sits in array slots, the cheapest lookups on the per-read
+---path; silly.net.tcp.conn and silly.net.tls.conn are this with their own metatables.
+---@class silly.net.internal.stream.conn
+---@field [1] userdata UD: the native stream (silly.net.conn.c)
+---@field [2] boolean READING: a task is blocked in `read` on it, so a second reader raises
+---@field [3] integer ID: the stream's id for the raw fast paths (`fastread`, `fastwrite`)
+---@field fd integer? the socket's descriptor; nil once `close` was called
+---@field remoteaddr string the address given to `connect`, or the peer's for an accepted one
+
+---A listener object.
+---@class silly.net.internal.stream.listener
+---@field [1] userdata UD: the native listener (the `c` given to `M.listener`)
+---@field fd integer? the listening socket's descriptor; nil once `close` was called
 
 local M = {}
 
@@ -66,9 +79,10 @@ local M = {}
 ---   by TLS fails with TLS and the reason, and a successful read or write returns one value;
 --- - info (TLS): the private key a connection keeps its handshake facts under. Its native
 ---   listener hands over `{ud, info}`, as a task starts with one argument.
----@return fun(ud: userdata, remoteaddr: string, info: table?): table newconn
----@return fun(accept: fun(conn: table)): fun(accepted: userdata|table) onaccept
+---@return fun(ud: userdata, remoteaddr: string, info: table?): silly.net.internal.stream.conn newconn
+---@return fun(accept: fun(conn: silly.net.internal.stream.conn)): fun(accepted: userdata|table) onaccept
 function M.conn(mt, o)
+	---@type silly.net.internal.stream.conn
 	local conn = mt.__index
 	local name, busy, strict, reason, info = o.name, o.busy, o.strict, o.reason, o.info
 
@@ -137,14 +151,13 @@ function M.conn(mt, o)
 	---@return string? data
 	---@return string? err an errno value: EOF, CLOSED, TIMEDOUT, CONNRESET, TLS ...
 	---@return string? reason for errno.TLS: what went wrong
-	local function read(self, req, timeout)
+	function conn:read(req, timeout)
 		req, timeout = read_args(self, req, timeout, "read")
 		if not self.fd then
 			return nil, CLOSED
 		end
 		return do_read(self, req, timeout)
 	end
-	conn.read = read
 
 	---Reads up to and including `delim` (default "\n"); a number is a byte count, as in `read`.
 	---@param delim string|integer?
@@ -319,8 +332,9 @@ end
 ---no finalizer), instead of being collected with its accept loop.
 ---@param mt table
 ---@param c table
----@return fun(ud: userdata): table newlistener
+---@return fun(ud: userdata): silly.net.internal.stream.listener newlistener
 function M.listener(mt, c)
+	---@type silly.net.internal.stream.listener
 	local listener = mt.__index
 	local listening = {}
 	local c_lclose, c_laddr, c_lfd = c.lclose, c.laddr, c.lfd
