@@ -19,12 +19,13 @@ local M = {
 	timerresolution = 1,
 }
 
+local ID_MASK <const> = 0xFFFFFFFF
 local id = 0
 
 ---A per-process counter: 1, 2, 3 ... wrapping to 0 after 2^32-1.
 ---@return integer
 function M.genid()
-	id = (id + 1) & 0xFFFFFFFF
+	id = (id + 1) & ID_MASK
 	return id
 end
 

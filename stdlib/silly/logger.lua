@@ -21,6 +21,12 @@ local find = string.find
 local sub = string.sub
 local argerror = check.argerror
 
+-- Nesting rendered before "{...}": bounds the record for deep or self-referencing tables.
+local MAXDEPTH <const> = 5
+-- The stack level of a record's caller as seen from `location`: location, plain|formatted,
+-- the public output function, its caller.
+local CALLER <const> = 4
+
 local M = {
 	DEBUG = 0,
 	INFO = 1,
@@ -31,7 +37,7 @@ local M = {
 local render
 
 local function render_table(t, depth, out)
-	if depth >= 5 then
+	if depth >= MAXDEPTH then
 		out[#out + 1] = "{...}"
 		return
 	end
@@ -73,7 +79,7 @@ end
 
 -- "file:line " of the caller of the public function, if that caller is Lua code.
 local function location()
-	local info = getinfo(4, "Sl")
+	local info = getinfo(CALLER, "Sl")
 	if info and info.what ~= "C" and info.currentline and info.currentline >= 0 then
 		return info.short_src .. ":" .. info.currentline .. " "
 	end

@@ -8,6 +8,8 @@ local tonumber = tonumber
 local tointeger = math.tointeger
 local format = string.format
 
+local MS_MAX <const> = 0xFFFFFFFF
+
 local M = {}
 
 ---Raises "bad argument #n to 'fname' (msg)" at the caller of the public function.
@@ -39,7 +41,7 @@ function M.ms(v, n, fname, level)
 	if i < 0 then
 		return 0
 	end
-	if i > 0xFFFFFFFF then
+	if i > MS_MAX then
 		error(format("bad argument #%d to '%s' (expire too large)", n, fname), level)
 	end
 	return i

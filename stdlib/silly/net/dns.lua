@@ -19,6 +19,9 @@ local argerror = check.argerror
 local iptype = addr_c.iptype
 local c_resolve = c.resolve
 
+-- DNS TYPE values are 16-bit and 0 is reserved.
+local QTYPE_MAX <const> = 65535
+
 local M = {
 	A = 1,
 	CNAME = 5,
@@ -30,7 +33,7 @@ local function args(name, qtype, timeout, fname)
 	if type(name) ~= "string" then
 		argerror(1, fname, "string expected, got " .. type(name), 4)
 	end
-	if mathtype(qtype) ~= "integer" or qtype < 1 or qtype > 65535 then
+	if mathtype(qtype) ~= "integer" or qtype < 1 or qtype > QTYPE_MAX then
 		argerror(2, fname, "record type expected, got " .. tostring(qtype), 4)
 	end
 	if timeout ~= nil then

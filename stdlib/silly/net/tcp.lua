@@ -19,6 +19,8 @@ local bindaddr = resolver.bindaddr
 local monotonic = time_c.monotonic
 local max = math.max
 
+local BACKLOG <const> = 256
+
 local M = {}
 
 -- Kept for tests and tools that resolved through silly.net.tcp (silly.net.internal.resolve).
@@ -55,7 +57,7 @@ function M.listen(conf)
 		argerror(1, "listen", "conf.accept: function expected, got " .. type(accept))
 	end
 	if backlog == nil then
-		backlog = 256
+		backlog = BACKLOG
 	elseif mathtype(backlog) ~= "integer" or backlog < 1 then
 		argerror(1, "listen", "conf.backlog: positive integer expected")
 	end

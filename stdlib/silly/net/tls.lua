@@ -41,14 +41,15 @@ local argerror = check.argerror
 local M = {}
 
 -- The native handle of a connection or listener (silly.net.internal.stream's slot layout).
-local UD = 1
+local UD <const> = 1
 -- Private keys of the Lua objects, so no user field can collide with them: the handshake
 -- facts, the listener's options and sessions.
 local INFO = setmetatable({}, { __name = "silly.net.tls.info" })
 local STORED = setmetatable({}, { __name = "silly.net.tls.stored" })
 local SESSIONS = setmetatable({}, { __name = "silly.net.tls.sessions" })
 
-local HANDSHAKE_TIMEOUT = 30000 -- D15
+local HANDSHAKE_TIMEOUT <const> = 30000 -- D15
+local BACKLOG <const> = 256
 
 local function readfile(path, field)
 	local f, e = io_open(path, "rb")
@@ -403,7 +404,7 @@ function M.listen(conf)
 		argerror(1, "listen", "conf.certs: array of {cert, key} expected, got nil")
 	end
 	if backlog == nil then
-		backlog = 256
+		backlog = BACKLOG
 	elseif mathtype(backlog) ~= "integer" or backlog < 1 then
 		argerror(1, "listen", "conf.backlog: positive integer expected")
 	end
@@ -435,7 +436,7 @@ end
 -- Client configurations, one per distinct option set, reused so sessions resume.
 local clientconfs = {}
 local nclientconfs = 0
-local CLIENTCONF_MAX = 64
+local CLIENTCONF_MAX <const> = 64
 
 local function client_verify(opts)
 	local v, insecure = opts.verify, opts.insecure

@@ -44,9 +44,11 @@ local TLS = errno.TLS
 -- The array slots of a connection (see silly.net.internal.stream.conn); a listener's handle
 -- is in UD too. The raw fast paths take ID: `fastread` answers a read the buffer already
 -- satisfies, `fastwrite` a write; both return nothing when the normal path must decide.
-local UD = 1
-local READING = 2
-local ID = 3
+local UD <const> = 1
+local READING <const> = 2
+local ID <const> = 3
+-- `readline`'s default delimiter.
+local LINE <const> = "\n"
 
 ---A connection object. Its state sits in array slots, the cheapest lookups on the per-read
 ---path; silly.net.tcp.conn and silly.net.tls.conn are this with their own metatables.
@@ -167,7 +169,7 @@ function M.conn(mt, o)
 	---@return string? reason
 	function conn:readline(delim, timeout)
 		if delim == nil or (strict and delim == false) then
-			delim = "\n"
+			delim = LINE
 		end
 		if timeout == nil and type(delim) == "string" and delim ~= "" and not self[READING] and self.fd then
 			-- The common case, without the argument checks of `read`.
