@@ -27,6 +27,17 @@ local MAXDEPTH <const> = 5
 -- the public output function, its caller.
 local CALLER <const> = 4
 
+---The output functions are rebound by `setlevel`; `debug(...)` logs its arguments rendered
+---and space-separated, `debugf(fmt, ...)` formats with "%s" only.
+---@class silly.logger
+---@field debug fun(...: any)
+---@field info fun(...: any)
+---@field warn fun(...: any)
+---@field error fun(...: any)
+---@field debugf fun(fmt: string|number, ...: any)
+---@field infof fun(fmt: string|number, ...: any)
+---@field warnf fun(fmt: string|number, ...: any)
+---@field errorf fun(fmt: string|number, ...: any)
 local M = {
 	DEBUG = 0,
 	INFO = 1,

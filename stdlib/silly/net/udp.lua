@@ -26,7 +26,7 @@ local M = {}
 
 -- The native handle, under a key no user code can name.
 local UD = setmetatable({}, { __name = "silly.net.udp.handle" })
--- Set while a task is blocked in recvfrom on that socket.
+-- Set while a task is blocked in recvfrom on that socket, so a second receiver raises.
 local RECEIVING = setmetatable({}, { __name = "silly.net.udp.receiving" })
 
 -- "host:port" to an IP text and a port number; a bad port is RESOLVE even with no host.
