@@ -1,13 +1,13 @@
 -- silly: the core module. Process facts, error helpers and exit (contract: core.md §2).
 local c = require "silly.c"
 local logger = require "silly.logger"
+local check = require "silly.internal.check"
 
 local type = type
 local xpcall = xpcall
 local tostring = tostring
 local traceback = debug.traceback
 local tointeger = math.tointeger
-local error = error
 
 local M = {
 	pid = c.pid,
@@ -19,12 +19,13 @@ local M = {
 	timerresolution = 1,
 }
 
+local ID_MASK <const> = 0xFFFFFFFF
 local id = 0
 
 ---A per-process counter: 1, 2, 3 ... wrapping to 0 after 2^32-1.
 ---@return integer
 function M.genid()
-	id = (id + 1) & 0xFFFFFFFF
+	id = (id + 1) & ID_MASK
 	return id
 end
 
@@ -57,7 +58,7 @@ function M.exit(status)
 	if type(status) ~= "number" or not n then
 		local got = type(status) == "number" and "number has no integer representation"
 			or ("number expected, got " .. type(status))
-		error("bad argument #1 to 'exit' (" .. got .. ")", 2)
+		check.argerror(1, "exit", got)
 	end
 	c.exit(n)
 end

@@ -4,6 +4,7 @@
 -- written by the native side. Output functions below the current level are no-ops, rebound by
 -- `setlevel`, so a hidden call costs one empty function call.
 local c = require "silly.logger.c"
+local check = require "silly.internal.check"
 
 local write = c.write
 local type = type
@@ -18,7 +19,25 @@ local mathtype = math.type
 local tointeger = math.tointeger
 local find = string.find
 local sub = string.sub
+local argerror = check.argerror
 
+-- Nesting rendered before "{...}": bounds the record for deep or self-referencing tables.
+local MAXDEPTH <const> = 5
+-- The stack level of a record's caller as seen from `location`: location, plain|formatted,
+-- the public output function, its caller.
+local CALLER <const> = 4
+
+---The output functions are rebound by `setlevel`; `debug(...)` logs its arguments rendered
+---and space-separated, `debugf(fmt, ...)` formats with "%s" only.
+---@class silly.logger
+---@field debug fun(...: any)
+---@field info fun(...: any)
+---@field warn fun(...: any)
+---@field error fun(...: any)
+---@field debugf fun(fmt: string|number, ...: any)
+---@field infof fun(fmt: string|number, ...: any)
+---@field warnf fun(fmt: string|number, ...: any)
+---@field errorf fun(fmt: string|number, ...: any)
 local M = {
 	DEBUG = 0,
 	INFO = 1,
@@ -29,7 +48,7 @@ local M = {
 local render
 
 local function render_table(t, depth, out)
-	if depth >= 5 then
+	if depth >= MAXDEPTH then
 		out[#out + 1] = "{...}"
 		return
 	end
@@ -71,7 +90,7 @@ end
 
 -- "file:line " of the caller of the public function, if that caller is Lua code.
 local function location()
-	local info = getinfo(4, "Sl")
+	local info = getinfo(CALLER, "Sl")
 	if info and info.what ~= "C" and info.currentline and info.currentline >= 0 then
 		return info.short_src .. ":" .. info.currentline .. " "
 	end
@@ -92,7 +111,7 @@ local function formatted(level, fmt, ...)
 	if type(fmt) == "number" then
 		fmt = tostring(fmt)
 	elseif type(fmt) ~= "string" then
-		error(format("bad argument #1 to 'format' (string expected, got %s)", type(fmt)), 3)
+		argerror(1, "format", "string expected, got " .. type(fmt), 4)
 	end
 	local out = { location() }
 	local argi, nargs = 1, select("#", ...)
@@ -109,7 +128,7 @@ local function formatted(level, fmt, ...)
 			out[#out + 1] = "%"
 		elseif opt == "s" then
 			if argi > nargs then
-				error("bad argument #" .. (argi + 1) .. " to 'format' (no value)", 3)
+				argerror(argi + 1, "format", "no value", 4)
 			end
 			render((select(argi, ...)), 0, out, false)
 			out[#out + 1] = " "
@@ -169,7 +188,7 @@ function M.setlevel(level)
 	-- As Lua's integer arguments do, a float with an exact integer value (2.0) is accepted.
 	local n = type(level) == "number" and tointeger(level)
 	if not n or n < 0 or n > 3 then
-		error(format("bad argument #1 to 'setlevel' (level 0..3 expected, got %s)", tostring(level)), 2)
+		argerror(1, "setlevel", "level 0..3 expected, got " .. tostring(level))
 	end
 	level = n
 	c.setlevel(level)

@@ -23,6 +23,9 @@ local tostring = tostring
 local unpack = table.unpack
 local setmetatable = setmetatable
 
+-- silly.logger's ERROR level.
+local ERROR <const> = 3
+
 local M = {}
 
 -- Every task's coroutine starts here. An escaping error is logged once, with its traceback,
@@ -30,7 +33,7 @@ local M = {}
 c.setentry(function(fn, ud)
 	local ok, err = xpcall(fn, traceback, ud)
 	if not ok then
-		logc.write(3, "[task] error: " .. err .. "\n")
+		logc.write(ERROR, "[task] error: " .. err .. "\n")
 	end
 end)
 

@@ -6,6 +6,7 @@
 -- up: it yields the marker itself, so the whole task suspends, and resumes the inner coroutine
 -- with whatever the runtime answered. Plain user yields are returned as usual.
 local c = require "silly.task.c"
+local check = require "silly.internal.check"
 
 local MARKER = c.marker
 local istask = c.istask
@@ -17,6 +18,7 @@ local co_close = coroutine.close
 local error = error
 local type = type
 local setmetatable = setmetatable
+local argerror = check.argerror
 
 -- User coroutines suspended in a runtime call right now. To Lua they look like any suspended
 -- coroutine, but resuming one from another task would end that call early, in the wrong task.
@@ -43,10 +45,10 @@ end
 ---@return any ...
 local function resume(co, ...)
 	if type(co) == "thread" and istask(co) then
-		error("bad argument #1 to 'resume' (cannot resume a task; use task.wakeup)", 2)
+		argerror(1, "resume", "cannot resume a task; use task.wakeup")
 	end
 	if parked[co] then
-		error("bad argument #1 to 'resume' (cannot resume a coroutine suspended in a runtime call)", 2)
+		argerror(1, "resume", "cannot resume a coroutine suspended in a runtime call")
 	end
 	return pass(co, co_resume(co, ...))
 end

@@ -23,6 +23,7 @@ local function show(ok, ...)
 	print(concat(out, "\t"))
 end
 
+---@return fun(fn: function) run
 return function()
 	---@param fn function the compiled entry
 	return function(fn)

@@ -1,14 +1,18 @@
 -- silly.net.addr: split, join and classify "host:port" address strings (contract: net.md §2).
 -- Pure functions; nothing here touches the network.
 local c = require "silly.net.addr.c"
+local check = require "silly.internal.check"
 
 local type = type
 local tostring = tostring
-local error = error
 local find = string.find
 local sub = string.sub
 local byte = string.byte
 local c_iptype = c.iptype
+
+local LBRACKET <const> = 91 -- "["
+local COLON <const> = 58 -- ":"
+local argerror = check.argerror
 
 local M = {}
 
@@ -17,7 +21,7 @@ local function str(v, n, fname)
 	if t == "number" then
 		return tostring(v)
 	elseif t ~= "string" then
-		error("bad argument #" .. n .. " to '" .. fname .. "' (string expected, got " .. t .. ")", 3)
+		argerror(n, fname, "string expected, got " .. t, 4)
 	end
 	return v
 end
@@ -32,13 +36,13 @@ function M.parse(s)
 		return nil, nil
 	end
 	local host, port
-	if byte(s, 1) == 91 then -- "["
+	if byte(s, 1) == LBRACKET then
 		local close = find(s, "]", 2, true)
 		if not close then
 			return nil, nil
 		end
 		local rest = sub(s, close + 1)
-		if rest ~= "" and byte(rest, 1) ~= 58 then -- ":"
+		if rest ~= "" and byte(rest, 1) ~= COLON then
 			return nil, nil
 		end
 		host = sub(s, 2, close - 1)
@@ -70,7 +74,7 @@ function M.join(host, port)
 		return ":" .. port
 	end
 	host = str(host, 1, "join")
-	if find(host, ":", 1, true) and byte(host, 1) ~= 91 then
+	if find(host, ":", 1, true) and byte(host, 1) ~= LBRACKET then
 		return "[" .. host .. "]:" .. port
 	end
 	return host .. ":" .. port

@@ -12,13 +12,15 @@ local task_c = require "silly.task.c"
 local MARKER = task_c.marker
 local yield = coroutine.yield
 local type = type
-local error = error
 local ipairs = ipairs
 local tostring = tostring
 local mathtype = math.type
-local format = string.format
+local argerror = check.argerror
 local iptype = addr_c.iptype
 local c_resolve = c.resolve
+
+-- DNS TYPE values are 16-bit and 0 is reserved.
+local QTYPE_MAX <const> = 65535
 
 local M = {
 	A = 1,
@@ -29,10 +31,10 @@ local M = {
 
 local function args(name, qtype, timeout, fname)
 	if type(name) ~= "string" then
-		error(format("bad argument #1 to '%s' (string expected, got %s)", fname, type(name)), 3)
+		argerror(1, fname, "string expected, got " .. type(name), 4)
 	end
-	if mathtype(qtype) ~= "integer" or qtype < 1 or qtype > 65535 then
-		error(format("bad argument #2 to '%s' (record type expected, got %s)", fname, tostring(qtype)), 3)
+	if mathtype(qtype) ~= "integer" or qtype < 1 or qtype > QTYPE_MAX then
+		argerror(2, fname, "record type expected, got " .. tostring(qtype), 4)
 	end
 	if timeout ~= nil then
 		timeout = check.ms(timeout, 3, fname)
@@ -93,24 +95,24 @@ function M.conf(opts)
 	local servers, search = opts.nameservers, opts.search
 	for i, v in ipairs({ servers or {}, search or {} }) do
 		if type(v) ~= "table" then
-			error("bad argument #1 to 'conf' (" .. (i == 1 and "nameservers" or "search") .. ": table expected)", 2)
+			argerror(1, "conf", (i == 1 and "nameservers" or "search") .. ": table expected")
 		end
 		for _, s in ipairs(v) do
 			if type(s) ~= "string" then
-				error("bad argument #1 to 'conf' (" .. (i == 1 and "nameservers" or "search") .. ": strings expected)", 2)
+				argerror(1, "conf", (i == 1 and "nameservers" or "search") .. ": strings expected")
 			end
 		end
 	end
 	local timeout, attempts, ndots = opts.timeout, opts.attempts, opts.ndots
 	-- `not (x >= 0)` also refuses NaN, which every comparison calls false.
 	if timeout ~= nil and (type(timeout) ~= "number" or not (timeout >= 0)) then
-		error("bad argument #1 to 'conf' (timeout: seconds expected)", 2)
+		argerror(1, "conf", "timeout: seconds expected")
 	end
 	if attempts ~= nil and (mathtype(attempts) ~= "integer" or attempts < 1) then
-		error("bad argument #1 to 'conf' (attempts: positive integer expected)", 2)
+		argerror(1, "conf", "attempts: positive integer expected")
 	end
 	if ndots ~= nil and (mathtype(ndots) ~= "integer" or ndots < 0) then
-		error("bad argument #1 to 'conf' (ndots: integer expected)", 2)
+		argerror(1, "conf", "ndots: integer expected")
 	end
 	c.conf(servers, search, timeout, attempts, ndots)
 end

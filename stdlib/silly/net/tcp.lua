@@ -3,10 +3,7 @@
 -- The I/O lives in native streams (src/native/net/stream.rs): reads suspend only the calling
 -- task, writes never suspend (they queue), close flushes in the background.
 local c = require "silly.net.tcp.c"
-local conn_c = require "silly.net.conn.c"
-local logger = require "silly.logger"
 local check = require "silly.internal.check"
-local traceback = require "silly.internal.traceback"
 local stream = require "silly.net.internal.stream"
 local resolver = require "silly.net.internal.resolve"
 local task_c = require "silly.task.c"
@@ -15,80 +12,70 @@ local time_c = require "silly.time.c"
 local MARKER = task_c.marker
 local yield = coroutine.yield
 local type = type
-local error = error
-local xpcall = xpcall
-local setmetatable = setmetatable
 local mathtype = math.type
+local argerror = check.argerror
 local resolve = resolver.resolve
 local bindaddr = resolver.bindaddr
 local monotonic = time_c.monotonic
 local max = math.max
+
+local BACKLOG <const> = 256
 
 local M = {}
 
 -- Kept for tests and tools that resolved through silly.net.tcp (silly.net.internal.resolve).
 M._resolve = resolve
 
+---A TCP connection: read, readline, write, close, flush, limit, unreadbytes, unsentbytes,
+---isalive (silly.net.internal.stream).
+---@class silly.net.tcp.conn: silly.net.internal.stream.conn
 local conn = {}
 local conn_mt = { __index = conn, __name = "silly.net.tcp.conn" }
 
--- read, readline, write, close, flush, limit, unreadbytes, unsentbytes, isalive.
-stream.conn(conn_mt, {
+local newconn, onaccept = stream.conn(conn_mt, {
 	name = "tcp",
 	busy = "read: another task is already reading from this connection",
 })
 
--- A connection: the native handle in slot 1, the reading flag in slot 2 (see
--- silly.net.internal.stream); a listener has its handle in slot 1.
-local function newconn(ud, remoteaddr)
-	return setmetatable({ ud, false, conn_c.id(ud), fd = conn_c.fd(ud), remoteaddr = remoteaddr }, conn_mt)
-end
-
+---A TCP listener: close, localaddr (silly.net.internal.stream).
+---@class silly.net.tcp.listener: silly.net.internal.stream.listener
 local listener = {}
 local listener_mt = { __index = listener, __name = "silly.net.tcp.listener" }
--- close, localaddr; `hold` keeps an open listener alive until it is closed.
-local hold = stream.listener(listener_mt, c)
+local newlistener = stream.listener(listener_mt, c)
 
 ---Listens for connections; `accept(conn)` runs in a new task for each.
----@param conf {addr: string, accept: fun(conn: table), backlog: integer?}
----@return table? listener
+---@param conf {addr: string, accept: fun(conn: silly.net.tcp.conn), backlog: integer?}
+---@return silly.net.tcp.listener? listener
 ---@return string? err INVAL, RESOLVE, ADDRINUSE, ACCES ...
 function M.listen(conf)
 	check.type(conf, "table", 1, "listen")
 	local a, accept, backlog = conf.addr, conf.accept, conf.backlog
 	if type(a) ~= "string" then
-		error("bad argument #1 to 'listen' (conf.addr: string expected, got " .. type(a) .. ")", 2)
+		argerror(1, "listen", "conf.addr: string expected, got " .. type(a))
 	end
 	if type(accept) ~= "function" then
-		error("bad argument #1 to 'listen' (conf.accept: function expected, got " .. type(accept) .. ")", 2)
+		argerror(1, "listen", "conf.accept: function expected, got " .. type(accept))
 	end
 	if backlog == nil then
-		backlog = 256
+		backlog = BACKLOG
 	elseif mathtype(backlog) ~= "integer" or backlog < 1 then
-		error("bad argument #1 to 'listen' (conf.backlog: positive integer expected)", 2)
+		argerror(1, "listen", "conf.backlog: positive integer expected")
 	end
 	local ip, port = resolve(a, true)
 	if not ip then
 		return nil, port
 	end
-	local ud, err = c.listen(ip, port, backlog, function(cud)
-		local cn = newconn(cud, conn_c.remoteaddr(cud))
-		local ok, e = xpcall(accept, traceback, cn)
-		if not ok then
-			logger.error("[tcp] accept handler failed: " .. e)
-			cn:close()
-		end
-	end)
+	local ud, err = c.listen(ip, port, backlog, onaccept(accept))
 	if not ud then
 		return nil, err
 	end
-	return hold(setmetatable({ ud, fd = c.lfd(ud) }, listener_mt))
+	return newlistener(ud)
 end
 
 ---Connects to "host:port" (IP literal, localhost, or a name resolved through silly.net.dns).
 ---@param address string
 ---@param opts {bind: string?, timeout: integer?}?
----@return table? conn
+---@return silly.net.tcp.conn? conn
 ---@return string? err CONNREFUSED, TIMEDOUT, INVAL, RESOLVE ...
 function M.connect(address, opts)
 	check.type(address, "string", 1, "connect")
@@ -112,7 +99,7 @@ function M.connect(address, opts)
 	local bip, bport
 	if bind ~= nil then
 		if type(bind) ~= "string" then
-			error("bad argument #2 to 'connect' (opts.bind: string expected)", 2)
+			argerror(2, "connect", "opts.bind: string expected")
 		end
 		bip, bport = bindaddr(bind)
 		if not bip then
@@ -130,6 +117,11 @@ function M.connect(address, opts)
 end
 
 -- Compatibility: module functions taking the connection (or listener) first.
+
+---Same as `x:close()`.
+---@param x silly.net.tcp.conn|silly.net.tcp.listener
+---@return boolean ok
+---@return string? err
 function M.close(x)
 	return x:close()
 end

@@ -7,13 +7,10 @@
 -- Configuration content errors come back as `nil, "tls: <field>: <reason>"` before anything is
 -- bound (D5); TLS runtime failures as `nil, errno.TLS, reason` (D14).
 local c = require "silly.net.tls.c"
-local conn_c = require "silly.net.conn.c"
 local addr = require "silly.net.addr"
 local addr_c = require "silly.net.addr.c"
 local errno = require "silly.errno"
-local logger = require "silly.logger"
 local check = require "silly.internal.check"
-local traceback = require "silly.internal.traceback"
 local stream = require "silly.net.internal.stream"
 local resolver = require "silly.net.internal.resolve"
 local task_c = require "silly.task.c"
@@ -25,7 +22,6 @@ local type = type
 local error = error
 local pairs = pairs
 local ipairs = ipairs
-local xpcall = xpcall
 local setmetatable = setmetatable
 local getmetatable = getmetatable
 local tostring = tostring
@@ -40,22 +36,20 @@ local resolve = resolver.resolve
 local bindaddr = resolver.bindaddr
 local monotonic = time_c.monotonic
 local c_reason = c.reason
+local argerror = check.argerror
 
 local M = {}
 
--- The native handle of a connection or listener: array slot 1, as in silly.net.tcp (a
--- connection keeps its reading flag in slot 2, see silly.net.internal.stream).
-local UD = 1
--- Private keys of the Lua objects: the handshake facts, the listener's options and sessions.
+-- The native handle of a connection or listener (silly.net.internal.stream's slot layout).
+local UD <const> = 1
+-- Private keys of the Lua objects, so no user field can collide with them: the handshake
+-- facts, the listener's options and sessions.
 local INFO = setmetatable({}, { __name = "silly.net.tls.info" })
 local STORED = setmetatable({}, { __name = "silly.net.tls.stored" })
 local SESSIONS = setmetatable({}, { __name = "silly.net.tls.sessions" })
 
-local HANDSHAKE_TIMEOUT = 30000 -- D15
-
-local function argerr(n, fname, msg)
-	error(format("bad argument #%d to '%s' (%s)", n, fname, msg), 3)
-end
+local HANDSHAKE_TIMEOUT <const> = 30000 -- D15
+local BACKLOG <const> = 256
 
 local function readfile(path, field)
 	local f, e = io_open(path, "rb")
@@ -81,12 +75,12 @@ local function shape_alpn(v, n, fname, field)
 		return { v }
 	end
 	if type(v) ~= "table" then
-		argerr(n, fname, field .. ": array of strings expected, got " .. type(v))
+		argerror(n, fname, field .. ": array of strings expected, got " .. type(v))
 	end
 	local out = {}
 	for i = 1, #v do
 		if type(v[i]) ~= "string" then
-			argerr(n, fname, format("%s[%d]: string expected, got %s", field, i, type(v[i])))
+			argerror(n, fname, format("%s[%d]: string expected, got %s", field, i, type(v[i])))
 		end
 		out[i] = v[i]
 	end
@@ -112,7 +106,7 @@ end
 local function alias(t, name, other, n, fname)
 	local a, b = t[name], t[other]
 	if a ~= nil and b ~= nil and not same(a, b) then
-		argerr(n, fname, format("conflicting options '%s' and '%s'", name, other))
+		argerror(n, fname, format("conflicting options '%s' and '%s'", name, other))
 	end
 	if a == nil then
 		return b
@@ -122,7 +116,7 @@ end
 
 local function opt_string(v, n, fname, field)
 	if v ~= nil and v ~= false and type(v) ~= "string" then
-		argerr(n, fname, field .. ": string expected, got " .. type(v))
+		argerror(n, fname, field .. ": string expected, got " .. type(v))
 	end
 	return v or nil
 end
@@ -136,11 +130,11 @@ local function shape_ca(v, n, fname)
 		return v
 	end
 	if type(v) ~= "table" then
-		argerr(n, fname, "ca: string or array of strings expected, got " .. type(v))
+		argerror(n, fname, "ca: string or array of strings expected, got " .. type(v))
 	end
 	for i = 1, #v do
 		if type(v[i]) ~= "string" then
-			argerr(n, fname, format("ca[%d]: string expected, got %s", i, type(v[i])))
+			argerror(n, fname, format("ca[%d]: string expected, got %s", i, type(v[i])))
 		end
 	end
 	return concat(v, "\n")
@@ -162,29 +156,29 @@ end
 
 local function shape_certs(certs, n, fname)
 	if type(certs) ~= "table" then
-		argerr(n, fname, "conf.certs: array of {cert, key} expected, got " .. type(certs))
+		argerror(n, fname, "conf.certs: array of {cert, key} expected, got " .. type(certs))
 	end
 	if #certs == 0 then
-		argerr(n, fname, "conf.certs: must not be empty")
+		argerror(n, fname, "conf.certs: must not be empty")
 	end
 	local out = {}
 	for i = 1, #certs do
 		local e = certs[i]
 		if type(e) ~= "table" then
-			argerr(n, fname, format("conf.certs[%d]: table expected, got %s", i, type(e)))
+			argerror(n, fname, format("conf.certs[%d]: table expected, got %s", i, type(e)))
 		end
 		local cert, certfile = e.cert, e.certfile
 		local key, keyfile = e.key, e.keyfile
 		for _, f in ipairs({ "cert", "certfile", "key", "keyfile" }) do
 			if e[f] ~= nil and type(e[f]) ~= "string" then
-				argerr(n, fname, format("conf.certs[%d].%s: string expected, got %s", i, f, type(e[f])))
+				argerror(n, fname, format("conf.certs[%d].%s: string expected, got %s", i, f, type(e[f])))
 			end
 		end
 		if cert == nil and certfile == nil then
-			argerr(n, fname, format("conf.certs[%d]: 'cert' or 'certfile' required", i))
+			argerror(n, fname, format("conf.certs[%d]: 'cert' or 'certfile' required", i))
 		end
 		if key == nil and keyfile == nil then
-			argerr(n, fname, format("conf.certs[%d]: 'key' or 'keyfile' required", i))
+			argerror(n, fname, format("conf.certs[%d]: 'key' or 'keyfile' required", i))
 		end
 		out[i] = { cert = cert, certfile = certfile, key = key, keyfile = keyfile }
 	end
@@ -199,7 +193,7 @@ local function server_verify(v, n, fname)
 	elseif v == "optional" then
 		return "optional"
 	end
-	argerr(n, fname, "verify: false, true, \"optional\" or \"none\" expected")
+	argerror(n, fname, "verify: false, true, \"optional\" or \"none\" expected")
 end
 
 local function shape_timeout(v, n, fname)
@@ -207,7 +201,7 @@ local function shape_timeout(v, n, fname)
 		return nil
 	end
 	if mathtype(v) ~= "integer" or v < 0 then
-		argerr(n, fname, "handshaketimeout: non-negative integer expected")
+		argerror(n, fname, "handshaketimeout: non-negative integer expected")
 	end
 	return v
 end
@@ -283,23 +277,33 @@ end
 
 -- Connections ----------------------------------------------------------------------------
 
+---The handshake facts the native side hands over with a connection, kept under INFO.
+---@class silly.net.tls.info
+---@field state userdata the session's fatal-failure slot, read by `c.reason`
+---@field alpn string?
+---@field version string?
+---@field cipher string?
+---@field servername string?
+---@field resumed boolean
+---@field peercerts string[]? DER, end-entity first
+---@field cert table|false|nil `peercert`'s parsed answer, cached (false: none)
+
+---A TLS connection: the methods of silly.net.internal.stream (read, readline, write, close,
+---flush, limit, unreadbytes, unsentbytes, isalive; a TLS failure comes back as
+---`nil|false, errno.TLS, reason`, D14) and the handshake facts below, its INFO.
+---@class silly.net.tls.conn: silly.net.internal.stream.conn
 local conn = {}
 local conn_mt = { __index = conn, __name = "silly.net.tls.conn" }
 
--- read, readline, write, close, flush, limit, unreadbytes, unsentbytes, isalive; a TLS
--- failure comes back as `nil|false, errno.TLS, reason` (D14).
-stream.conn(conn_mt, {
+local newconn, onaccept = stream.conn(conn_mt, {
 	name = "tls",
 	busy = "tls: concurrent read",
 	strict = true,
 	reason = function(self)
 		return c_reason(self[INFO].state)
 	end,
+	info = INFO,
 })
-
-local function newconn(ud, info, remoteaddr)
-	return setmetatable({ ud, false, conn_c.id(ud), [INFO] = info, fd = conn_c.fd(ud), remoteaddr = remoteaddr }, conn_mt)
-end
 
 ---@return string? proto the negotiated ALPN protocol, nil when none (D10)
 function conn:alpnproto()
@@ -341,10 +345,13 @@ end
 
 -- Listeners ------------------------------------------------------------------------------
 
+---A TLS listener: close, localaddr (silly.net.internal.stream) and `reload`. It keeps its
+---shaped options under STORED, for `reload` to merge into, and the session store its
+---configurations share under SESSIONS, so a reload does not end resumption.
+---@class silly.net.tls.listener: silly.net.internal.stream.listener
 local listener = {}
 local listener_mt = { __index = listener, __name = "silly.net.tls.listener" }
--- close, localaddr; `hold` keeps an open listener alive until it is closed, as in silly.net.tcp.
-local hold = stream.listener(listener_mt, c)
+local newlistener = stream.listener(listener_mt, c)
 
 ---Swaps in a new TLS configuration for future handshakes (D18). Keys present replace the
 ---stored ones, `false` clears an optional one, absent ones stay; `reload()` re-reads files.
@@ -353,8 +360,8 @@ local hold = stream.listener(listener_mt, c)
 ---@return boolean ok
 ---@return string? err "tls: ..." or CLOSED
 function listener:reload(conf)
-	if conf ~= nil and type(conf) ~= "table" then
-		error("bad argument #1 to 'reload' (table expected, got " .. type(conf) .. ")", 2)
+	if conf ~= nil then
+		check.type(conf, "table", 1, "reload")
 	end
 	if not self.fd then
 		return false, errno.CLOSED
@@ -381,25 +388,25 @@ end
 
 ---Listens for TLS connections; `accept(conn)` runs in a new task after each successful
 ---handshake (D24).
----@param conf {addr: string, certs: {cert: string?, key: string?, certfile: string?, keyfile: string?}[], accept: fun(conn: table), backlog: integer?, ciphers: string?, ciphersuites: string?, alpnprotos: string[]?, handshaketimeout: integer?, minversion: string?, maxversion: string?, verify: boolean|string?, ca: string|string[]?, cafile: string?}
----@return table? listener
+---@param conf {addr: string, certs: {cert: string?, key: string?, certfile: string?, keyfile: string?}[], accept: fun(conn: silly.net.tls.conn), backlog: integer?, ciphers: string?, ciphersuites: string?, alpnprotos: string[]?, handshaketimeout: integer?, minversion: string?, maxversion: string?, verify: boolean|string?, ca: string|string[]?, cafile: string?}
+---@return silly.net.tls.listener? listener
 ---@return string? err an errno value, or "tls: <field>: <reason>"
 function M.listen(conf)
 	check.type(conf, "table", 1, "listen")
 	local a, accept, backlog = conf.addr, conf.accept, conf.backlog
 	if type(a) ~= "string" then
-		argerr(1, "listen", "conf.addr: string expected, got " .. type(a))
+		argerror(1, "listen", "conf.addr: string expected, got " .. type(a))
 	end
 	if type(accept) ~= "function" then
-		argerr(1, "listen", "conf.accept: function expected, got " .. type(accept))
+		argerror(1, "listen", "conf.accept: function expected, got " .. type(accept))
 	end
 	if conf.certs == nil then
-		argerr(1, "listen", "conf.certs: array of {cert, key} expected, got nil")
+		argerror(1, "listen", "conf.certs: array of {cert, key} expected, got nil")
 	end
 	if backlog == nil then
-		backlog = 256
+		backlog = BACKLOG
 	elseif mathtype(backlog) ~= "integer" or backlog < 1 then
-		argerr(1, "listen", "conf.backlog: positive integer expected")
+		argerror(1, "listen", "conf.backlog: positive integer expected")
 	end
 	local stored = merge_server(conf, {}, 1, "listen")
 	-- Configuration first: a content error must not leave a bound port behind (D5).
@@ -417,25 +424,19 @@ function M.listen(conf)
 		return nil, port
 	end
 	local ud
-	ud, err = c.listen(ip, port, backlog, cfg, stored.handshaketimeout or HANDSHAKE_TIMEOUT, function(pair)
-		local cud = pair[1]
-		local cn = newconn(cud, pair[2], conn_c.remoteaddr(cud))
-		local ok, e = xpcall(accept, traceback, cn)
-		if not ok then
-			logger.error("[tls] accept handler failed: " .. tostring(e))
-			cn:close()
-		end
-	end)
+	ud, err = c.listen(ip, port, backlog, cfg, stored.handshaketimeout or HANDSHAKE_TIMEOUT, onaccept(accept))
 	if not ud then
 		return nil, err
 	end
-	return hold(setmetatable({ ud, [STORED] = stored, [SESSIONS] = sessions, fd = c.lfd(ud) }, listener_mt))
+	local l = newlistener(ud)
+	l[STORED], l[SESSIONS] = stored, sessions
+	return l
 end
 
 -- Client configurations, one per distinct option set, reused so sessions resume.
 local clientconfs = {}
 local nclientconfs = 0
-local CLIENTCONF_MAX = 64
+local CLIENTCONF_MAX <const> = 64
 
 local function client_verify(opts)
 	local v, insecure = opts.verify, opts.insecure
@@ -447,14 +448,14 @@ local function client_verify(opts)
 	elseif v == false or v == "none" then
 		verify = false
 	else
-		argerr(2, "connect", "opts.verify: boolean, \"peer\" or \"none\" expected")
+		argerror(2, "connect", "opts.verify: boolean, \"peer\" or \"none\" expected")
 	end
 	if insecure ~= nil then
 		if type(insecure) ~= "boolean" then
-			argerr(2, "connect", "opts.insecure: boolean expected")
+			argerror(2, "connect", "opts.insecure: boolean expected")
 		end
 		if verify ~= nil and verify == insecure then
-			argerr(2, "connect", "conflicting options 'verify' and 'insecure'")
+			argerror(2, "connect", "conflicting options 'verify' and 'insecure'")
 		end
 		verify = not insecure
 	end
@@ -522,7 +523,7 @@ end
 ---against the system trust store, or `ca`/`cafile`, unless `verify = false` (D6).
 ---@param address string "ip:port", "[v6]:port" or "name:port" (resolved, N1)
 ---@param opts {hostname: string?, server: string?, alpnprotos: string[]|string?, alpn: string[]|string?, timeout: integer?, bind: string?, verify: boolean|string?, insecure: boolean?, ca: string|string[]?, cafile: string?, cert: string?, key: string?, certfile: string?, keyfile: string?, ciphers: string?, ciphersuites: string?, minversion: string?, maxversion: string?}?
----@return table? conn
+---@return silly.net.tls.conn? conn
 ---@return string? err an errno value (TLS, TIMEDOUT, CONNREFUSED ...) or "tls: ..."
 ---@return string? reason for errno.TLS: e.g. "certificate verify failed: unknown issuer"
 function M.connect(address, opts)
@@ -532,14 +533,14 @@ function M.connect(address, opts)
 		check.type(opts, "table", 2, "connect")
 		hostname = alias(opts, "hostname", "server", 2, "connect")
 		if hostname ~= nil and type(hostname) ~= "string" then
-			argerr(2, "connect", "opts.hostname: string expected, got " .. type(hostname))
+			argerror(2, "connect", "opts.hostname: string expected, got " .. type(hostname))
 		end
 		bind, timeout = opts.bind, opts.timeout
 		if timeout ~= nil then
 			timeout = check.ms(timeout, 2, "connect")
 		end
 		if bind ~= nil and type(bind) ~= "string" then
-			argerr(2, "connect", "opts.bind: string expected")
+			argerror(2, "connect", "opts.bind: string expected")
 		end
 	end
 	if hostname == nil then
@@ -581,7 +582,7 @@ function M.connect(address, opts)
 	if not ud then
 		return nil, info, why
 	end
-	return newconn(ud, info, address)
+	return newconn(ud, address, info)
 end
 
 -- Compatibility functions (§7, D21): deprecated, they take the object, never an fd.
@@ -602,10 +603,19 @@ local function conn_only(name, method)
 	end
 end
 
+---Same as `x:close()`.
+---@param x silly.net.tls.conn|silly.net.tls.listener
+---@return boolean ok
+---@return string? err
 function M.close(x)
 	return object(x, "close"):close()
 end
 
+---Same as `l:reload(conf)`.
+---@param l silly.net.tls.listener
+---@param conf table?
+---@return boolean ok
+---@return string? err
 function M.reload(l, conf)
 	if getmetatable(l) ~= listener_mt then
 		error("tls.reload expects a tls conn or listener object", 2)

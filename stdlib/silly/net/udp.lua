@@ -16,6 +16,7 @@ local error = error
 local setmetatable = setmetatable
 local tostring = tostring
 local concat = table.concat
+local argerror = check.argerror
 local parse_bind = resolver.bindaddr
 local c_recvfrom = c.recvfrom
 local c_sendto = c.sendto
@@ -25,7 +26,7 @@ local M = {}
 
 -- The native handle, under a key no user code can name.
 local UD = setmetatable({}, { __name = "silly.net.udp.handle" })
--- Set while a task is blocked in recvfrom on that socket.
+-- Set while a task is blocked in recvfrom on that socket, so a second receiver raises.
 local RECEIVING = setmetatable({}, { __name = "silly.net.udp.receiving" })
 
 -- "host:port" to an IP text and a port number; a bad port is RESOLVE even with no host.
@@ -33,6 +34,10 @@ local function resolve(s, listening, timeout)
 	return resolver.resolve(s, listening, timeout, true)
 end
 
+---A UDP socket, bound or connected. Its handle and receiving flag are under private keys.
+---@class silly.net.udp.conn
+---@field fd integer? the socket's descriptor; nil once `close` was called
+---@field remoteaddr string? the address given to `connect`; nil for a bound socket
 local conn = {}
 local conn_mt = { __index = conn, __name = "silly.net.udp.conn" }
 
@@ -77,14 +82,14 @@ function conn:sendto(data, to)
 		while data[i] ~= nil do
 			local v = data[i]
 			if type(v) ~= "string" and type(v) ~= "number" then
-				error("bad argument #1 to 'sendto' (array item " .. i .. " is a " .. type(v) .. ")", 2)
+				argerror(1, "sendto", "array item " .. i .. " is a " .. type(v))
 			end
 			parts[i] = v
 			i = i + 1
 		end
 		data = concat(parts)
 	elseif t ~= "string" then
-		error("bad argument #1 to 'sendto' (string or table expected, got " .. t .. ")", 2)
+		argerror(1, "sendto", "string or table expected, got " .. t)
 	end
 	if to ~= nil and type(to) ~= "string" then
 		return false, errno.INVAL
@@ -143,7 +148,7 @@ end
 ---Opens a socket bound to `address` ("ip:port", "[v6]:port", ":port" for every interface,
 ---IPv4 and IPv6, "localhost:port").
 ---@param address string
----@return table? conn
+---@return silly.net.udp.conn? conn
 ---@return string? err INVAL, RESOLVE, ADDRINUSE, ACCES ...
 function M.bind(address)
 	check.type(address, "string", 1, "bind")
@@ -162,7 +167,7 @@ end
 ---through silly.net.dns). Suspends only to resolve a name.
 ---@param address string
 ---@param opts {bindaddr: string?, timeout: integer?}? `timeout` bounds the name lookup (ms)
----@return table? conn
+---@return silly.net.udp.conn? conn
 ---@return string? err INVAL, RESOLVE, TIMEDOUT, AFNOSUPPORT ...
 function M.connect(address, opts)
 	check.type(address, "string", 1, "connect")
@@ -177,7 +182,7 @@ function M.connect(address, opts)
 	local bip, bport
 	if bindaddr ~= nil then
 		if type(bindaddr) ~= "string" then
-			error("bad argument #2 to 'connect' (opts.bindaddr: string expected)", 2)
+			argerror(2, "connect", "opts.bindaddr: string expected")
 		end
 		bip, bport = parse_bind(bindaddr)
 		if not bip then
@@ -196,6 +201,11 @@ function M.connect(address, opts)
 end
 
 -- Compatibility: module functions taking the socket first.
+
+---Same as `s:close()`.
+---@param s silly.net.udp.conn
+---@return boolean ok
+---@return string? err
 function M.close(s)
 	return s:close()
 end

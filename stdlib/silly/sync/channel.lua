@@ -6,6 +6,8 @@ local wakeup = task.wakeup
 local running = task.running
 local setmetatable = setmetatable
 
+local CLOSED <const> = "channel closed"
+
 local M = {}
 local mt = { __index = M }
 
@@ -70,7 +72,7 @@ end
 ---@param reason any defaults to "channel closed"
 function M:close(reason)
 	if reason == nil then
-		reason = "channel closed"
+		reason = CLOSED
 	end
 	self.closed = true
 	self.reason = reason

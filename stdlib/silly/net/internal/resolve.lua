@@ -15,6 +15,9 @@ local portnum = addr_c.port
 local monotonic = time_c.monotonic
 local max = math.max
 
+-- What "localhost" means, without asking DNS.
+local LOOPBACK <const> = "127.0.0.1"
+
 local M = {}
 
 ---Resolves "host:port" to a numeric IP text and a port number. `listening` allows the
@@ -46,7 +49,7 @@ function M.resolve(s, listening, timeout, portfirst)
 		return host, p
 	end
 	if host == "localhost" then
-		return "127.0.0.1", p
+		return LOOPBACK, p
 	end
 	if listening then
 		return nil, errno.RESOLVE

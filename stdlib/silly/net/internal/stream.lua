@@ -1,17 +1,16 @@
--- silly.net.internal.stream: the connection methods silly.net.tcp and silly.net.tls share
--- (read, readline, write, close, flush, limit, unreadbytes, unsentbytes, isalive), over the
--- native streams of silly.net.conn.c (src/native/net/conn.rs), and their listener methods.
+-- silly.net.internal.stream: what silly.net.tcp and silly.net.tls share: the connection methods
+-- (read, readline, write, close, flush, limit, unreadbytes, unsentbytes, isalive) over the
+-- native streams of silly.net.conn.c (src/native/net/conn.rs), the connection constructor and
+-- accept wrapper, and the listener methods and constructor.
 --
--- A connection object keeps the native handle in array slot 1, in slot 2 whether a task is
--- blocked in `read` on it, and in slot 3 the integer id the raw fast paths take (`fastread`,
--- `fastwrite`: a read the buffer already satisfies, a write; they return nothing when the
--- normal path must decide): the cheapest lookups on the per-read path. A listener keeps its
--- handle in slot 1 too. The methods are built once per module as closures over the options,
--- so calling one costs what a hand-written method costs: `read` and `readline` share one tail
--- call (`do_read`), `write` none.
+-- The methods are built once per module as closures over the options, so calling one costs
+-- what a hand-written method costs: `read` and `readline` share one tail call (`do_read`),
+-- `write` none.
 local conn_c = require "silly.net.conn.c"
 local errno = require "silly.errno"
+local logger = require "silly.logger"
 local check = require "silly.internal.check"
+local traceback = require "silly.internal.traceback"
 local task_c = require "silly.task.c"
 
 local MARKER = task_c.marker
@@ -19,6 +18,8 @@ local yield = coroutine.yield
 local type = type
 local error = error
 local tostring = tostring
+local xpcall = xpcall
+local setmetatable = setmetatable
 local concat = table.concat
 local mathtype = math.type
 local tointeger = math.tointeger
@@ -34,30 +35,58 @@ local c_limit = conn_c.limit
 local c_unreadbytes = conn_c.unreadbytes
 local c_unsentbytes = conn_c.unsentbytes
 local c_isalive = conn_c.isalive
+local c_id = conn_c.id
+local c_fd = conn_c.fd
+local c_remoteaddr = conn_c.remoteaddr
 local CLOSED = errno.CLOSED
 local TLS = errno.TLS
 
-local UD = 1
-local READING = 2
-local ID = 3
+-- The array slots of a connection (see silly.net.internal.stream.conn); a listener's handle
+-- is in UD too. The raw fast paths take ID: `fastread` answers a read the buffer already
+-- satisfies, `fastwrite` a write; both return nothing when the normal path must decide.
+local UD <const> = 1
+local READING <const> = 2
+local ID <const> = 3
+-- `readline`'s default delimiter.
+local LINE <const> = "\n"
+
+---A connection object. Its state sits in array slots, the cheapest lookups on the per-read
+---path; silly.net.tcp.conn and silly.net.tls.conn are this with their own metatables.
+---@class silly.net.internal.stream.conn
+---@field [1] userdata UD: the native stream (silly.net.conn.c)
+---@field [2] boolean READING: a task is blocked in `read` on it, so a second reader raises
+---@field [3] integer ID: the stream's id for the raw fast paths (`fastread`, `fastwrite`)
+---@field fd integer? the socket's descriptor; nil once `close` was called
+---@field remoteaddr string the address given to `connect`, or the peer's for an accepted one
+
+---A listener object.
+---@class silly.net.internal.stream.listener
+---@field [1] userdata UD: the native listener (the `c` given to `M.listener`)
+---@field fd integer? the listening socket's descriptor; nil once `close` was called
 
 local M = {}
 
 ---Fills the connection metatable `mt` (its `__index` table gets the methods; `__gc`,
----`__close` and `__tostring` are set).
+---`__close` and `__tostring` are set). Returns the constructor of connections and the
+---wrapper that turns a listener's `accept(conn)` into the callback its native listener takes.
 ---@param mt table
----@param o {name: string, busy: string, strict: boolean?, reason: (fun(self: table): string?)?}
---- - name: "tcp" or "tls", for `tostring(conn)`;
+---@param o {name: string, busy: string, strict: boolean?, reason: (fun(self: table): string?)?, info: table?}
+--- - name: "tcp" or "tls", for `tostring(conn)` and the log of a failed `accept`;
 --- - busy: the message raised when a second task reads while one is blocked in `read`;
 --- - strict (TLS): a byte count must be a non-negative integer (otherwise it is truncated),
 ---   `limit` takes a positive integer (otherwise a millisecond-style count), numbers are
 ---   written as text, and `readline(false)` means the default delimiter;
 --- - reason (TLS, D14): the reason of the connection's fatal TLS failure, if any. With it, a
 ---   failed read whose error is TLS returns the reason third, a write on a connection killed
----   by TLS fails with TLS and the reason, and a successful read or write returns one value.
+---   by TLS fails with TLS and the reason, and a successful read or write returns one value;
+--- - info (TLS): the private key a connection keeps its handshake facts under. Its native
+---   listener hands over `{ud, info}`, as a task starts with one argument.
+---@return fun(ud: userdata, remoteaddr: string, info: table?): silly.net.internal.stream.conn newconn
+---@return fun(accept: fun(conn: silly.net.internal.stream.conn)): fun(accepted: userdata|table) onaccept
 function M.conn(mt, o)
+	---@type silly.net.internal.stream.conn
 	local conn = mt.__index
-	local name, busy, strict, reason = o.name, o.busy, o.strict, o.reason
+	local name, busy, strict, reason, info = o.name, o.busy, o.strict, o.reason, o.info
 
 	-- The read itself, arguments checked: from the buffer through the raw fast path when it
 	-- holds the answer, else through the native read, suspending while it waits.
@@ -124,14 +153,13 @@ function M.conn(mt, o)
 	---@return string? data
 	---@return string? err an errno value: EOF, CLOSED, TIMEDOUT, CONNRESET, TLS ...
 	---@return string? reason for errno.TLS: what went wrong
-	local function read(self, req, timeout)
+	function conn:read(req, timeout)
 		req, timeout = read_args(self, req, timeout, "read")
 		if not self.fd then
 			return nil, CLOSED
 		end
 		return do_read(self, req, timeout)
 	end
-	conn.read = read
 
 	---Reads up to and including `delim` (default "\n"); a number is a byte count, as in `read`.
 	---@param delim string|integer?
@@ -141,7 +169,7 @@ function M.conn(mt, o)
 	---@return string? reason
 	function conn:readline(delim, timeout)
 		if delim == nil or (strict and delim == false) then
-			delim = "\n"
+			delim = LINE
 		end
 		if timeout == nil and type(delim) == "string" and delim ~= "" and not self[READING] and self.fd then
 			-- The common case, without the argument checks of `read`.
@@ -173,7 +201,7 @@ function M.conn(mt, o)
 			while data[i] ~= nil do
 				local v = data[i]
 				if type(v) ~= "string" and type(v) ~= "number" then
-					error("bad argument #1 to 'write' (array item " .. i .. " is a " .. type(v) .. ")", 2)
+					argerror(1, "write", "array item " .. i .. " is a " .. type(v))
 				end
 				parts[i] = v
 				i = i + 1
@@ -182,7 +210,7 @@ function M.conn(mt, o)
 		elseif t == "number" and strict then
 			data = tostring(data)
 		elseif t ~= "string" then
-			error("bad argument #1 to 'write' (string or table expected, got " .. t .. ")", 2)
+			argerror(1, "write", "string or table expected, got " .. t)
 		end
 		if not reason then
 			return c_write(self[UD], data)
@@ -238,7 +266,7 @@ function M.conn(mt, o)
 			if not strict then
 				n = check.ms(n, 1, "limit")
 			elseif mathtype(n) ~= "integer" or n < 1 then
-				error("bad argument #1 to 'limit' (positive integer or nil expected)", 2)
+				argerror(1, "limit", "positive integer or nil expected")
 			end
 		end
 		c_limit(self[UD], n)
@@ -268,19 +296,50 @@ function M.conn(mt, o)
 	mt.__tostring = function(self)
 		return prefix .. tostring(self.remoteaddr) .. ")"
 	end
+
+	local newconn
+	if info then
+		newconn = function(ud, remoteaddr, facts)
+			return setmetatable({ ud, false, c_id(ud), [info] = facts, fd = c_fd(ud), remoteaddr = remoteaddr }, mt)
+		end
+	else
+		newconn = function(ud, remoteaddr)
+			return setmetatable({ ud, false, c_id(ud), fd = c_fd(ud), remoteaddr = remoteaddr }, mt)
+		end
+	end
+
+	local failed = "[" .. name .. "] accept handler failed: "
+	local function onaccept(accept)
+		return function(accepted)
+			local ud, facts = accepted, nil
+			if info then
+				ud, facts = accepted[1], accepted[2]
+			end
+			local cn = newconn(ud, c_remoteaddr(ud), facts)
+			-- A failing handler loses its own connection, never the listener.
+			local ok, e = xpcall(accept, traceback, cn)
+			if not ok then
+				logger.error(failed .. tostring(e))
+				cn:close()
+			end
+		end
+	end
+
+	return newconn, onaccept
 end
 
 ---Fills the listener metatable `mt` with `close` and `localaddr` over the native module `c`
----(its `lclose` and `laddr`). Returns `hold(l)`, which keeps an open listener referenced until
----`close`: a listener the script dropped keeps serving (net.md §3.1, no finalizer), instead of
----being collected with its accept loop.
+---(its `lclose`, `laddr` and `lfd`). Returns the constructor of listeners, which keeps an open
+---listener referenced until `close`: a listener the script dropped keeps serving (net.md §3.1,
+---no finalizer), instead of being collected with its accept loop.
 ---@param mt table
 ---@param c table
----@return fun(l: table): table hold
+---@return fun(ud: userdata): silly.net.internal.stream.listener newlistener
 function M.listener(mt, c)
+	---@type silly.net.internal.stream.listener
 	local listener = mt.__index
 	local listening = {}
-	local c_lclose, c_laddr = c.lclose, c.laddr
+	local c_lclose, c_laddr, c_lfd = c.lclose, c.laddr, c.lfd
 
 	---Stops accepting; accepted connections (and TLS handshakes in flight) are left alone.
 	---@return boolean ok
@@ -299,7 +358,8 @@ function M.listener(mt, c)
 		return c_laddr(self[UD])
 	end
 
-	return function(l)
+	return function(ud)
+		local l = setmetatable({ ud, fd = c_lfd(ud) }, mt)
 		listening[l] = true
 		return l
 	end
