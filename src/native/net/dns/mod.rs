@@ -11,7 +11,8 @@
 //! * the exchange: one UDP socket per flight with a random source port and a random ID, resent
 //!   every `timeout` up to `attempts` times, falling back to TCP when the answer is truncated.
 //!
-//! Errors are the reference's plain strings ("Not found" ...) or errno values (TIMEDOUT).
+//! Errors are `DnsError`s; Lua sees their text: the reference's plain strings ("Not found" ...)
+//! or errno values (TIMEDOUT).
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -31,9 +32,12 @@ use hickory_proto::rr::{DNSClass, Name, RData, RecordType};
 use mlua::{Lua, MultiValue, Table, Value};
 
 use crate::native::current_task;
-use crate::native::errno;
 use crate::native::logger::{self, Level};
 use crate::runtime::{self, task};
+
+mod error;
+
+pub use error::DnsError;
 
 pub const A: u16 = 1;
 pub const CNAME: u16 = 5;
@@ -42,14 +46,6 @@ pub const SRV: u16 = 33;
 
 const RESOLV_CONF: &str = "/etc/resolv.conf";
 const HOSTS: &str = "/etc/hosts";
-
-const E_INVALID: &str = "Invalid name";
-const E_NOSERVER: &str = "No nameserver";
-const E_NOTFOUND: &str = "Not found";
-const E_SERVFAIL: &str = "Server failure";
-const E_SEND: &str = "Send failed";
-const E_DEEP: &str = "Too deep";
-const E_RECONF: &str = "Dns reconfigured";
 
 /// CNAME hops one lookup follows before it gives up.
 const MAX_HOPS: usize = 100;
@@ -203,14 +199,14 @@ impl Resolver {
                     .map(|r| r.first().cloned())
             {
                 if !seen.insert(next.clone()) || next == name {
-                    return Chase::Fail(E_NOTFOUND);
+                    return Chase::Fail(DnsError::NotFound);
                 }
                 cur = next;
                 continue;
             }
             return Chase::Missing(cur_name);
         }
-        Chase::Fail(E_DEEP)
+        Chase::Fail(DnsError::TooDeep)
     }
 
     /// The server a new query goes to: the first without failures, else the least failing.
@@ -219,8 +215,8 @@ impl Resolver {
     }
 
     /// Joins the flight for (`name`, `qtype`) on the chosen server, starting it if needed.
-    fn join(&mut self, name: &str, qtype: u16) -> Result<FlightWait, &'static str> {
-        let server = self.pick().ok_or(E_NOSERVER)?;
+    fn join(&mut self, name: &str, qtype: u16) -> Result<FlightWait, DnsError> {
+        let server = self.pick().ok_or(DnsError::NoNameserver)?;
         let key = (server, name.to_string(), qtype);
         let flight = match self.flights.get(&key) {
             Some(f) => f.clone(),
@@ -267,11 +263,11 @@ impl Resolver {
         qname: &str,
         qtype: u16,
         msg: &Message,
-    ) -> Result<Groups, &'static str> {
+    ) -> Result<Groups, DnsError> {
         let rcode = msg.metadata.response_code;
         if rcode != ResponseCode::NoError && rcode != ResponseCode::NXDomain {
             self.failed(server);
-            return Err(E_SERVFAIL);
+            return Err(DnsError::ServerFailure);
         }
         if let Some(f) = self.failcount.get_mut(server) {
             *f = 0;
@@ -304,7 +300,7 @@ impl Resolver {
         self.cache.clear();
         for (_, f) in self.flights.drain() {
             let mut st = f.st.borrow_mut();
-            st.done = Some(Err(E_RECONF));
+            st.done = Some(Err(DnsError::Reconfigured));
             // Dropping the handle cancels the exchange and closes its socket.
             st.task = None;
             for w in st.wakers.drain(..) {
@@ -319,7 +315,7 @@ enum Chase {
     Found(Vec<Rec>),
     /// Nothing known about this name (the end of the CNAME chain so far): ask the server.
     Missing(String),
-    Fail(&'static str),
+    Fail(DnsError),
 }
 
 fn ip_rec(ip: IpAddr) -> Rec {
@@ -452,7 +448,7 @@ struct Flight {
 
 struct FlightState {
     /// Set once: the groups of the answer, or the error.
-    done: Option<Result<Groups, &'static str>>,
+    done: Option<Result<Groups, DnsError>>,
     wakers: Vec<Waker>,
     /// Lookups waiting; the last one to leave an unfinished flight cancels it.
     waiters: usize,
@@ -461,7 +457,7 @@ struct FlightState {
 }
 
 /// The exchange of one flight, then its result handed to the waiters.
-async fn fly(flight: Rc<Flight>, exchange: impl Future<Output = Result<Message, String>>) {
+async fn fly(flight: Rc<Flight>, exchange: impl Future<Output = Result<Message, DnsError>>) {
     let out = exchange.await;
     let (server, name, qtype) = flight.key.clone();
     let result = with(|r| {
@@ -475,7 +471,7 @@ async fn fly(flight: Rc<Flight>, exchange: impl Future<Output = Result<Message, 
             Ok(msg) => r.absorb(server, &name, qtype, &msg),
             Err(e) => {
                 r.failed(server);
-                Err(leak_error(e))
+                Err(e)
             }
         }
     });
@@ -486,30 +482,13 @@ async fn fly(flight: Rc<Flight>, exchange: impl Future<Output = Result<Message, 
     }
 }
 
-/// Exchange errors are a handful of fixed strings (reference texts and errno values); they
-/// are interned here so results can be shared between waiters as `&'static str`.
-fn leak_error(e: String) -> &'static str {
-    thread_local! {
-        static INTERNED: RefCell<HashSet<&'static str>> = RefCell::new(HashSet::new());
-    }
-    INTERNED.with(|set| {
-        let mut set = set.borrow_mut();
-        if let Some(s) = set.get(e.as_str()) {
-            return *s;
-        }
-        let s: &'static str = Box::leak(e.into_boxed_str());
-        set.insert(s);
-        s
-    })
-}
-
 /// A lookup waiting for a flight.
 struct FlightWait {
     flight: Rc<Flight>,
 }
 
 impl Future for FlightWait {
-    type Output = Result<Groups, &'static str>;
+    type Output = Result<Groups, DnsError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut st = self.flight.st.borrow_mut();
@@ -562,8 +541,8 @@ async fn exchange(
     qtype: u16,
     per_try: Duration,
     attempts: u32,
-) -> Result<Message, String> {
-    let qname = wire_name(&name).ok_or(E_INVALID)?;
+) -> Result<Message, DnsError> {
+    let qname = wire_name(&name).ok_or(DnsError::InvalidName)?;
     let mut msg = Message::query();
     msg.metadata.recursion_desired = true;
     msg.add_query(Query::query(qname, RecordType::from(qtype)));
@@ -571,7 +550,7 @@ async fn exchange(
     edns.set_max_payload(EDNS_PAYLOAD);
     msg.set_edns(edns);
     let id = msg.metadata.id;
-    let packet = msg.to_vec().map_err(|_| E_INVALID)?;
+    let packet = msg.to_vec().map_err(|_| DnsError::InvalidName)?;
     let end = Instant::now() + per_try * attempts;
 
     let sock = udp_to(server).map_err(|e| {
@@ -579,7 +558,7 @@ async fn exchange(
             Level::Debug,
             &format!("[dns] cannot open a socket to {server}: {e}"),
         );
-        E_SEND.to_string()
+        DnsError::SendFailed
     })?;
     let mut buf = vec![0u8; 65536];
     for _ in 0..attempts {
@@ -608,15 +587,15 @@ async fn exchange(
             }
         }
     }
-    Err(errno::text(libc::ETIMEDOUT))
+    Err(DnsError::TimedOut)
 }
 
 /// The text for a failed send or receive: a refused port is reported as such (fast, where the
 /// reference waits for its timeout), anything else as the reference's "Send failed".
-fn io_failure(e: &io::Error) -> String {
+fn io_failure(e: &io::Error) -> DnsError {
     match e.raw_os_error() {
-        Some(libc::ECONNREFUSED) => errno::text(libc::ECONNREFUSED),
-        _ => E_SEND.to_string(),
+        Some(libc::ECONNREFUSED) => DnsError::Os(libc::ECONNREFUSED),
+        _ => DnsError::SendFailed,
     }
 }
 
@@ -639,7 +618,7 @@ async fn tcp_exchange(
     name: &str,
     qtype: u16,
     end: Instant,
-) -> Result<Message, String> {
+) -> Result<Message, DnsError> {
     let talk = async {
         let mut s = Async::<TcpStream>::connect(server)
             .await
@@ -652,11 +631,11 @@ async fn tcp_exchange(
             let mut len = [0u8; 2];
             s.read_exact(&mut len)
                 .await
-                .map_err(|_| E_SERVFAIL.to_string())?;
+                .map_err(|_| DnsError::ServerFailure)?;
             let mut body = vec![0u8; u16::from_be_bytes(len) as usize];
             s.read_exact(&mut body)
                 .await
-                .map_err(|_| E_SERVFAIL.to_string())?;
+                .map_err(|_| DnsError::ServerFailure)?;
             if let Reply::Ok(resp) = check_response(&body, id, name, qtype) {
                 return Ok(*resp);
             }
@@ -664,7 +643,7 @@ async fn tcp_exchange(
     };
     future::or(talk, async {
         Timer::at(end).await;
-        Err(errno::text(libc::ETIMEDOUT))
+        Err(DnsError::TimedOut)
     })
     .await
 }
@@ -822,7 +801,7 @@ fn merge_hosts(hosts: &mut HashMap<Key, Vec<IpAddr>>, text: &str) {
 
 /// The answer of a lookup when it can be given at once: from the hosts table or the cache.
 enum Now {
-    Done(Result<Vec<Rec>, &'static str>),
+    Done(Result<Vec<Rec>, DnsError>),
     Later(task::Op),
 }
 
@@ -830,7 +809,7 @@ enum Now {
 /// name with fewer dots than `ndots`, the name under each search domain.
 fn resolve(name: &str, qtype: u16, timeout: Option<u64>) -> Now {
     let Some((name, absolute)) = normalize(name) else {
-        return Now::Done(Err(E_INVALID));
+        return Now::Done(Err(DnsError::InvalidName));
     };
     let (first, candidates, timeout) = with(|r| {
         let mut cands = vec![name.clone()];
@@ -856,17 +835,17 @@ fn resolve(name: &str, qtype: u16, timeout: Option<u64>) -> Now {
         // A name that does not exist moves on to the next candidate, like an error (glibc
         // does the same; the reference stops there). It is the answer only if no candidate
         // has records.
-        let mut last = E_NOTFOUND;
+        let mut last = DnsError::NotFound;
         let mut negative = false;
         for cand in candidates {
             let attempt = future::or(resolve_one(cand, qtype), async {
                 Timer::after(timeout).await;
-                Err(leak_error(errno::text(libc::ETIMEDOUT)))
+                Err(DnsError::TimedOut)
             });
             match attempt.await {
                 Ok(recs) if recs.is_empty() => negative = true,
                 Ok(recs) => return results(Ok(recs)),
-                Err(E_RECONF) => return results(Err(E_RECONF)),
+                Err(DnsError::Reconfigured) => return results(Err(DnsError::Reconfigured)),
                 Err(e) => last = e,
             }
         }
@@ -875,7 +854,7 @@ fn resolve(name: &str, qtype: u16, timeout: Option<u64>) -> Now {
 }
 
 /// One name: cache and CNAMEs first, then as many queries as the chain needs.
-async fn resolve_one(name: String, qtype: u16) -> Result<Vec<Rec>, &'static str> {
+async fn resolve_one(name: String, qtype: u16) -> Result<Vec<Rec>, DnsError> {
     let mut local = Groups::new();
     let mut asked: HashSet<String> = HashSet::new();
     loop {
@@ -886,22 +865,22 @@ async fn resolve_one(name: String, qtype: u16) -> Result<Vec<Rec>, &'static str>
         };
         // Asked already and still nothing: the server has no such record (NODATA, no SOA).
         if !asked.insert(target.clone()) {
-            return Err(E_NOTFOUND);
+            return Err(DnsError::NotFound);
         }
         if asked.len() > MAX_HOPS {
-            return Err(E_DEEP);
+            return Err(DnsError::TooDeep);
         }
         let wait = with(|r| r.join(&target, qtype))?;
         local.extend(wait.await?);
     }
 }
 
-fn results(r: Result<Vec<Rec>, &'static str>) -> mlua::Result<MultiValue> {
+fn results(r: Result<Vec<Rec>, DnsError>) -> mlua::Result<MultiValue> {
     let lua = runtime::get().lua.clone();
     to_lua(&lua, r)
 }
 
-fn to_lua(lua: &Lua, r: Result<Vec<Rec>, &'static str>) -> mlua::Result<MultiValue> {
+fn to_lua(lua: &Lua, r: Result<Vec<Rec>, DnsError>) -> mlua::Result<MultiValue> {
     match r {
         Ok(recs) => {
             let t = lua.create_table_with_capacity(recs.len(), 0)?;
@@ -930,7 +909,7 @@ fn to_lua(lua: &Lua, r: Result<Vec<Rec>, &'static str>) -> mlua::Result<MultiVal
         }
         Err(e) => Ok(MultiValue::from_vec(vec![
             Value::Nil,
-            Value::String(lua.create_string(e)?),
+            Value::String(lua.create_string(e.to_string())?),
         ])),
     }
 }
@@ -1001,7 +980,7 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
         lua.create_function(
             |lua, (name, qtype, timeout): (mlua::LuaString, u16, Option<i64>)| {
                 let Ok(name) = name.to_str().map(|s| s.to_string()) else {
-                    return to_lua(lua, Err(E_INVALID));
+                    return to_lua(lua, Err(DnsError::InvalidName));
                 };
                 match resolve(&name, qtype, timeout.map(|t| t.max(0) as u64)) {
                     Now::Done(r) => to_lua(lua, r),
