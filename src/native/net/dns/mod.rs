@@ -35,20 +35,16 @@ use crate::native::current_task;
 use crate::native::logger::{self, Level};
 use crate::runtime::{self, task};
 
+mod config;
 mod error;
+mod record;
 
+use config::{Config, Hosts, clamped_secs, merge_hosts};
+pub use config::{normalize, parse_server};
 pub use error::DnsError;
+use record::{Groups, Key, MAX_HOPS, Ttls, ip_rec};
+pub use record::{A, AAAA, CNAME, Rec, SRV};
 
-pub const A: u16 = 1;
-pub const CNAME: u16 = 5;
-pub const AAAA: u16 = 28;
-pub const SRV: u16 = 33;
-
-const RESOLV_CONF: &str = "/etc/resolv.conf";
-const HOSTS: &str = "/etc/hosts";
-
-/// CNAME hops one lookup follows before it gives up.
-const MAX_HOPS: usize = 100;
 /// How long NXDOMAIN is remembered when the server sends no SOA.
 const NXDOMAIN_TTL: u32 = 5;
 /// No answer is kept longer than this, whatever its TTL says.
@@ -60,51 +56,10 @@ const MAX_RECORDS: usize = 1000;
 /// The UDP payload size advertised through EDNS0.
 const EDNS_PAYLOAD: u16 = 4096;
 
-/// One record of a type this resolver understands.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Rec {
-    A(Ipv4Addr),
-    Aaaa(Ipv6Addr),
-    Cname(String),
-    Srv {
-        priority: u16,
-        weight: u16,
-        port: u16,
-        target: String,
-    },
-}
-
-type Key = (String, u16);
-
-/// Records by (owner, type) from one response; an empty list is a negative answer.
-type Groups = HashMap<Key, Vec<Rec>>;
-
 struct Entry {
     /// Empty for a negative answer (NXDOMAIN, or NODATA with an SOA).
     recs: Vec<Rec>,
     expires: Instant,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-struct Config {
-    servers: Vec<SocketAddr>,
-    search: Vec<String>,
-    /// Per attempt.
-    timeout: Duration,
-    attempts: u32,
-    ndots: usize,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            servers: Vec::new(),
-            search: Vec::new(),
-            timeout: Duration::from_secs(5),
-            attempts: 2,
-            ndots: 1,
-        }
-    }
 }
 
 type FlightKey = (usize, String, u16);
@@ -117,7 +72,8 @@ struct Resolver {
     /// Consecutive failures per server (index into `conf.servers`); a success resets it.
     /// The server for a new query is the first with the fewest failures.
     failcount: Vec<u32>,
-    hosts: HashMap<Key, Vec<IpAddr>>,
+    /// Read at start; `dns.sethosts` merges into it; `dns.conf` leaves it alone.
+    hosts: Hosts,
     cache: HashMap<Key, Entry>,
     /// Queries on the wire. A flight removes itself when it ends; its last waiter removes it
     /// when it gives up; `conf` ends them all.
@@ -139,24 +95,7 @@ fn with<R>(f: impl FnOnce(&mut Resolver) -> R) -> R {
 
 impl Resolver {
     fn load() -> Resolver {
-        let conf = match std::fs::read_to_string(RESOLV_CONF) {
-            Ok(text) => parse_resolv_conf(&text),
-            Err(e) => {
-                // glibc's fallback: a resolver on this host.
-                logger::write_rust(
-                    Level::Warn,
-                    &format!("[dns] cannot read {RESOLV_CONF}: {e}; using nameserver 127.0.0.1"),
-                );
-                Config {
-                    servers: vec![SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 53)],
-                    ..Config::default()
-                }
-            }
-        };
-        let mut hosts = HashMap::new();
-        if let Ok(text) = std::fs::read_to_string(HOSTS) {
-            merge_hosts(&mut hosts, &text);
-        }
+        let (conf, hosts) = config::system();
         Resolver {
             system_servers: conf.servers.clone(),
             failcount: vec![0; conf.servers.len()],
@@ -318,13 +257,6 @@ enum Chase {
     Fail(DnsError),
 }
 
-fn ip_rec(ip: IpAddr) -> Rec {
-    match ip {
-        IpAddr::V4(v4) => Rec::A(v4),
-        IpAddr::V6(v6) => Rec::Aaaa(v6),
-    }
-}
-
 /// The cache key of a wire name: lowercase, no trailing dot.
 fn key_of(name: &Name) -> String {
     let labels: Vec<String> = name
@@ -338,7 +270,7 @@ fn key_of(name: &Name) -> String {
 /// concerns the question: records owned by the name asked, the CNAME chain from it, and the
 /// targets of the SRV records found there (glue). Adds the negative entry an NXDOMAIN or an
 /// NODATA with SOA stands for.
-fn collect(msg: &Message, qname: &str, qtype: u16) -> (Groups, HashMap<Key, u32>) {
+fn collect(msg: &Message, qname: &str, qtype: u16) -> (Groups, Ttls) {
     let mut owners: HashSet<String> = HashSet::new();
     owners.insert(qname.to_string());
     // The chain: each round adds the CNAME targets of the owners known so far.
@@ -367,7 +299,7 @@ fn collect(msg: &Message, qname: &str, qtype: u16) -> (Groups, HashMap<Key, u32>
     owners.extend(srv_targets);
 
     let mut groups: Groups = HashMap::new();
-    let mut ttls: HashMap<Key, u32> = HashMap::new();
+    let mut ttls = Ttls::new();
     for r in msg
         .answers
         .iter()
@@ -687,118 +619,6 @@ fn wire_name(name: &str) -> Option<Name> {
     Name::from_labels(name.split('.').map(|l| l.as_bytes())).ok()
 }
 
-/// Validates and normalises a name: lowercase, at most 253 bytes without the one trailing dot
-/// allowed, labels of 1–63 bytes of printable ASCII. Returns it with whether it was absolute.
-pub fn normalize(name: &str) -> Option<(String, bool)> {
-    let (body, absolute) = match name.strip_suffix('.') {
-        Some(b) => (b, true),
-        None => (name, false),
-    };
-    if body.is_empty() || body.len() > 253 {
-        return None;
-    }
-    for label in body.split('.') {
-        if label.is_empty()
-            || label.len() > 63
-            || !label.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
-        {
-            return None;
-        }
-    }
-    Some((body.to_ascii_lowercase(), absolute))
-}
-
-/// Parses a nameserver as written in resolv.conf or `dns.conf`: "1.2.3.4", "1.2.3.4:53",
-/// "::1", "[::1]", "[::1]:53" (N5: bare IPv6 works).
-pub fn parse_server(s: &str) -> Option<SocketAddr> {
-    let s = s.trim();
-    if let Ok(ip) = s.parse::<IpAddr>() {
-        return Some(SocketAddr::new(ip, 53));
-    }
-    if let Ok(sa) = s.parse::<SocketAddr>() {
-        return Some(sa);
-    }
-    if let Some(inner) = s.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
-        return inner
-            .parse::<IpAddr>()
-            .ok()
-            .map(|ip| SocketAddr::new(ip, 53));
-    }
-    if let Some((host, port)) = s.strip_prefix('[').and_then(|r| r.split_once("]:")) {
-        let ip = host.parse::<Ipv4Addr>().ok()?;
-        return Some(SocketAddr::new(ip.into(), port.parse().ok()?));
-    }
-    None
-}
-
-fn parse_resolv_conf(text: &str) -> Config {
-    let mut c = Config::default();
-    for line in text.lines() {
-        let line = line.split(['#', ';']).next().unwrap_or("");
-        let mut words = line.split_whitespace();
-        match words.next() {
-            Some("nameserver") => match words.next().and_then(parse_server) {
-                Some(sa) => c.servers.push(sa),
-                None => logger::write_rust(
-                    Level::Warn,
-                    &format!("[dns] {RESOLV_CONF}: ignoring '{}'", line.trim()),
-                ),
-            },
-            Some("search") => {
-                c.search = words
-                    .map(|w| w.trim_end_matches('.').to_ascii_lowercase())
-                    .collect()
-            }
-            Some("domain") => {
-                c.search = words
-                    .next()
-                    .map(|w| vec![w.trim_end_matches('.').to_ascii_lowercase()])
-                    .unwrap_or_default()
-            }
-            Some("options") => {
-                for opt in words {
-                    let Some((k, v)) = opt.split_once(':') else {
-                        continue;
-                    };
-                    let Ok(n) = v.parse::<u64>() else { continue };
-                    match k {
-                        "timeout" => c.timeout = Duration::from_secs(n.clamp(1, 30)),
-                        "attempts" => c.attempts = n.clamp(1, 5) as u32,
-                        "ndots" => c.ndots = n.min(15) as usize,
-                        _ => {}
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    c
-}
-
-/// Hosts-file text into the table: every (name, family) the text mentions gets exactly the
-/// addresses the text lists for it, in order; other entries stay.
-fn merge_hosts(hosts: &mut HashMap<Key, Vec<IpAddr>>, text: &str) {
-    let mut fresh: HashMap<Key, Vec<IpAddr>> = HashMap::new();
-    for line in text.lines() {
-        let line = line.split(['#', ';']).next().unwrap_or("");
-        let mut words = line.split_whitespace();
-        let Some(ip) = words.next().and_then(|w| w.parse::<IpAddr>().ok()) else {
-            continue;
-        };
-        let t = if ip.is_ipv4() { A } else { AAAA };
-        for name in words {
-            let Some((name, _)) = normalize(name) else {
-                continue;
-            };
-            let list = fresh.entry((name, t)).or_default();
-            if !list.contains(&ip) {
-                list.push(ip);
-            }
-        }
-    }
-    hosts.extend(fresh);
-}
-
 /// The answer of a lookup when it can be given at once: from the hosts table or the cache.
 enum Now {
     Done(Result<Vec<Rec>, DnsError>),
@@ -914,12 +734,6 @@ fn to_lua(lua: &Lua, r: Result<Vec<Rec>, DnsError>) -> mlua::Result<MultiValue> 
     }
 }
 
-/// Seconds as a Duration within `[min, max]` (infinities clamp); None for NaN, which has no
-/// place in any range (`Duration::from_secs_f64` would panic on it).
-fn clamped_secs(t: f64, min: f64, max: f64) -> Option<Duration> {
-    (!t.is_nan()).then(|| Duration::from_secs_f64(t.clamp(min, max)))
-}
-
 /// What `dns.conf` hands over, already shape-checked by the Lua side: nameservers, search
 /// domains, per-attempt timeout in seconds, attempts, ndots.
 type ConfArgs = (
@@ -930,7 +744,8 @@ type ConfArgs = (
     Option<i64>,
 );
 
-/// `dns.conf`: defaults, then the options given (clamped as the contract says).
+/// `dns.conf`: defaults, then the options given (clamped as the contract says). A bad
+/// nameserver or timeout is an argument error, raised, not a `nil, err` answer.
 fn conf(_: &Lua, (servers, search, timeout, attempts, ndots): ConfArgs) -> mlua::Result<()> {
     let servers = match servers {
         Some(list) => {
@@ -947,26 +762,14 @@ fn conf(_: &Lua, (servers, search, timeout, attempts, ndots): ConfArgs) -> mlua:
         }
         None => with(|r| r.system_servers.clone()),
     };
-    let d = Config::default();
-    let timeout = match timeout {
-        None => d.timeout,
-        Some(t) => clamped_secs(t, 0.001, 30.0).ok_or_else(|| {
-            mlua::Error::runtime("bad argument #1 to 'conf' (timeout: seconds expected)")
-        })?,
-    };
-    let c = Config {
-        servers,
-        search: search
-            .map(|l| {
-                l.iter()
-                    .map(|s| s.trim_end_matches('.').to_ascii_lowercase())
-                    .collect()
+    let timeout = timeout
+        .map(|t| {
+            clamped_secs(t, 0.001, 30.0).ok_or_else(|| {
+                mlua::Error::runtime("bad argument #1 to 'conf' (timeout: seconds expected)")
             })
-            .unwrap_or_default(),
-        timeout,
-        attempts: attempts.map(|a| a.clamp(1, 5) as u32).unwrap_or(d.attempts),
-        ndots: ndots.map(|n| n.clamp(0, 15) as usize).unwrap_or(d.ndots),
-    };
+        })
+        .transpose()?;
+    let c = Config::with_options(servers, search, timeout, attempts, ndots);
     with(|r| r.reconfigure(c));
     Ok(())
 }
@@ -1010,104 +813,6 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names() {
-        assert_eq!(
-            normalize("Example.COM."),
-            Some(("example.com".into(), true))
-        );
-        assert_eq!(normalize("a.b"), Some(("a.b".into(), false)));
-        assert_eq!(
-            normalize("_sip._tcp.x"),
-            Some(("_sip._tcp.x".into(), false))
-        );
-        let long_label = "a".repeat(64);
-        let ok_label = "a".repeat(63);
-        for bad in [
-            "",
-            ".",
-            "a..b",
-            ".a",
-            "a b",
-            "a\\.b",
-            "é.com",
-            long_label.as_str(),
-            "a..",
-        ] {
-            assert_eq!(normalize(bad), None, "{bad:?}");
-        }
-        assert!(normalize(&ok_label).is_some());
-        let name253 = format!("{0}.{0}.{0}.{1}", ok_label, "a".repeat(61));
-        assert_eq!(name253.len(), 253);
-        assert!(normalize(&name253).is_some());
-        assert!(normalize(&format!("{name253}.")).is_some());
-        assert!(normalize(&format!("{name253}a")).is_none());
-    }
-
-    #[test]
-    fn servers() {
-        let p = |s| parse_server(s).map(|a| a.to_string());
-        assert_eq!(p("1.2.3.4"), Some("1.2.3.4:53".into()));
-        assert_eq!(p("1.2.3.4:5353"), Some("1.2.3.4:5353".into()));
-        assert_eq!(p("::1"), Some("[::1]:53".into()));
-        assert_eq!(p("[::1]"), Some("[::1]:53".into()));
-        assert_eq!(p("[::1]:5353"), Some("[::1]:5353".into()));
-        assert_eq!(p("[127.0.0.1]:5353"), Some("127.0.0.1:5353".into()));
-        assert_eq!(p("2001:db8::53"), Some("[2001:db8::53]:53".into()));
-        assert_eq!(p("name"), None);
-        assert_eq!(p("1.2.3.4:x"), None);
-    }
-
-    #[test]
-    fn resolv_conf() {
-        let c = parse_resolv_conf(
-            "# comment\nnameserver 10.0.0.1\nnameserver ::1 # local\nnameserver fe80::1%eth0\n\
-             search A.example b.example.\noptions timeout:2 attempts:9 ndots:3 rotate\n",
-        );
-        assert_eq!(
-            c.servers,
-            vec!["10.0.0.1:53".parse().unwrap(), "[::1]:53".parse().unwrap()]
-        );
-        assert_eq!(
-            c.search,
-            vec!["a.example".to_string(), "b.example".to_string()]
-        );
-        assert_eq!(c.timeout, Duration::from_secs(2));
-        assert_eq!(c.attempts, 5);
-        assert_eq!(c.ndots, 3);
-        // IPv6 only (N5), domain after search wins.
-        let c = parse_resolv_conf("search x\ndomain corp.example\nnameserver 2001:db8::1\n");
-        assert_eq!(c.servers, vec!["[2001:db8::1]:53".parse().unwrap()]);
-        assert_eq!(c.search, vec!["corp.example".to_string()]);
-        assert_eq!(parse_resolv_conf("").servers, Vec::<SocketAddr>::new());
-    }
-
-    #[test]
-    fn hosts() {
-        let mut h = HashMap::new();
-        merge_hosts(
-            &mut h,
-            "127.0.0.1 LocalHost loopback # c\n::1 localhost\n10.0.0.1 a\n10.0.0.2 a\nfe80::1%lo b\ncafe:babe c\n",
-        );
-        assert_eq!(
-            h[&("localhost".into(), A)],
-            vec!["127.0.0.1".parse::<IpAddr>().unwrap()]
-        );
-        assert_eq!(
-            h[&("localhost".into(), AAAA)],
-            vec!["::1".parse::<IpAddr>().unwrap()]
-        );
-        assert_eq!(h[&("a".into(), A)].len(), 2);
-        assert!(!h.contains_key(&("b".into(), AAAA)));
-        assert!(!h.contains_key(&("c".into(), AAAA)));
-        merge_hosts(&mut h, "10.0.0.3 a\n");
-        assert_eq!(
-            h[&("a".into(), A)],
-            vec!["10.0.0.3".parse::<IpAddr>().unwrap()]
-        );
-        assert_eq!(h[&("localhost".into(), A)].len(), 1);
-    }
 
     fn response(id: u16, name: &str, qtype: u16, rcode: ResponseCode) -> Message {
         let mut m = Message::response(id, OpCode::Query);
