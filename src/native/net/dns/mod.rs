@@ -35,10 +35,12 @@ use crate::native::current_task;
 use crate::native::logger::{self, Level};
 use crate::runtime::{self, task};
 
+mod cache;
 mod config;
 mod error;
 mod record;
 
+use cache::Cache;
 use config::{Config, Hosts, clamped_secs, merge_hosts};
 pub use config::{normalize, parse_server};
 pub use error::DnsError;
@@ -47,20 +49,10 @@ pub use record::{A, AAAA, CNAME, Rec, SRV};
 
 /// How long NXDOMAIN is remembered when the server sends no SOA.
 const NXDOMAIN_TTL: u32 = 5;
-/// No answer is kept longer than this, whatever its TTL says.
-const MAX_TTL: u32 = 7 * 24 * 3600;
-/// Above this many entries, inserting first sweeps out the expired ones.
-const CACHE_SWEEP: usize = 4096;
 /// Responses with more records than this are ignored as hostile (reference limit).
 const MAX_RECORDS: usize = 1000;
 /// The UDP payload size advertised through EDNS0.
 const EDNS_PAYLOAD: u16 = 4096;
-
-struct Entry {
-    /// Empty for a negative answer (NXDOMAIN, or NODATA with an SOA).
-    recs: Vec<Rec>,
-    expires: Instant,
-}
 
 type FlightKey = (usize, String, u16);
 
@@ -74,7 +66,8 @@ struct Resolver {
     failcount: Vec<u32>,
     /// Read at start; `dns.sethosts` merges into it; `dns.conf` leaves it alone.
     hosts: Hosts,
-    cache: HashMap<Key, Entry>,
+    /// Filled by `absorb`, emptied by `reconfigure` (new servers may answer differently).
+    cache: Cache,
     /// Queries on the wire. A flight removes itself when it ends; its last waiter removes it
     /// when it gives up; `conf` ends them all.
     flights: HashMap<FlightKey, Rc<Flight>>,
@@ -101,19 +94,18 @@ impl Resolver {
             failcount: vec![0; conf.servers.len()],
             conf,
             hosts,
-            cache: HashMap::new(),
+            cache: Cache::default(),
             flights: HashMap::new(),
         }
     }
 
+    /// What is known about `key`: first the groups of the responses this lookup got itself
+    /// (TTL 0 included, which the cache never holds), then the cache.
     fn cached(&self, key: &Key, local: &Groups, now: Instant) -> Option<Vec<Rec>> {
         if let Some(r) = local.get(key) {
             return Some(r.clone());
         }
-        self.cache
-            .get(key)
-            .filter(|e| e.expires > now)
-            .map(|e| e.recs.clone())
+        self.cache.get(key, now).map(<[Rec]>::to_vec)
     }
 
     /// Follows CNAMEs from `name` through the cache and `local` to the records of `qtype`.
@@ -212,23 +204,7 @@ impl Resolver {
             *f = 0;
         }
         let (groups, ttls) = collect(msg, qname, qtype);
-        let now = Instant::now();
-        if self.cache.len() > CACHE_SWEEP {
-            self.cache.retain(|_, e| e.expires > now);
-        }
-        for (key, recs) in &groups {
-            let ttl = ttls.get(key).copied().unwrap_or(0).min(MAX_TTL);
-            if ttl > 0 {
-                let expires = now + Duration::from_secs(ttl as u64);
-                self.cache.insert(
-                    key.clone(),
-                    Entry {
-                        recs: recs.clone(),
-                        expires,
-                    },
-                );
-            }
-        }
+        self.cache.store(&groups, &ttls, Instant::now());
         Ok(groups)
     }
 
