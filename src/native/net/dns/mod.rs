@@ -19,9 +19,7 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, UdpSocket};
-use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use async_io::{Async, Timer};
@@ -38,12 +36,14 @@ use crate::runtime::{self, task};
 mod cache;
 mod config;
 mod error;
+mod flight;
 mod record;
 
 use cache::Cache;
 use config::{Config, Hosts, clamped_secs, merge_hosts};
 pub use config::{normalize, parse_server};
 pub use error::DnsError;
+use flight::{Flight, FlightWait, Flights};
 use record::{Groups, Key, MAX_HOPS, Ttls, ip_rec};
 pub use record::{A, AAAA, CNAME, Rec, SRV};
 
@@ -53,8 +53,6 @@ const NXDOMAIN_TTL: u32 = 5;
 const MAX_RECORDS: usize = 1000;
 /// The UDP payload size advertised through EDNS0.
 const EDNS_PAYLOAD: u16 = 4096;
-
-type FlightKey = (usize, String, u16);
 
 struct Resolver {
     conf: Config,
@@ -68,9 +66,9 @@ struct Resolver {
     hosts: Hosts,
     /// Filled by `absorb`, emptied by `reconfigure` (new servers may answer differently).
     cache: Cache,
-    /// Queries on the wire. A flight removes itself when it ends; its last waiter removes it
-    /// when it gives up; `conf` ends them all.
-    flights: HashMap<FlightKey, Rc<Flight>>,
+    /// Queries on the wire. A flight removes itself when it ends (`fly`); its last waiter
+    /// removes it when it gives up (`abandoned`); `reconfigure` ends them all.
+    flights: Flights,
 }
 
 thread_local! {
@@ -95,7 +93,7 @@ impl Resolver {
             conf,
             hosts,
             cache: Cache::default(),
-            flights: HashMap::new(),
+            flights: Flights::default(),
         }
     }
 
@@ -152,17 +150,7 @@ impl Resolver {
         let flight = match self.flights.get(&key) {
             Some(f) => f.clone(),
             None => {
-                let flight = Rc::new(Flight {
-                    st: RefCell::new(FlightState {
-                        done: None,
-                        wakers: Vec::new(),
-                        waiters: 0,
-                        task: None,
-                    }),
-                    key: key.clone(),
-                    started: Instant::now(),
-                    per_try: self.conf.timeout,
-                });
+                let flight = Flight::new(key, self.conf.timeout, abandoned);
                 let exchange = exchange(
                     self.conf.servers[server],
                     name.to_string(),
@@ -171,13 +159,12 @@ impl Resolver {
                     self.conf.attempts,
                 );
                 let handle = runtime::get().executor.spawn(fly(flight.clone(), exchange));
-                flight.st.borrow_mut().task = Some(handle);
-                self.flights.insert(key, flight.clone());
+                flight.set_task(handle);
+                self.flights.insert(flight.clone());
                 flight
             }
         };
-        flight.st.borrow_mut().waiters += 1;
-        Ok(FlightWait { flight })
+        Ok(flight.wait())
     }
 
     fn failed(&mut self, server: usize) {
@@ -213,15 +200,7 @@ impl Resolver {
         self.failcount = vec![0; conf.servers.len()];
         self.conf = conf;
         self.cache.clear();
-        for (_, f) in self.flights.drain() {
-            let mut st = f.st.borrow_mut();
-            st.done = Some(Err(DnsError::Reconfigured));
-            // Dropping the handle cancels the exchange and closes its socket.
-            st.task = None;
-            for w in st.wakers.drain(..) {
-                w.wake();
-            }
-        }
+        self.flights.cancel_all(DnsError::Reconfigured);
     }
 }
 
@@ -346,35 +325,12 @@ fn collect(msg: &Message, qname: &str, qtype: u16) -> (Groups, Ttls) {
     (groups, ttls)
 }
 
-/// A query on the wire and the lookups waiting for it.
-struct Flight {
-    st: RefCell<FlightState>,
-    key: FlightKey,
-    started: Instant,
-    per_try: Duration,
-}
-
-struct FlightState {
-    /// Set once: the groups of the answer, or the error.
-    done: Option<Result<Groups, DnsError>>,
-    wakers: Vec<Waker>,
-    /// Lookups waiting; the last one to leave an unfinished flight cancels it.
-    waiters: usize,
-    /// The exchange; dropping it cancels the query.
-    task: Option<async_executor::Task<()>>,
-}
-
 /// The exchange of one flight, then its result handed to the waiters.
 async fn fly(flight: Rc<Flight>, exchange: impl Future<Output = Result<Message, DnsError>>) {
     let out = exchange.await;
     let (server, name, qtype) = flight.key.clone();
     let result = with(|r| {
-        if r.flights
-            .get(&flight.key)
-            .is_some_and(|f| Rc::ptr_eq(f, &flight))
-        {
-            r.flights.remove(&flight.key);
-        }
+        r.flights.remove(&flight);
         match out {
             Ok(msg) => r.absorb(server, &name, qtype, &msg),
             Err(e) => {
@@ -383,62 +339,22 @@ async fn fly(flight: Rc<Flight>, exchange: impl Future<Output = Result<Message, 
             }
         }
     });
-    let mut st = flight.st.borrow_mut();
-    st.done = Some(result);
-    for w in st.wakers.drain(..) {
-        w.wake();
-    }
+    flight.finish(result);
 }
 
-/// A lookup waiting for a flight.
-struct FlightWait {
-    flight: Rc<Flight>,
-}
-
-impl Future for FlightWait {
-    type Output = Result<Groups, DnsError>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut st = self.flight.st.borrow_mut();
-        if let Some(r) = &st.done {
-            return Poll::Ready(r.clone());
+/// A flight's last waiter gave up: forget the flight, and charge its server if an attempt
+/// went unanswered. `try_borrow_mut` because this runs in a `Drop`, which must not panic; no
+/// path drops a waiter inside `with` today.
+fn abandoned(flight: &Rc<Flight>, unanswered: bool) {
+    RESOLVER.with(|r| {
+        if let Ok(mut r) = r.try_borrow_mut()
+            && let Some(r) = r.as_mut()
+            && r.flights.remove(flight)
+            && unanswered
+        {
+            r.failed(flight.key.0);
         }
-        if !st.wakers.iter().any(|w| w.will_wake(cx.waker())) {
-            st.wakers.push(cx.waker().clone());
-        }
-        Poll::Pending
-    }
-}
-
-impl Drop for FlightWait {
-    fn drop(&mut self) {
-        let f = &self.flight;
-        let task = {
-            let Ok(mut st) = f.st.try_borrow_mut() else {
-                return;
-            };
-            st.waiters -= 1;
-            if st.waiters > 0 || st.done.is_some() {
-                return;
-            }
-            st.task.take()
-        };
-        // Nobody waits any more: stop asking. An attempt that went unanswered counts against
-        // the server, as a finished timeout would, so that later queries fail over.
-        let unanswered = f.started.elapsed() >= f.per_try;
-        RESOLVER.with(|r| {
-            if let Ok(mut r) = r.try_borrow_mut()
-                && let Some(r) = r.as_mut()
-                && r.flights.get(&f.key).is_some_and(|x| Rc::ptr_eq(x, f))
-            {
-                r.flights.remove(&f.key);
-                if unanswered {
-                    r.failed(f.key.0);
-                }
-            }
-        });
-        drop(task);
-    }
+    });
 }
 
 /// Sends the question to `server` and waits for its answer: UDP, resent every `per_try`,
