@@ -154,7 +154,10 @@ mod tests {
         let mut c = Cache::default();
         put(&mut c, key("a.test", A), vec![a(1)], u32::MAX, t0);
         let cap = Duration::from_secs(MAX_TTL as u64);
-        assert!(c.get(&key("a.test", A), t0 + cap - Duration::from_secs(1)).is_some());
+        assert!(
+            c.get(&key("a.test", A), t0 + cap - Duration::from_secs(1))
+                .is_some()
+        );
         assert_eq!(c.get(&key("a.test", A), t0 + cap), None);
     }
 
@@ -163,7 +166,9 @@ mod tests {
         let t0 = Instant::now();
         let later = t0 + Duration::from_secs(2);
         let fill = |c: &mut Cache, n: usize| {
-            let groups: Groups = (0..n).map(|i| (key(&format!("h{i}"), A), vec![a(1)])).collect();
+            let groups: Groups = (0..n)
+                .map(|i| (key(&format!("h{i}"), A), vec![a(1)]))
+                .collect();
             let ttls: Ttls = groups.keys().map(|k| (k.clone(), 1)).collect();
             c.store(&groups, &ttls, t0);
         };

@@ -72,10 +72,7 @@ mod tests {
         ] {
             assert_eq!(e.to_string(), text);
         }
-        assert_eq!(
-            DnsError::TimedOut.to_string(),
-            errno::text(libc::ETIMEDOUT)
-        );
+        assert_eq!(DnsError::TimedOut.to_string(), errno::text(libc::ETIMEDOUT));
         assert_eq!(
             DnsError::Os(libc::ECONNREFUSED).to_string(),
             errno::text(libc::ECONNREFUSED)

@@ -209,14 +209,8 @@ mod tests {
         let mut w2 = f.wait();
         assert!(future::block_on(future::poll_once(&mut w1)).is_none());
         f.finish(Err(DnsError::ServerFailure));
-        assert_eq!(
-            future::block_on(&mut w1),
-            Err(DnsError::ServerFailure)
-        );
-        assert_eq!(
-            future::block_on(&mut w2),
-            Err(DnsError::ServerFailure)
-        );
+        assert_eq!(future::block_on(&mut w1), Err(DnsError::ServerFailure));
+        assert_eq!(future::block_on(&mut w2), Err(DnsError::ServerFailure));
         // Leaving a finished flight abandons nothing.
         drop((w1, w2));
         assert_eq!(ABANDONED.with(Cell::get).0, 0);
