@@ -11,6 +11,7 @@ use mlua::{IntoLuaMulti, Lua, MultiValue, Value};
 use rustls::CertificateError;
 
 use crate::native::errno;
+use crate::native::net::dns::DnsError;
 
 /// Why a network operation failed.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +29,8 @@ pub enum NetError {
     Resolve,
     /// A TLS failure (`errno.TLS`), with the reason the script gets third.
     Tls(String),
+    /// A failure of the DNS resolver ("Not found", a timeout ...).
+    Dns(DnsError),
     /// A failure without an errno: its text is the error value (an I/O error the OS gave no
     /// code for, a bad TLS configuration "tls: cert: ...").
     Message(String),
@@ -71,6 +74,7 @@ impl NetError {
             NetError::TimedOut => errno::text(libc::ETIMEDOUT),
             NetError::Resolve => errno::text(errno::RESOLVE),
             NetError::Tls(_) => errno::text(errno::TLS),
+            NetError::Dns(e) => e.to_string(),
             NetError::Message(m) => m.clone(),
         }
     }

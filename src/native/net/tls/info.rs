@@ -8,8 +8,8 @@ use std::rc::Rc;
 use mlua::{Lua, Table};
 use rustls::CommonState;
 
-use crate::native::net::tls::session::TlsState;
 use crate::native::net::tls::config::suite_name;
+use crate::native::net::tls::session::TlsState;
 
 /// "tlsv1_3" (LuaSec spelling, as `minversion` takes it).
 fn version_text(v: rustls::ProtocolVersion) -> String {

@@ -50,7 +50,6 @@ impl UserData for ClientConf {}
 struct SessionsUd(Sessions);
 impl UserData for SessionsUd {}
 
-
 /// What the accept loop and `reload` share: the configuration new handshakes start with.
 struct Current {
     config: RefCell<Arc<ServerConfig>>,
