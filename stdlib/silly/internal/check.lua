@@ -1,9 +1,12 @@
 -- silly.internal.check: argument checks that raise Lua's usual "bad argument" errors.
 --
--- `level` is the level of `error()` as seen from the check: the default 3 blames the caller
--- of the public function that called the check; a check made one helper deeper passes 4.
+-- An error blames the first caller outside the standard library, however deep inside it the
+-- check was made (an option checked by a helper of a helper still points at the user's
+-- line). `level`, where given, is instead the level of `error()` as seen from the check.
 local type = type
 local error = error
+local getinfo = debug.getinfo
+local find = string.find
 local tonumber = tonumber
 local tointeger = math.tointeger
 local format = string.format
@@ -15,13 +18,26 @@ local BAD <const> = "bad argument #%d to '%s' (%s)"
 
 local M = {}
 
+-- The `error()` level, as seen from a check that calls this, of the first function outside
+-- the standard library (whose chunks are named after their files, ".../stdlib/silly/...").
+local function outside()
+	local k = 3 -- getinfo level of the check's caller: 1 is this function, 2 the check
+	while true do
+		local info = getinfo(k + 1, "S")
+		if not info or not find(info.source, "stdlib/silly", 1, true) then
+			return k
+		end
+		k = k + 1
+	end
+end
+
 ---Raises "bad argument #n to 'fname' (msg)" at the caller of the public function.
 ---@param n integer the argument's position
 ---@param fname string the public function's name
 ---@param msg string
----@param level integer? default 3
+---@param level integer? default: the first caller outside the standard library
 function M.argerror(n, fname, msg, level)
-	error(format(BAD, n, fname, msg), level or 3)
+	error(format(BAD, n, fname, msg), level or outside())
 end
 
 ---Checks a milliseconds argument: an integer-valued number (or a numeric string), negative
@@ -29,10 +45,10 @@ end
 ---@param v any
 ---@param n integer the argument's position
 ---@param fname string the public function's name
----@param level integer? default 3
+---@param level integer? default: the first caller outside the standard library
 ---@return integer ms
 function M.ms(v, n, fname, level)
-	level = level or 3
+	level = level or outside()
 	local num = v
 	if type(v) == "string" then
 		num = tonumber(v)
@@ -58,11 +74,11 @@ end
 ---@param want type
 ---@param n integer the argument's position
 ---@param fname string the public function's name
----@param level integer? default 3
+---@param level integer? default: the first caller outside the standard library
 ---@return any v
 function M.type(v, want, n, fname, level)
 	if type(v) ~= want then
-		error(format(BAD, n, fname, want .. " expected, got " .. type(v)), level or 3)
+		error(format(BAD, n, fname, want .. " expected, got " .. type(v)), level or outside())
 	end
 	return v
 end

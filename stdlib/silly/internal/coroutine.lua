@@ -44,7 +44,11 @@ end
 ---@return boolean ok
 ---@return any ...
 local function resume(co, ...)
-	if type(co) == "thread" and istask(co) then
+	if type(co) ~= "thread" then
+		-- The built-in would name its upvalue ('co_resume') and blame this file.
+		argerror(1, "resume", "thread expected, got " .. type(co))
+	end
+	if istask(co) then
 		argerror(1, "resume", "cannot resume a task; use task.wakeup")
 	end
 	if parked[co] then

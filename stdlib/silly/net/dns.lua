@@ -37,7 +37,7 @@ local function args(name, qtype, timeout, fname)
 		argerror(2, fname, "record type expected, got " .. tostring(qtype), 4)
 	end
 	if timeout ~= nil then
-		timeout = check.ms(timeout, 3, fname)
+		timeout = check.ms(timeout, 3, fname, 4)
 	end
 	return timeout
 end
