@@ -9,7 +9,7 @@ use std::rc::Rc;
 use mlua::{AnyUserData, IntoLuaMulti, Lua, Table, UserData, UserDataRef, Value};
 
 use crate::native::net::conn_fast;
-use crate::native::net::error::lua_status;
+use crate::native::net::error::{lua_pair, lua_status};
 use crate::native::net::read_buf::{Delim, Request};
 use crate::native::net::stream::{ReadNow, Stream};
 use crate::runtime::task;
@@ -59,9 +59,7 @@ pub fn functions(lua: &Lua) -> mlua::Result<Table> {
                     .map_err(mlua::Error::runtime)?
                 {
                     ReadNow::Data(d) => Ok((Value::String(d), Value::Nil)),
-                    ReadNow::Err(e) => {
-                        Ok((Value::Nil, Value::String(lua.create_string(e.value())?)))
-                    }
+                    ReadNow::Err(e) => lua_pair(lua, &e),
                     ReadNow::Wait(op) => Ok((task::suspend(op)?, Value::Nil)),
                 }
             },

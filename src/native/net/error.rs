@@ -116,6 +116,12 @@ pub fn lua_result<T: IntoLuaMulti>(lua: &Lua, r: Result<T, NetError>) -> mlua::R
     }
 }
 
+/// `nil, err` as two plain values, for the per-read hot path (`read`), where building a
+/// `MultiValue` would allocate; the reason of a TLS failure is fetched separately there.
+pub fn lua_pair(lua: &Lua, e: &NetError) -> mlua::Result<(Value, Value)> {
+    Ok((Value::Nil, Value::String(lua.create_string(e.value())?)))
+}
+
 /// A success flag as a native returns it to Lua: `true`, or `false, err [, reason]`.
 pub fn lua_status(lua: &Lua, r: Result<(), NetError>) -> mlua::Result<MultiValue> {
     match r {
