@@ -6,7 +6,7 @@
 //! their first line and print "RESULT ..." lines), `client.lua` (a client driven by --mode) or
 //! `ping.lua`. Every wait is bounded; a child still running at the end of a test is killed.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-use common::{Output, Running, assert_python_ok, fields, run, silly, wait_limited};
+use crate::common::{Output, Running, assert_python_ok, fields, run, silly, wait_limited};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -35,12 +35,6 @@ impl Running {
             .unwrap_or_else(|| r.fail(&format!("bad line {line:?}")));
         let addr = addr.to_string();
         (r, addr)
-    }
-
-    fn assert_running(&mut self) {
-        if let Some(st) = self.child.try_wait().expect("try_wait") {
-            self.fail(&format!("silly exited: {st}"));
-        }
     }
 
     /// Waits until stderr contains `text` (bounded).

@@ -4,15 +4,13 @@
 //! Each child prints "ready" once its handlers are in place; signals are sent only after that
 //! line arrived, so no test depends on how fast the child starts.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{Output, silly, wait_limited};
+use crate::common::{Output, silly, wait_limited};
 
 const LIMIT: Duration = Duration::from_secs(20);
 

@@ -4,7 +4,7 @@
 //! rexpect strips the terminal's escape sequences; what is left is rustyline's text with
 //! `\r\n` line ends. Each expectation is bounded by the session's timeout.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

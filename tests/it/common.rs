@@ -196,6 +196,17 @@ impl Running {
         }
     }
 
+    /// Fails unless silly is still running and has not panicked.
+    pub fn assert_running(&mut self) {
+        if let Some(st) = self.child.try_wait().expect("try_wait") {
+            self.fail(&format!("silly exited: {st}"));
+        }
+        let err = self.stderr();
+        if err.contains("panicked") {
+            self.fail("silly panicked");
+        }
+    }
+
     pub fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()
     }

@@ -1,6 +1,6 @@
 //! The README's example is checked, not trusted: its Lua block runs through the binary.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

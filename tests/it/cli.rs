@@ -1,13 +1,13 @@
 //! The command line of the built binary (DECISIONS.md C1–C5, C7): what each way of starting
 //! `silly` prints on stdout and stderr and which status it ends with.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{Output, run, wait_limited};
+use crate::common::{Output, run, wait_limited};
 
 const LIMIT: Duration = Duration::from_secs(20);
 

@@ -7,13 +7,13 @@
 //! line), `tls_client.lua`, or one of `examples/https_*.lua` / `examples/tls_reload.lua`.
 //! Every wait is bounded; children still running at the end of a test are killed.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Output, Running, assert_python_ok, fields, silly, wait_limited};
+use crate::common::{Output, Running, assert_python_ok, fields, silly, wait_limited};
 
 const LIMIT: Duration = Duration::from_secs(60);
 const CA: &str = "tests/fixtures/certs/ca.crt";
@@ -43,16 +43,6 @@ impl Running {
         let line = r.line_starting(prefix);
         let addr = line.split_whitespace().last().unwrap_or("").to_string();
         (r, addr)
-    }
-
-    fn assert_running(&mut self) {
-        if let Some(st) = self.child.try_wait().expect("try_wait") {
-            self.fail(&format!("silly exited: {st}"));
-        }
-        let err = self.stderr();
-        if err.contains("panicked") {
-            self.fail("silly panicked");
-        }
     }
 }
 

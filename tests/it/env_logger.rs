@@ -2,12 +2,10 @@
 //! `silly.logger` as they reach stderr or the `--log-path` file (core.md §8, DECISIONS.md C7):
 //! things a Lua script cannot see of itself.
 
-mod common;
-
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{Output, run};
+use crate::common::{Output, run};
 
 const LIMIT: Duration = Duration::from_secs(20);
 

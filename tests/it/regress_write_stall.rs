@@ -9,13 +9,13 @@
 //! The same shape runs over TLS and plain TCP, with silly as the server and as the client,
 //! against a Python peer (`tests/lua_servers/write_stall.lua` is the silly side).
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Running, assert_python_ok, silly, wait_limited};
+use crate::common::{Running, assert_python_ok, silly, wait_limited};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
