@@ -18,11 +18,7 @@ const EXPECT_MS: u64 = 10_000;
 
 /// A fresh HOME for one test, so the history file is the test's own.
 fn temp_home(name: &str) -> PathBuf {
-    let dir =
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("repl-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create temp home");
-    dir
+    common::temp_dir(&format!("repl-{name}"))
 }
 
 /// Starts `silly args` on a pseudo-terminal.

@@ -316,8 +316,7 @@ fn s_client_protocol_versions() {
 #[test]
 fn s_client_session_resumption() {
     let (mut srv, addr) = Running::peer(&[]);
-    let dir = std::env::temp_dir().join(format!("silly-tls-sess-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::temp_dir("tls-sess");
     for (flag, proto) in [("-tls1_2", "TLSv1.2"), ("-tls1_3", "TLSv1.3")] {
         let sess = dir.join(format!("{flag}.pem"));
         let sess = sess.to_str().unwrap();
