@@ -416,23 +416,6 @@ fn log_level_filters_records() {
 }
 
 #[test]
-fn log_path_writes_records_to_the_file() {
-    let dir = temp_dir("cli-log-path");
-    let log = dir.join("app.log");
-    let out = silly_run(&[
-        "--log-path",
-        log.to_str().unwrap(),
-        "-e",
-        "require('silly.logger').info('to the file') print('stdout')",
-    ]);
-    assert_eq!(out.code, Some(0), "{out:?}");
-    assert_eq!(out.stdout, "stdout\n");
-    assert_eq!(out.stderr, "");
-    let text = std::fs::read_to_string(&log).expect("log file");
-    assert!(text.contains("to the file"), "{text}");
-}
-
-#[test]
 fn unwritable_log_path_is_a_clear_error() {
     let dir = temp_dir("cli-log-path-bad");
     let log = dir.join("no-such-dir").join("app.log");
