@@ -1,13 +1,11 @@
 //! The command line of the built binary (DECISIONS.md C1–C5, C7): what each way of starting
 //! `silly` prints on stdout and stderr and which status it ends with.
 
-use crate::common;
-
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::common::{Output, run, temp_dir, wait_limited};
+use crate::common::{self, Output, run, temp_dir, wait_limited};
 
 const LIMIT: Duration = Duration::from_secs(20);
 

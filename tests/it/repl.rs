@@ -4,14 +4,14 @@
 //! rexpect strips the terminal's escape sequences; what is left is rustyline's text with
 //! `\r\n` line ends. Each expectation is bounded by the session's timeout.
 
-use crate::common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use rexpect::process::WaitStatus;
 use rexpect::session::{Options, PtySession, spawn_with_options};
+
+use crate::common;
 
 /// Bound of every single expectation.
 const EXPECT_MS: u64 = 10_000;

@@ -6,16 +6,16 @@
 //! their first line and print "RESULT ..." lines), `client.lua` (a client driven by --mode) or
 //! `ping.lua`. Every wait is bounded; a child still running at the end of a test is killed.
 
-use crate::common;
-
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::common::{Output, Running, assert_python_ok, fields, run, silly, wait_limited};
+use crate::common::{
+    self, PythonServer, Running, assert_python_ok, fields, python, run, run_tool, silly,
+};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -47,48 +47,6 @@ impl Running {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
-}
-
-/// Starts a Python 3 server program that prints "PORT <n>" first; returns the child, the rest
-/// of its output, and the port.
-fn python_server(
-    code: &str,
-) -> (
-    std::process::Child,
-    BufReader<std::process::ChildStdout>,
-    String,
-) {
-    let mut py = Command::new("python3")
-        .arg("-c")
-        .arg(code)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 is needed by these tests");
-    let mut pyout = BufReader::new(py.stdout.take().expect("stdout"));
-    let mut first = String::new();
-    pyout.read_line(&mut first).expect("python prints its port");
-    let port = first
-        .trim()
-        .strip_prefix("PORT ")
-        .unwrap_or("0")
-        .to_string();
-    (py, pyout, port)
-}
-
-/// Runs a Python 3 program with `args` (bounded) and returns how it ended.
-fn python(code: &str, args: &[&str]) -> Output {
-    let child = Command::new("python3")
-        .arg("-c")
-        .arg(code)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 is needed by these tests");
-    wait_limited(child, LIMIT)
 }
 
 /// Python helpers shared by the peer programs below.
@@ -142,7 +100,7 @@ assert s.recv(1) == b"", "the server closes after a zero-length frame"
 print("OK")
 "#
     );
-    let out = python(&code, &[&addr]);
+    let out = python(&code, &[&addr], LIMIT);
     assert_python_ok(&out, "binary echo");
     srv.assert_running();
 }
@@ -162,7 +120,7 @@ reset(s)
 print("OK")
 "#
     );
-    assert_python_ok(&python(&code, &[&addr]), "reset");
+    assert_python_ok(&python(&code, &[&addr], LIMIT), "reset");
     let line = srv.line_starting("RESULT rst");
     let f = fields(&line);
     let want = [
@@ -202,7 +160,7 @@ assert got == b"lines=2\n", got
 print("OK")
 "#
     );
-    assert_python_ok(&python(&code, &[&addr]), "half-close");
+    assert_python_ok(&python(&code, &[&addr], LIMIT), "half-close");
     let f = fields(&srv.line_starting("RESULT halfclose "));
     assert_eq!(f["lines"], "2");
     assert_eq!(f["err"], "EOF");
@@ -234,7 +192,7 @@ echo_line(addr, b"after reset")
 print("OK")
 "#
     );
-    assert_python_ok(&python(&code, &[&addr]), "vanishing peer");
+    assert_python_ok(&python(&code, &[&addr], LIMIT), "vanishing peer");
     let line = srv.line_starting("RESULT big");
     let f = fields(&line);
     assert_eq!(f["ok"], "false", "{line}");
@@ -290,7 +248,7 @@ for i in range(3):
 print("OK")
 "#
     );
-    assert_python_ok(&python(&code, &[&addr]), "garbage");
+    assert_python_ok(&python(&code, &[&addr], LIMIT), "garbage");
     srv.assert_running();
     let err = srv.stderr();
     assert!(!err.contains("panicked"), "stderr: {err}");
@@ -324,29 +282,14 @@ reset(c)
 print("OK", flush=True)
 "#
     );
-    let mut py = Command::new("python3")
-        .arg("-c")
-        .arg(&server_code)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 is needed by these tests");
-    let mut pyout = BufReader::new(py.stdout.take().expect("stdout"));
-    let mut first = String::new();
-    pyout.read_line(&mut first).expect("python prints its port");
-    let port = first.trim().strip_prefix("PORT ").unwrap_or_else(|| {
-        let _ = py.kill();
-        panic!("python server did not start: {first:?}")
-    });
-    let target = format!("--target=127.0.0.1:{port}");
+    let py = PythonServer::start(&server_code, &[], LIMIT);
+    let target = format!("--target=127.0.0.1:{}", py.port);
     let out = run(&["tests/lua_servers/client.lua", &target], "", LIMIT);
-    let mut rest = String::new();
-    let _ = pyout.read_to_string(&mut rest);
-    let py = wait_limited(py, LIMIT);
+    let py = py.finish(LIMIT);
     assert!(
-        py.code == Some(0) && rest.contains("OK"),
-        "python server failed: {rest}\n{}\nsilly stdout:\n{}\nsilly stderr:\n{}",
+        py.code == Some(0) && py.stdout.contains("OK"),
+        "python server failed: {}\n{}\nsilly stdout:\n{}\nsilly stderr:\n{}",
+        py.stdout,
         py.stderr,
         out.stdout,
         out.stderr
@@ -498,8 +441,9 @@ fn redis_benchmark_ping() {
     }
     let (mut srv, addr) = Running::server("tests/lua_servers/ping.lua");
     let port = addr.rsplit(':').next().unwrap();
-    let child = Command::new("redis-benchmark")
-        .args([
+    let out = run_tool(
+        "redis-benchmark",
+        &[
             "-h",
             "127.0.0.1",
             "-p",
@@ -511,13 +455,10 @@ fn redis_benchmark_ping() {
             "-c",
             "20",
             "--csv",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn redis-benchmark");
-    let out = wait_limited(child, LIMIT);
+        ],
+        b"",
+        LIMIT,
+    );
     assert!(
         !out.timed_out && out.code == Some(0),
         "redis-benchmark failed\n{}\n{}",
@@ -712,7 +653,8 @@ while True:
     n += len(b)
 print("got %d" % n, flush=True)
 "#;
-    let (py, mut pyout, port) = python_server(server_code);
+    let py = PythonServer::start(server_code, &[], LIMIT);
+    let port = &py.port;
     let script = format!(
         r#"
 local tcp = require "silly.net.tcp"
@@ -723,9 +665,7 @@ c:close()
 "#
     );
     let out = run(&["-"], &script, LIMIT);
-    let mut rest = String::new();
-    let _ = pyout.read_to_string(&mut rest);
-    let _ = wait_limited(py, LIMIT);
+    let rest = py.finish(LIMIT).stdout;
     assert_eq!(
         out.code,
         Some(0),
@@ -762,7 +702,8 @@ while True:
     got += b
 print("got %r" % got, flush=True)
 "#;
-    let (py, mut pyout, port) = python_server(server_code);
+    let py = PythonServer::start(server_code, &[], LIMIT);
+    let port = &py.port;
     let script = format!(
         r#"
 local silly = require "silly"
@@ -775,9 +716,7 @@ silly.exit(3)
 "#
     );
     let out = run(&["-"], &script, LIMIT);
-    let mut rest = String::new();
-    let _ = pyout.read_to_string(&mut rest);
-    let _ = wait_limited(py, LIMIT);
+    let rest = py.finish(LIMIT).stdout;
     assert_eq!(
         out.code,
         Some(3),
