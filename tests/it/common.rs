@@ -289,7 +289,18 @@ impl Running {
         }
     }
 
-    /// Starts a server script with `--addr=127.0.0.1:0` and waits for its "LISTEN addr" line.
+    /// Starts a server (`cmd`, which lets the OS choose its port) and waits for its
+    /// "LISTEN addr" line; returns it and the address.
+    pub fn listening(cmd: Command, limit: Duration) -> (Running, String) {
+        let mut r = Running::spawn(cmd, limit);
+        let line = r.line_starting("LISTEN");
+        let addr = line
+            .strip_prefix("LISTEN ")
+            .unwrap_or_else(|| r.fail(&format!("bad line {line:?}")))
+            .to_string();
+        (r, addr)
+    }
+
     /// The next stdout line starting with `prefix`, skipping others.
     pub fn line_starting(&mut self, prefix: &str) -> String {
         let deadline = Instant::now() + self.limit;

@@ -73,9 +73,7 @@ fn silly_server(proto: &str) {
     cmd.arg("tests/lua_servers/write_stall.lua")
         .arg(format!("--proto={proto}"))
         .arg("--role=server");
-    let mut srv = Running::spawn(cmd, LIMIT);
-    let line = srv.line_starting("LISTEN ");
-    let addr = line.trim_start_matches("LISTEN ").to_string();
+    let (mut srv, addr) = Running::listening(cmd, LIMIT);
     let out = python(PEER, &["connect", proto, &addr], LIMIT);
     assert_python_ok(&out, &format!("{proto} client of a silly server"));
     let result = srv.line_starting("RESULT");

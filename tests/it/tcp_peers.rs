@@ -24,17 +24,7 @@ impl Running {
     fn server(script: &str) -> (Running, String) {
         let mut cmd = silly();
         cmd.args([script, "--addr=127.0.0.1:0"]);
-        Self::server_from(cmd)
-    }
-
-    fn server_from(cmd: Command) -> (Running, String) {
-        let mut r = Running::spawn(cmd, LIMIT);
-        let line = r.line_starting("LISTEN");
-        let addr = line
-            .strip_prefix("LISTEN ")
-            .unwrap_or_else(|| r.fail(&format!("bad line {line:?}")));
-        let addr = addr.to_string();
-        (r, addr)
+        Running::listening(cmd, LIMIT)
     }
 
     /// Waits until stderr contains `text` (bounded).
@@ -371,7 +361,7 @@ fn emfile_pauses_accept_then_recovers() {
         .args(["-c", "ulimit -n 64 && exec \"$0\" \"$@\""])
         .arg(env!("CARGO_BIN_EXE_silly"))
         .args(["tests/lua_servers/peer.lua", "--addr=127.0.0.1:0"]);
-    let (mut srv, addr) = Running::server_from(cmd);
+    let (mut srv, addr) = Running::listening(cmd, LIMIT);
     let mut clients = Vec::new();
     for _ in 0..120 {
         let mut c = TcpStream::connect(&addr).expect("connect (the backlog takes it)");

@@ -23,13 +23,7 @@ impl Running {
         cmd.arg("tests/lua_servers/tls_peer.lua")
             .arg("--addr=127.0.0.1:0")
             .args(opts);
-        let mut r = Running::spawn(cmd, LIMIT);
-        let line = r.line_starting("LISTEN");
-        let addr = line
-            .strip_prefix("LISTEN ")
-            .unwrap_or_else(|| r.fail(&format!("bad line {line:?}")))
-            .to_string();
-        (r, addr)
+        Running::listening(cmd, LIMIT)
     }
 
     /// Starts an example with `--addr=127.0.0.1:0` and returns it and the address from the line
