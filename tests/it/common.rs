@@ -1,7 +1,8 @@
 //! Shared helpers of the integration tests: run the built `silly` binary with a time limit, or
-//! keep one running and read its output line by line (`Running`, for the real-peer tests).
-
-#![allow(dead_code)]
+//! keep one running and read its output line by line (`Running`, for the real-peer tests);
+//! run the peers of those tests (`run_tool`, `python`, `PythonServer`), bounded the same way;
+//! give a test a fresh directory (`temp_dir`). Every helper here is used by some module: the
+//! crate is built once, so an unused one is a warning.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
