@@ -72,7 +72,7 @@ fn rustls_version(root: &Path) {
     println!("cargo:rustc-env=SILLY_RUSTLS_VERSION={version}");
 }
 
-/// One `#[test]` per `tests/lua/*.lua` script (except the `testaux*.lua` helpers), for `tests/lua_scripts.rs`.
+/// One `#[test]` per `tests/lua/*.lua` script (except the `testaux*.lua` helpers), for `tests/it/lua_scripts.rs`.
 fn write_lua_tests(root: &Path, out_dir: &Path) {
     let dir = root.join("tests/lua");
     println!("cargo:rerun-if-changed=tests/lua");

@@ -1,4 +1,4 @@
--- silly.net.dns against dnsmasq (started by tests/dns.rs with the records of its command line):
+-- silly.net.dns against dnsmasq (started by tests/it/dns.rs with the records of its command line):
 -- A, AAAA, CNAME chains, SRV, NXDOMAIN, NODATA, REFUSED, TCP fallback, the search list,
 -- absolute names, merged lookups, and an IPv6 nameserver (N5).
 local T = require "testaux"

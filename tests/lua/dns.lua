@@ -2,7 +2,7 @@
 -- argument checks, names, IP literals, the hosts table, timeouts and retries against a server
 -- that never answers, a refused port, garbage and mismatched answers, merged queries, the
 -- cache, server failure, failover across calls, reconfiguration, and tcp.connect's timeout
--- counting the lookup. Real-server tests (dnsmasq) are in tests/dns.rs.
+-- counting the lookup. Real-server tests (dnsmasq) are in tests/it/dns.rs.
 local T = require "testaux"
 local dns = require "silly.net.dns"
 local udp = require "silly.net.udp"

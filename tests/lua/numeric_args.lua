@@ -1,6 +1,6 @@
 -- Every numeric argument and option of every module, fed NaN, +inf, -inf, 2^63 and -0.0:
 -- each gives a clean "bad argument" error or the documented clamp, never a Rust panic
--- (tests/lua_scripts.rs fails any script whose stderr says "panicked").
+-- (tests/it/lua_scripts.rs fails any script whose stderr says "panicked").
 --
 -- Expectations per value, in the order of VALUES: "raise" (a bad argument error naming the
 -- function) or "ok" (accepted, as the module's docs say: a negative or zero timeout means

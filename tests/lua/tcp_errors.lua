@@ -3,7 +3,7 @@
 -- misuse; and an accept handler that raises (the connection is closed, the listener serves on).
 --
 -- Not here: the connect timeout needs a listener that never accepts, which tcp.listen cannot
--- make (it always accepts); tests/tcp_peers.rs covers it with a raw socket with backlog 1.
+-- make (it always accepts); tests/it/tcp_peers.rs covers it with a raw socket with backlog 1.
 local T = require "testaux"
 local tcp = require "silly.net.tcp"
 local errno = require "silly.errno"
@@ -159,7 +159,7 @@ do
 end
 
 -- An accept handler that raises: the connection is closed, the listener keeps serving.
--- (tests/tcp_peers.rs checks that the error is logged on stderr.)
+-- (tests/it/tcp_peers.rs checks that the error is logged on stderr.)
 do
 	local n = 0
 	local lr = assert(tcp.listen({

@@ -1,4 +1,4 @@
--- A TCP client for tests/tcp_peers.rs, run against a peer the test provides:
+-- A TCP client for tests/it/tcp_peers.rs, run against a peer the test provides:
 --
 --   silly tests/lua_servers/client.lua --target=127.0.0.1:PORT [--mode=echo|timeout]
 --

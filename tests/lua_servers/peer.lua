@@ -1,4 +1,4 @@
--- A TCP server for tests/tcp_peers.rs, which talks to it from real peers (Python sockets, Rust).
+-- A TCP server for tests/it/tcp_peers.rs, which talks to it from real peers (Python sockets, Rust).
 --
 --   silly tests/lua_servers/peer.lua --addr=127.0.0.1:0
 --

@@ -1,4 +1,4 @@
--- A minimal Redis PING server for redis-benchmark (tests/tcp_peers.rs):
+-- A minimal Redis PING server for redis-benchmark (tests/it/tcp_peers.rs):
 --
 --   silly tests/lua_servers/ping.lua --addr=127.0.0.1:0
 --   redis-benchmark -p PORT -t ping -n 2000 -c 20 -q

@@ -1,4 +1,4 @@
--- A TLS client for tests/tls_peers.rs, talking to a Python ssl server.
+-- A TLS client for tests/it/tls_peers.rs, talking to a Python ssl server.
 --
 --   silly tests/lua_servers/tls_client.lua --addr=127.0.0.1:PORT --mode=eof|mtls
 --

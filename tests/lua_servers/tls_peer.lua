@@ -1,4 +1,4 @@
--- A TLS server for tests/tls_peers.rs, which drives it from real peers (curl, openssl
+-- A TLS server for tests/it/tls_peers.rs, which drives it from real peers (curl, openssl
 -- s_client, Python's ssl module).
 --
 --   silly tests/lua_servers/tls_peer.lua --addr=127.0.0.1:0 [--certs=rsa|ec|multi]

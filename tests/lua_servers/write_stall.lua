@@ -1,4 +1,4 @@
--- The peer of tests/regress_write_stall.rs: a connection writes 32 MiB, more than the socket
+-- The peer of tests/it/regress_write_stall.rs: a connection writes 32 MiB, more than the socket
 -- buffers hold, then waits in `readline` while the other side sends a partial line before it
 -- starts reading. All 32 MiB must still arrive.
 --

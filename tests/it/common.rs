@@ -1,11 +1,13 @@
 //! Shared helpers of the integration tests: run the built `silly` binary with a time limit, or
-//! keep one running and read its output line by line (`Running`, for the real-peer tests).
-
-#![allow(dead_code)]
+//! keep one running and read its output line by line (`Running`, for the real-peer tests);
+//! run the peers of those tests (`run_tool`, `python`, `PythonServer`), bounded the same way;
+//! give a test a fresh directory (`temp_dir`). Every helper here is used by some module: the
+//! crate is built once, so an unused one is a warning.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -19,6 +21,18 @@ pub fn silly() -> Command {
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fresh, empty directory for one test, under Cargo's scratch directory for integration
+/// tests: `name` says whose it is, and a counter keeps apart two calls of this process.
+pub fn temp_dir(name: &str) -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create temp dir");
+    dir
 }
 
 /// What a finished run printed and how it ended.
@@ -70,21 +84,119 @@ pub fn wait_limited(mut child: Child, limit: Duration) -> Output {
     }
 }
 
+/// Writes `stdin` to `child` (then closes it) and waits for it at most `limit`.
+fn feed_and_wait(mut child: Child, stdin: &[u8], limit: Duration) -> Output {
+    let mut sin = child.stdin.take().expect("stdin");
+    let input = stdin.to_vec();
+    std::thread::spawn(move || {
+        let _ = sin.write_all(&input);
+    });
+    wait_limited(child, limit)
+}
+
 /// Runs `silly` with `args` and `stdin`, at most `limit`.
 pub fn run(args: &[&str], stdin: &str, limit: Duration) -> Output {
-    let mut child = silly()
+    let child = silly()
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn silly");
-    let mut sin = child.stdin.take().expect("stdin");
-    let input = stdin.to_string();
-    std::thread::spawn(move || {
-        let _ = sin.write_all(input.as_bytes());
-    });
-    wait_limited(child, limit)
+    feed_and_wait(child, stdin.as_bytes(), limit)
+}
+
+/// `program` with `args`, run from the project root with stdout and stderr piped.
+fn tool(program: &str, args: &[&str]) -> Command {
+    let mut c = Command::new(program);
+    c.args(args)
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    c
+}
+
+/// Runs another program (a peer or a client such as curl) with `args` and `stdin`, from the
+/// project root, at most `limit`. `.ci/run` installs the programs the tests use.
+pub fn run_tool(program: &str, args: &[&str], stdin: &[u8], limit: Duration) -> Output {
+    let child = tool(program, args)
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program} is needed by these tests: {e}"));
+    feed_and_wait(child, stdin, limit)
+}
+
+/// Runs the Python 3 program `code` with `args` as its `sys.argv[1:]`, at most `limit`.
+pub fn python(code: &str, args: &[&str], limit: Duration) -> Output {
+    let mut all = vec!["-c", code];
+    all.extend_from_slice(args);
+    run_tool("python3", &all, b"", limit)
+}
+
+/// A Python 3 server: a program whose first line of output is "PORT <n>", the port it listens
+/// on at 127.0.0.1. Killed when dropped, unless `finish` waited for it.
+pub struct PythonServer {
+    child: Option<Child>,
+    pub port: String,
+}
+
+impl PythonServer {
+    /// Starts the program `code` with `args` and waits at most `limit` for its "PORT <n>" line.
+    pub fn start(code: &str, args: &[&str], limit: Duration) -> PythonServer {
+        let mut all = vec!["-c", code];
+        all.extend_from_slice(args);
+        let mut child = tool("python3", &all)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("python3 is needed by these tests");
+        // The first line is read byte by byte, so nothing after it is buffered here: the rest
+        // stays in the pipe for `finish`.
+        let mut stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = Vec::new();
+            let mut byte = [0u8; 1];
+            while let Ok(1) = stdout.read(&mut byte) {
+                if byte[0] == b'\n' {
+                    break;
+                }
+                line.push(byte[0]);
+            }
+            let _ = tx.send((String::from_utf8_lossy(&line).into_owned(), stdout));
+        });
+        let (line, stdout) = match rx.recv_timeout(limit) {
+            Ok((line, stdout)) => (Some(line), Some(stdout)),
+            Err(_) => (None, None),
+        };
+        let port = line.as_deref().and_then(|l| l.strip_prefix("PORT "));
+        let (Some(port), Some(stdout)) = (port.map(str::to_string), stdout) else {
+            let _ = child.kill();
+            let out = wait_limited(child, limit);
+            panic!(
+                "python server did not start: first line {line:?} (waited {limit:?})\nstderr:\n{}",
+                out.stderr
+            );
+        };
+        child.stdout = Some(stdout);
+        PythonServer {
+            child: Some(child),
+            port,
+        }
+    }
+
+    /// Waits at most `limit` for the end; the output's stdout is what followed the PORT line.
+    pub fn finish(mut self, limit: Duration) -> Output {
+        wait_limited(self.child.take().expect("not finished yet"), limit)
+    }
+}
+
+impl Drop for PythonServer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 /// Runs a Lua test script from tests/lua and asserts it reported success.
@@ -178,7 +290,18 @@ impl Running {
         }
     }
 
-    /// Starts a server script with `--addr=127.0.0.1:0` and waits for its "LISTEN addr" line.
+    /// Starts a server (`cmd`, which lets the OS choose its port) and waits for its
+    /// "LISTEN addr" line; returns it and the address.
+    pub fn listening(cmd: Command, limit: Duration) -> (Running, String) {
+        let mut r = Running::spawn(cmd, limit);
+        let line = r.line_starting("LISTEN");
+        let addr = line
+            .strip_prefix("LISTEN ")
+            .unwrap_or_else(|| r.fail(&format!("bad line {line:?}")))
+            .to_string();
+        (r, addr)
+    }
+
     /// The next stdout line starting with `prefix`, skipping others.
     pub fn line_starting(&mut self, prefix: &str) -> String {
         let deadline = Instant::now() + self.limit;
@@ -193,6 +316,17 @@ impl Running {
                 }
                 Err(e) => self.fail(&format!("no line starting with {prefix:?} ({e})")),
             }
+        }
+    }
+
+    /// Fails unless silly is still running and has not panicked.
+    pub fn assert_running(&mut self) {
+        if let Some(st) = self.child.try_wait().expect("try_wait") {
+            self.fail(&format!("silly exited: {st}"));
+        }
+        let err = self.stderr();
+        if err.contains("panicked") {
+            self.fail("silly panicked");
         }
     }
 

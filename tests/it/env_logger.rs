@@ -2,12 +2,10 @@
 //! `silly.logger` as they reach stderr or the `--log-path` file (core.md §8, DECISIONS.md C7):
 //! things a Lua script cannot see of itself.
 
-mod common;
-
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{Output, run};
+use crate::common::{Output, run, temp_dir};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -281,6 +279,8 @@ logger.error("e")
     assert_eq!(got, "WE", "--log-level warn");
 }
 
+/// `--log-path` sends the records to its file, which the first run creates and the second
+/// appends to; stdout and plain writes to stderr stay where they were.
 #[test]
 fn log_path_writes_records_to_the_file() {
     let script = TempFile::new(
@@ -291,17 +291,19 @@ io.stderr:write("plain stderr\n")
 print("stdout")
 "#,
     );
-    let log = TempFile::new("logpath.log", "");
-    for _ in 0..2 {
-        let out = run(&["--log-path", log.path(), script.path()], "", LIMIT);
+    let log = temp_dir("envlog-log-path").join("app.log");
+    let log_path = log.to_str().expect("temp path is UTF-8");
+    for run_no in 1..=2 {
+        let out = run(&["--log-path", log_path, script.path()], "", LIMIT);
         ok(&out);
         assert_eq!(out.stdout, "stdout\n");
         assert_eq!(
             out.stderr, "plain stderr\n",
             "records must not reach stderr"
         );
+        assert!(log.exists(), "run {run_no} left no log file");
     }
-    let text = std::fs::read_to_string(&log.0).expect("read log file");
+    let text = std::fs::read_to_string(&log).expect("read log file");
     let recs = records(&text);
     assert_eq!(recs.len(), 2, "both runs appended one record:\n{text}");
     for (lvl, body) in recs {

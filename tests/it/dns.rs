@@ -5,13 +5,11 @@
 //!
 //! dnsmasq comes from Debian's `dnsmasq-base` (installed by `.ci/run`).
 
-mod common;
-
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{assert_testaux_ok, silly, wait_limited};
+use crate::common::{assert_testaux_ok, silly, wait_limited};
 
 /// A dnsmasq child, killed when dropped.
 struct Dnsmasq {

@@ -6,16 +6,16 @@
 //! their first line and print "RESULT ..." lines), `client.lua` (a client driven by --mode) or
 //! `ping.lua`. Every wait is bounded; a child still running at the end of a test is killed.
 
-mod common;
-
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-use common::{Output, Running, assert_python_ok, fields, run, silly, wait_limited};
+use crate::common::{
+    self, PythonServer, Running, assert_python_ok, fields, python, run, run_tool, silly,
+};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -24,23 +24,7 @@ impl Running {
     fn server(script: &str) -> (Running, String) {
         let mut cmd = silly();
         cmd.args([script, "--addr=127.0.0.1:0"]);
-        Self::server_from(cmd)
-    }
-
-    fn server_from(cmd: Command) -> (Running, String) {
-        let mut r = Running::spawn(cmd, LIMIT);
-        let line = r.line_starting("LISTEN");
-        let addr = line
-            .strip_prefix("LISTEN ")
-            .unwrap_or_else(|| r.fail(&format!("bad line {line:?}")));
-        let addr = addr.to_string();
-        (r, addr)
-    }
-
-    fn assert_running(&mut self) {
-        if let Some(st) = self.child.try_wait().expect("try_wait") {
-            self.fail(&format!("silly exited: {st}"));
-        }
+        Running::listening(cmd, LIMIT)
     }
 
     /// Waits until stderr contains `text` (bounded).
@@ -53,48 +37,6 @@ impl Running {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
-}
-
-/// Starts a Python 3 server program that prints "PORT <n>" first; returns the child, the rest
-/// of its output, and the port.
-fn python_server(
-    code: &str,
-) -> (
-    std::process::Child,
-    BufReader<std::process::ChildStdout>,
-    String,
-) {
-    let mut py = Command::new("python3")
-        .arg("-c")
-        .arg(code)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 is needed by these tests");
-    let mut pyout = BufReader::new(py.stdout.take().expect("stdout"));
-    let mut first = String::new();
-    pyout.read_line(&mut first).expect("python prints its port");
-    let port = first
-        .trim()
-        .strip_prefix("PORT ")
-        .unwrap_or("0")
-        .to_string();
-    (py, pyout, port)
-}
-
-/// Runs a Python 3 program with `args` (bounded) and returns how it ended.
-fn python(code: &str, args: &[&str]) -> Output {
-    let child = Command::new("python3")
-        .arg("-c")
-        .arg(code)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 is needed by these tests");
-    wait_limited(child, LIMIT)
 }
 
 /// Python helpers shared by the peer programs below.
@@ -148,7 +90,7 @@ assert s.recv(1) == b"", "the server closes after a zero-length frame"
 print("OK")
 "#
     );
-    let out = python(&code, &[&addr]);
+    let out = python(&code, &[&addr], LIMIT);
     assert_python_ok(&out, "binary echo");
     srv.assert_running();
 }
@@ -168,7 +110,7 @@ reset(s)
 print("OK")
 "#
     );
-    assert_python_ok(&python(&code, &[&addr]), "reset");
+    assert_python_ok(&python(&code, &[&addr], LIMIT), "reset");
     let line = srv.line_starting("RESULT rst");
     let f = fields(&line);
     let want = [
@@ -208,7 +150,7 @@ assert got == b"lines=2\n", got
 print("OK")
 "#
     );
-    assert_python_ok(&python(&code, &[&addr]), "half-close");
+    assert_python_ok(&python(&code, &[&addr], LIMIT), "half-close");
     let f = fields(&srv.line_starting("RESULT halfclose "));
     assert_eq!(f["lines"], "2");
     assert_eq!(f["err"], "EOF");
@@ -240,7 +182,7 @@ echo_line(addr, b"after reset")
 print("OK")
 "#
     );
-    assert_python_ok(&python(&code, &[&addr]), "vanishing peer");
+    assert_python_ok(&python(&code, &[&addr], LIMIT), "vanishing peer");
     let line = srv.line_starting("RESULT big");
     let f = fields(&line);
     assert_eq!(f["ok"], "false", "{line}");
@@ -296,7 +238,7 @@ for i in range(3):
 print("OK")
 "#
     );
-    assert_python_ok(&python(&code, &[&addr]), "garbage");
+    assert_python_ok(&python(&code, &[&addr], LIMIT), "garbage");
     srv.assert_running();
     let err = srv.stderr();
     assert!(!err.contains("panicked"), "stderr: {err}");
@@ -330,29 +272,14 @@ reset(c)
 print("OK", flush=True)
 "#
     );
-    let mut py = Command::new("python3")
-        .arg("-c")
-        .arg(&server_code)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 is needed by these tests");
-    let mut pyout = BufReader::new(py.stdout.take().expect("stdout"));
-    let mut first = String::new();
-    pyout.read_line(&mut first).expect("python prints its port");
-    let port = first.trim().strip_prefix("PORT ").unwrap_or_else(|| {
-        let _ = py.kill();
-        panic!("python server did not start: {first:?}")
-    });
-    let target = format!("--target=127.0.0.1:{port}");
+    let py = PythonServer::start(&server_code, &[], LIMIT);
+    let target = format!("--target=127.0.0.1:{}", py.port);
     let out = run(&["tests/lua_servers/client.lua", &target], "", LIMIT);
-    let mut rest = String::new();
-    let _ = pyout.read_to_string(&mut rest);
-    let py = wait_limited(py, LIMIT);
+    let py = py.finish(LIMIT);
     assert!(
-        py.code == Some(0) && rest.contains("OK"),
-        "python server failed: {rest}\n{}\nsilly stdout:\n{}\nsilly stderr:\n{}",
+        py.code == Some(0) && py.stdout.contains("OK"),
+        "python server failed: {}\n{}\nsilly stdout:\n{}\nsilly stderr:\n{}",
+        py.stdout,
         py.stderr,
         out.stdout,
         out.stderr
@@ -434,7 +361,7 @@ fn emfile_pauses_accept_then_recovers() {
         .args(["-c", "ulimit -n 64 && exec \"$0\" \"$@\""])
         .arg(env!("CARGO_BIN_EXE_silly"))
         .args(["tests/lua_servers/peer.lua", "--addr=127.0.0.1:0"]);
-    let (mut srv, addr) = Running::server_from(cmd);
+    let (mut srv, addr) = Running::listening(cmd, LIMIT);
     let mut clients = Vec::new();
     for _ in 0..120 {
         let mut c = TcpStream::connect(&addr).expect("connect (the backlog takes it)");
@@ -504,8 +431,9 @@ fn redis_benchmark_ping() {
     }
     let (mut srv, addr) = Running::server("tests/lua_servers/ping.lua");
     let port = addr.rsplit(':').next().unwrap();
-    let child = Command::new("redis-benchmark")
-        .args([
+    let out = run_tool(
+        "redis-benchmark",
+        &[
             "-h",
             "127.0.0.1",
             "-p",
@@ -517,13 +445,10 @@ fn redis_benchmark_ping() {
             "-c",
             "20",
             "--csv",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn redis-benchmark");
-    let out = wait_limited(child, LIMIT);
+        ],
+        b"",
+        LIMIT,
+    );
     assert!(
         !out.timed_out && out.code == Some(0),
         "redis-benchmark failed\n{}\n{}",
@@ -718,7 +643,8 @@ while True:
     n += len(b)
 print("got %d" % n, flush=True)
 "#;
-    let (py, mut pyout, port) = python_server(server_code);
+    let py = PythonServer::start(server_code, &[], LIMIT);
+    let port = &py.port;
     let script = format!(
         r#"
 local tcp = require "silly.net.tcp"
@@ -729,9 +655,7 @@ c:close()
 "#
     );
     let out = run(&["-"], &script, LIMIT);
-    let mut rest = String::new();
-    let _ = pyout.read_to_string(&mut rest);
-    let _ = wait_limited(py, LIMIT);
+    let rest = py.finish(LIMIT).stdout;
     assert_eq!(
         out.code,
         Some(0),
@@ -768,7 +692,8 @@ while True:
     got += b
 print("got %r" % got, flush=True)
 "#;
-    let (py, mut pyout, port) = python_server(server_code);
+    let py = PythonServer::start(server_code, &[], LIMIT);
+    let port = &py.port;
     let script = format!(
         r#"
 local silly = require "silly"
@@ -781,9 +706,7 @@ silly.exit(3)
 "#
     );
     let out = run(&["-"], &script, LIMIT);
-    let mut rest = String::new();
-    let _ = pyout.read_to_string(&mut rest);
-    let _ = wait_limited(py, LIMIT);
+    let rest = py.finish(LIMIT).stdout;
     assert_eq!(
         out.code,
         Some(3),

@@ -1,8 +1,8 @@
 //! The README's example is checked, not trusted: its Lua block runs through the binary.
 
-mod common;
-
 use std::time::Duration;
+
+use crate::common;
 
 #[test]
 fn readme_example_runs() {

@@ -4,15 +4,12 @@
 //! Each child prints "ready" once its handlers are in place; signals are sent only after that
 //! line arrived, so no test depends on how fast the child starts.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{Output, silly, wait_limited};
+use crate::common::{Output, silly, temp_dir, wait_limited};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -110,15 +107,6 @@ impl Running {
         out.stdout = seen.iter().map(|l| format!("{l}\n")).collect();
         out
     }
-}
-
-/// A fresh directory for one test, under Cargo's scratch directory for integration tests.
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("signals-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create temp dir");
-    dir
 }
 
 /// A script that prints "ready" and then stays alive (a long sleep) until a signal decides.
@@ -336,7 +324,7 @@ fn sigpipe_is_ignored() {
 
 #[test]
 fn sigusr1_reopens_the_log_file_after_rotation() {
-    let dir = temp_dir("rotate");
+    let dir = temp_dir("signals-rotate");
     let log = dir.join("app.log");
     let rotated = dir.join("app.log.1");
     // SIGUSR2 asks for the second record; the script has no SIGUSR1 handler.
@@ -381,7 +369,7 @@ fn sigusr1_reopens_the_log_file_after_rotation() {
 
 #[test]
 fn sigusr1_handler_replaces_the_log_reopen() {
-    let dir = temp_dir("rotate-handled");
+    let dir = temp_dir("signals-rotate-handled");
     let log = dir.join("app.log");
     let rotated = dir.join("app.log.1");
     let code = "local logger = require 'silly.logger'\n\

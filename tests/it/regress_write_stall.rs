@@ -9,13 +9,9 @@
 //! The same shape runs over TLS and plain TCP, with silly as the server and as the client,
 //! against a Python peer (`tests/lua_servers/write_stall.lua` is the silly side).
 
-mod common;
-
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Running, assert_python_ok, silly, wait_limited};
+use crate::common::{self, PythonServer, Running, assert_python_ok, python, silly};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -71,31 +67,14 @@ s.sendall(b" done\n")
 print("OK")
 "#;
 
-fn python(args: &[&str]) -> Command {
-    let mut c = Command::new("python3");
-    c.arg("-c")
-        .arg(PEER)
-        .args(args)
-        .current_dir(common::root())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    c
-}
-
 /// silly serves; Python connects.
 fn silly_server(proto: &str) {
     let mut cmd = silly();
     cmd.arg("tests/lua_servers/write_stall.lua")
         .arg(format!("--proto={proto}"))
         .arg("--role=server");
-    let mut srv = Running::spawn(cmd, LIMIT);
-    let line = srv.line_starting("LISTEN ");
-    let addr = line.trim_start_matches("LISTEN ").to_string();
-    let py = python(&["connect", proto, &addr])
-        .spawn()
-        .expect("python3 is needed by these tests");
-    let out = wait_limited(py, LIMIT);
+    let (mut srv, addr) = Running::listening(cmd, LIMIT);
+    let out = python(PEER, &["connect", proto, &addr], LIMIT);
     assert_python_ok(&out, &format!("{proto} client of a silly server"));
     let result = srv.line_starting("RESULT");
     assert_eq!(result, "RESULT line=partial_done_ err=nil", "{proto}");
@@ -103,30 +82,18 @@ fn silly_server(proto: &str) {
 
 /// Python serves; silly connects.
 fn silly_client(proto: &str) {
-    let mut py = python(&["listen", proto])
-        .spawn()
-        .expect("python3 is needed by these tests");
-    let mut reader = BufReader::new(py.stdout.take().expect("stdout"));
-    let mut first = String::new();
-    reader.read_line(&mut first).expect("python's first line");
-    let port = first.trim().trim_start_matches("PORT ").to_string();
+    let py = PythonServer::start(PEER, &["listen", proto], LIMIT);
     let client = common::run(
         &[
             "tests/lua_servers/write_stall.lua",
             &format!("--proto={proto}"),
             "--role=client",
-            &format!("--addr=127.0.0.1:{port}"),
+            &format!("--addr=127.0.0.1:{}", py.port),
         ],
         "",
         LIMIT,
     );
-    let mut out = wait_limited(py, LIMIT);
-    let mut rest = String::new();
-    for line in reader.lines().map_while(Result::ok) {
-        rest.push_str(&line);
-        rest.push('\n');
-    }
-    out.stdout = rest;
+    let out = py.finish(LIMIT);
     assert_python_ok(&out, &format!("{proto} server of a silly client"));
     assert!(
         client.stdout.contains("RESULT line=partial_done_ err=nil"),

@@ -1,24 +1,13 @@
 //! The command line of the built binary (DECISIONS.md C1–C5, C7): what each way of starting
 //! `silly` prints on stdout and stderr and which status it ends with.
 
-mod common;
-
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{Output, run, wait_limited};
+use crate::common::{self, Output, run, temp_dir, wait_limited};
 
 const LIMIT: Duration = Duration::from_secs(20);
-
-/// A fresh directory for one test, under Cargo's scratch directory for integration tests.
-fn temp_dir(name: &str) -> PathBuf {
-    let dir =
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create temp dir");
-    dir
-}
 
 fn write(dir: &Path, name: &str, text: &str) -> String {
     let path = dir.join(name);
@@ -50,7 +39,7 @@ fn exec_chunks_run_in_order() {
 
 #[test]
 fn exec_chunks_run_before_the_script_and_see_its_arguments() {
-    let dir = temp_dir("exec-script");
+    let dir = temp_dir("cli-exec-script");
     let script = write(&dir, "s.lua", "print('script', x, ...)\n");
     let out = silly_run(&[
         "-e",
@@ -67,7 +56,7 @@ fn exec_chunks_run_before_the_script_and_see_its_arguments() {
 
 #[test]
 fn script_arguments_in_arg_and_varargs() {
-    let dir = temp_dir("args");
+    let dir = temp_dir("cli-args");
     let script = write(
         &dir,
         "args.lua",
@@ -85,7 +74,7 @@ fn script_arguments_in_arg_and_varargs() {
 
 #[test]
 fn key_value_after_the_script_reaches_env_and_arg() {
-    let dir = temp_dir("env");
+    let dir = temp_dir("cli-env");
     let script = write(
         &dir,
         "env.lua",
@@ -128,7 +117,7 @@ fn piped_stdin_without_a_script_is_the_script() {
 #[test]
 fn shebang_script_runs_through_path() {
     use std::os::unix::fs::PermissionsExt;
-    let dir = temp_dir("shebang");
+    let dir = temp_dir("cli-shebang");
     let script = write(
         &dir,
         "hello-silly",
@@ -157,7 +146,7 @@ fn shebang_script_runs_through_path() {
 
 #[test]
 fn shebang_line_keeps_line_numbers() {
-    let dir = temp_dir("shebang-lines");
+    let dir = temp_dir("cli-shebang-lines");
     let script = write(
         &dir,
         "s.lua",
@@ -170,7 +159,7 @@ fn shebang_line_keeps_line_numbers() {
 
 #[test]
 fn byte_order_mark_is_skipped() {
-    let dir = temp_dir("bom");
+    let dir = temp_dir("cli-bom");
     let plain = write(&dir, "bom.lua", "\u{feff}print('bom ok')\n");
     let shebang = write(
         &dir,
@@ -186,7 +175,7 @@ fn byte_order_mark_is_skipped() {
 
 #[test]
 fn missing_script_is_one_clear_line() {
-    let dir = temp_dir("missing");
+    let dir = temp_dir("cli-missing");
     let missing = dir.join("nope.lua");
     let missing = missing.to_str().unwrap();
     let out = silly_run(&[missing]);
@@ -201,7 +190,7 @@ fn missing_script_is_one_clear_line() {
 
 #[test]
 fn syntax_error_is_one_line_and_nothing_runs() {
-    let dir = temp_dir("syntax");
+    let dir = temp_dir("cli-syntax");
     let script = write(&dir, "bad.lua", "print('must not run')\nlocal x = = 1\n");
     let out = silly_run(&[&script]);
     assert_eq!(out.code, Some(1), "{out:?}");
@@ -217,7 +206,7 @@ fn syntax_error_is_one_line_and_nothing_runs() {
 
 #[test]
 fn uncaught_main_chunk_error_prints_traceback_and_exits_1() {
-    let dir = temp_dir("main-error");
+    let dir = temp_dir("cli-main-error");
     let script = write(
         &dir,
         "boom.lua",
@@ -425,25 +414,8 @@ fn log_level_filters_records() {
 }
 
 #[test]
-fn log_path_writes_records_to_the_file() {
-    let dir = temp_dir("log-path");
-    let log = dir.join("app.log");
-    let out = silly_run(&[
-        "--log-path",
-        log.to_str().unwrap(),
-        "-e",
-        "require('silly.logger').info('to the file') print('stdout')",
-    ]);
-    assert_eq!(out.code, Some(0), "{out:?}");
-    assert_eq!(out.stdout, "stdout\n");
-    assert_eq!(out.stderr, "");
-    let text = std::fs::read_to_string(&log).expect("log file");
-    assert!(text.contains("to the file"), "{text}");
-}
-
-#[test]
 fn unwritable_log_path_is_a_clear_error() {
-    let dir = temp_dir("log-path-bad");
+    let dir = temp_dir("cli-log-path-bad");
     let log = dir.join("no-such-dir").join("app.log");
     let out = silly_run(&["--log-path", log.to_str().unwrap(), "-e", "print('ran')"]);
     assert_eq!(out.code, Some(1), "{out:?}");
@@ -454,7 +426,7 @@ fn unwritable_log_path_is_a_clear_error() {
 
 #[test]
 fn lualib_path_dir_makes_modules_requirable() {
-    let dir = temp_dir("lualib");
+    let dir = temp_dir("cli-lualib");
     write(&dir, "mymod.lua", "return { answer = 42 }\n");
     std::fs::create_dir_all(dir.join("pkg")).unwrap();
     write(&dir.join("pkg"), "init.lua", "return { name = 'pkg' }\n");

@@ -7,13 +7,11 @@
 //! line), `tls_client.lua`, or one of `examples/https_*.lua` / `examples/tls_reload.lua`.
 //! Every wait is bounded; children still running at the end of a test are killed.
 
-mod common;
-
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Output, Running, assert_python_ok, fields, silly, wait_limited};
+use crate::common::{
+    self, Output, PythonServer, Running, assert_python_ok, fields, python, run_tool, silly,
+};
 
 const LIMIT: Duration = Duration::from_secs(60);
 const CA: &str = "tests/fixtures/certs/ca.crt";
@@ -25,13 +23,7 @@ impl Running {
         cmd.arg("tests/lua_servers/tls_peer.lua")
             .arg("--addr=127.0.0.1:0")
             .args(opts);
-        let mut r = Running::spawn(cmd, LIMIT);
-        let line = r.line_starting("LISTEN");
-        let addr = line
-            .strip_prefix("LISTEN ")
-            .unwrap_or_else(|| r.fail(&format!("bad line {line:?}")))
-            .to_string();
-        (r, addr)
+        Running::listening(cmd, LIMIT)
     }
 
     /// Starts an example with `--addr=127.0.0.1:0` and returns it and the address from the line
@@ -44,40 +36,6 @@ impl Running {
         let addr = line.split_whitespace().last().unwrap_or("").to_string();
         (r, addr)
     }
-
-    fn assert_running(&mut self) {
-        if let Some(st) = self.child.try_wait().expect("try_wait") {
-            self.fail(&format!("silly exited: {st}"));
-        }
-        let err = self.stderr();
-        if err.contains("panicked") {
-            self.fail("silly panicked");
-        }
-    }
-}
-
-/// Runs `program` with `args` and `stdin` (bounded by LIMIT).
-fn run_tool(program: &str, args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(program)
-        .args(args)
-        .current_dir(common::root())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{program} is needed by these tests: {e}"));
-    let mut sin = child.stdin.take().expect("stdin");
-    let input = stdin.to_vec();
-    std::thread::spawn(move || {
-        let _ = sin.write_all(&input);
-    });
-    wait_limited(child, LIMIT)
-}
-
-fn python(code: &str, args: &[&str]) -> Output {
-    let mut all = vec!["-c", code];
-    all.extend_from_slice(args);
-    run_tool("python3", &all, b"")
 }
 
 /// `openssl s_client` against `addr` with `args`, sending `input` then waiting `linger` before
@@ -90,7 +48,7 @@ fn s_client(addr: &str, args: &[&str], input: &str, linger_ms: u64) -> (Output, 
     );
     let mut all = vec!["-c", script.as_str(), "sh", input, addr];
     all.extend_from_slice(args);
-    let out = run_tool("bash", &all, b"");
+    let out = run_tool("bash", &all, b"", LIMIT);
     let text = format!("{}\n{}", out.stdout, out.stderr);
     (out, text)
 }
@@ -158,7 +116,7 @@ fn curl_against_the_https_example() {
             &url,
         ];
         args.extend_from_slice(extra);
-        let out = run_tool("curl", &args, b"");
+        let out = run_tool("curl", &args, b"", LIMIT);
         assert_eq!(out.code, Some(0), "curl {extra:?}: {}", out.stderr);
         assert_eq!(out.stdout, "Hello from HTTPS server!\n", "{}", out.stderr);
         assert!(
@@ -237,7 +195,7 @@ get(old)   # opened before the reload: still served, still the old certificate
 print("OK")
 "#
     );
-    assert_python_ok(&python(&code, &[&addr, &pid]), "reload");
+    assert_python_ok(&python(&code, &[&addr, &pid], LIMIT), "reload");
     srv.line_starting("Certificate reload successful");
     srv.assert_running();
 }
@@ -326,8 +284,7 @@ fn s_client_protocol_versions() {
 #[test]
 fn s_client_session_resumption() {
     let (mut srv, addr) = Running::peer(&[]);
-    let dir = std::env::temp_dir().join(format!("silly-tls-sess-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::temp_dir("tls-sess");
     for (flag, proto) in [("-tls1_2", "TLSv1.2"), ("-tls1_3", "TLSv1.3")] {
         let sess = dir.join(format!("{flag}.pem"));
         let sess = sess.to_str().unwrap();
@@ -373,7 +330,7 @@ s.close()
 print("OK", s.version())
 "#
         );
-        assert_python_ok(&python(&code, &[&addr]), certs);
+        assert_python_ok(&python(&code, &[&addr], LIMIT), certs);
         srv.assert_running();
     }
 }
@@ -454,35 +411,17 @@ print("OK")
 /// Runs `server` (Python, prints "PORT n") and `tls_client.lua --mode=mode` against it;
 /// returns the server's output and the client's RESULT line.
 fn python_server_and_silly_client(server: &str, mode: &str) -> (Output, String) {
-    let mut py = Command::new("python3")
-        .arg("-c")
-        .arg(server)
-        .current_dir(common::root())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 is needed by these tests");
-    let mut first = String::new();
-    let mut reader = BufReader::new(py.stdout.take().unwrap());
-    reader.read_line(&mut first).unwrap();
-    let port = first.trim().strip_prefix("PORT ").unwrap_or_else(|| {
-        let _ = py.kill();
-        panic!("python server did not start: {first:?}")
-    });
+    let py = PythonServer::start(server, &[], LIMIT);
     let client = common::run(
         &[
             "tests/lua_servers/tls_client.lua",
-            &format!("--addr=127.0.0.1:{port}"),
+            &format!("--addr=127.0.0.1:{}", py.port),
             &format!("--mode={mode}"),
         ],
         "",
         LIMIT,
     );
-    let mut out = wait_limited(py, LIMIT);
-    let mut rest = String::new();
-    let _ = reader.read_to_string(&mut rest);
-    out.stdout = rest;
+    let out = py.finish(LIMIT);
     let line = client
         .stdout
         .lines()
@@ -516,7 +455,7 @@ except (ssl.SSLError, ConnectionResetError, BrokenPipeError) as e:
 print("OK")
 "#
     );
-    let out = python(&code, &[&addr]);
+    let out = python(&code, &[&addr], LIMIT);
     assert_python_ok(&out, "mTLS server");
     assert!(
         out.stdout.contains("silly_test_client") || out.stdout.contains("silly test client"),
@@ -556,7 +495,7 @@ asyncio.run(main())
 print("OK")
 "#
     );
-    assert_python_ok(&python(&code, &[&addr]), "200 clients");
+    assert_python_ok(&python(&code, &[&addr], LIMIT), "200 clients");
     srv.assert_running();
 }
 
@@ -583,7 +522,7 @@ assert s.recv(1) == b""
 print("OK")
 "#
     );
-    assert_python_ok(&python(&code, &[&addr]), "8 MiB echo");
+    assert_python_ok(&python(&code, &[&addr], LIMIT), "8 MiB echo");
     srv.assert_running();
 }
 
@@ -642,7 +581,7 @@ echo_line(addr, b"after stall")
 print("OK")
 "#
     );
-    assert_python_ok(&python(&code, &[&addr]), "broken clients");
+    assert_python_ok(&python(&code, &[&addr], LIMIT), "broken clients");
     srv.assert_running();
     assert!(
         !srv.seen.iter().any(|l| l.starts_with("RESULT unknown")),

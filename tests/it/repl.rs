@@ -4,8 +4,6 @@
 //! rexpect strips the terminal's escape sequences; what is left is rustyline's text with
 //! `\r\n` line ends. Each expectation is bounded by the session's timeout.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -13,16 +11,14 @@ use std::time::{Duration, Instant};
 use rexpect::process::WaitStatus;
 use rexpect::session::{Options, PtySession, spawn_with_options};
 
+use crate::common;
+
 /// Bound of every single expectation.
 const EXPECT_MS: u64 = 10_000;
 
 /// A fresh HOME for one test, so the history file is the test's own.
 fn temp_home(name: &str) -> PathBuf {
-    let dir =
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("repl-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create temp home");
-    dir
+    common::temp_dir(&format!("repl-{name}"))
 }
 
 /// Starts `silly args` on a pseudo-terminal.

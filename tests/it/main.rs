@@ -1,0 +1,18 @@
+//! The integration tests of `silly`, as one test crate: each module drives the built binary
+//! (`CARGO_BIN_EXE_silly`) from outside, bounding every wait, on 127.0.0.1 only.
+//!
+//! One crate links once instead of once per file, and `common` is compiled once, so every
+//! helper in it is used by some module. Run one module with `cargo test --test it cli::`.
+
+mod common;
+
+mod cli;
+mod dns;
+mod env_logger;
+mod lua_scripts;
+mod readme;
+mod regress_write_stall;
+mod repl;
+mod signals;
+mod tcp_peers;
+mod tls_peers;
