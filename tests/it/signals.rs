@@ -289,6 +289,7 @@ fn second_sigterm_ends_a_stuck_process() {
     p.expect_line("ready");
     p.signal(libc::SIGTERM);
     std::thread::sleep(Duration::from_millis(300));
+    assert!(p.alive(), "a busy loop cannot act on the first SIGTERM");
     p.signal(libc::SIGTERM);
     let out = p.finish();
     assert!(!out.timed_out, "{out:?}");
