@@ -9,6 +9,10 @@ Environment:
   BENCH_ROUNDS=5           rounds per benchmark (each round runs every contender once, in order)
   BENCH_STARTUP_RUNS=100   process launches per contender per round in the start-up benchmark
   BENCH_STRICT=1           exit 1 when a target is missed (default: only report it)
+  BENCH_WRITE=docs/benchmarks.md
+                           also write the final table, with the date and the run's settings,
+                           into that file, between the lines "<!-- bench:begin -->" and
+                           "<!-- bench:end -->" (a relative path is taken from the repository)
   SILLY=path LUA=lua5.4    the binaries under test
 
 Every throughput program measures its own wall time, after start-up, and prints one line
@@ -19,6 +23,7 @@ printing a BENCH line, or a new Bench subclass whose sample() returns millisecon
 contender (e.g. start a server, run a load generator, parse its report).
 """
 
+import datetime
 import json
 import os
 import resource
@@ -439,6 +444,75 @@ def select(benches):
     return [known[n] for n in names]
 
 
+def table_lines(rows, failed, rounds):
+    """The final table as bench.py prints it: a heading line, the column names, one line per
+    benchmark (`rows` from main), then one per failed benchmark."""
+    lines = [f"Medians over {rounds} rounds (ratio: speed-up = peer/silly for run times, "
+             "silly/peer for start-up, rates (req/s, conn/s, MB/s) and memory)"]
+    header = ("benchmark", "silly", "peer", "peer median", "ratio", "target", "result")
+    fmt = "{:<13} {:>20} {:<8} {:>20} {:>8} {:>8}  {}"
+    lines.append(fmt.format(*header))
+    for b, silly_label, silly_ms, peer_label, peer_ms, ratio, target, ok in rows:
+        # a row whose first contender is not silly (the ceiling) names it
+        who = "" if silly_label == "silly" else f" ({silly_label})"
+        lines.append(fmt.format(b.name, f"{silly_ms:.3f} {b.unit}{who}", peer_label,
+                                f"{peer_ms:.3f} {b.unit}",
+                                f"{ratio:.2f}x", target, "ok" if ok else "MISSED"))
+    for name in failed:
+        lines.append(fmt.format(name, "-", "-", "-", "-", "-", "FAILED"))
+    return lines
+
+
+BEGIN_MARK = "<!-- bench:begin -->"
+END_MARK = "<!-- bench:end -->"
+
+
+def silly_version():
+    try:
+        p = subprocess.run([SILLY, "-v"], capture_output=True, text=True, timeout=30)
+        return p.stdout.strip() or "silly (version unknown)"
+    except (OSError, subprocess.TimeoutExpired):
+        return "silly (version unknown)"
+
+
+def section_text(lines, rounds, when=None, version=None):
+    """The text put between the markers: when and how the run was made, then the table."""
+    when = when or datetime.datetime.now(datetime.timezone.utc)
+    version = version or silly_version()
+    only = os.environ.get("BENCH_ONLY", "").strip()
+    what = f"benchmarks {only}" if only else "all benchmarks"
+    return "\n".join([
+        f"Run of {when:%Y-%m-%d %H:%M} UTC: {what}, BENCH_ROUNDS={rounds}, "
+        f"{os.cpu_count()} CPUs, {version}.",
+        "",
+        "```text",
+        *lines,
+        "```",
+    ])
+
+
+def replace_section(text, section):
+    """`text` with what lies between the markers replaced by `section`; ValueError when the
+    markers are missing or out of order."""
+    start = text.find(BEGIN_MARK)
+    end = text.find(END_MARK, start + len(BEGIN_MARK)) if start >= 0 else -1
+    if start < 0 or end < 0:
+        raise ValueError(f"no {BEGIN_MARK} ... {END_MARK} section")
+    return text[:start + len(BEGIN_MARK)] + "\n" + section + "\n" + text[end:]
+
+
+def write_table(path, lines, rounds):
+    """BENCH_WRITE: puts the table into the marked section of `path`."""
+    if not os.path.isabs(path):
+        path = os.path.join(ROOT, path)
+    with open(path) as f:
+        text = f.read()
+    text = replace_section(text, section_text(lines, rounds))
+    with open(path, "w") as f:
+        f.write(text)
+    print(f"bench: wrote the table to {os.path.relpath(path, ROOT)}")
+
+
 def main():
     rounds = int(os.environ.get("BENCH_ROUNDS", "5"))
     if rounds < 1:
@@ -468,23 +542,17 @@ def main():
         rows.append((b, silly_label, silly_ms, peer_label, peer_ms, ratio, target, ok))
 
     print()
-    print(f"Medians over {rounds} rounds (ratio: speed-up = peer/silly for run times, "
-          "silly/peer for start-up, rates (req/s, conn/s, MB/s) and memory)")
-    header = ("benchmark", "silly", "peer", "peer median", "ratio", "target", "result")
-    fmt = "{:<13} {:>20} {:<8} {:>20} {:>8} {:>8}  {}"
-    print(fmt.format(*header))
-    missed = []
-    for b, silly_label, silly_ms, peer_label, peer_ms, ratio, target, ok in rows:
-        if not ok:
-            missed.append(b.name)
-        # a row whose first contender is not silly (the ceiling) names it
-        who = "" if silly_label == "silly" else f" ({silly_label})"
-        print(fmt.format(b.name, f"{silly_ms:.3f} {b.unit}{who}", peer_label,
-                         f"{peer_ms:.3f} {b.unit}",
-                         f"{ratio:.2f}x", target, "ok" if ok else "MISSED"))
-    for name in failed:
-        print(fmt.format(name, "-", "-", "-", "-", "-", "FAILED"))
+    lines = table_lines(rows, failed, rounds)
+    for line in lines:
+        print(line)
+    missed = [b.name for b, *_, ok in rows if not ok]
     print(f"bench took {time.monotonic() - started:.1f} s")
+    target_file = os.environ.get("BENCH_WRITE", "").strip()
+    if target_file:
+        try:
+            write_table(target_file, lines, rounds)
+        except (OSError, ValueError) as e:
+            sys.exit(f"bench: cannot write the table to {target_file}: {e}")
     if failed:
         sys.exit(1)
     if missed and os.environ.get("BENCH_STRICT") == "1":

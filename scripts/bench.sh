@@ -3,6 +3,7 @@
 # Redis-protocol PING over TCP and TLS, TLS handshakes, idle memory, TLS bulk transfer).
 # Run: make bench   (or, after cargo build --release: bash scripts/bench.sh)
 # Select with BENCH_ONLY=pingpong,timers,startup and BENCH_ROUNDS=N; see scripts/bench.py.
+# BENCH_WRITE=docs/benchmarks.md also writes the final table into that page.
 # Installs the peers with apt-get when they are missing (Debian: lua5.4 lua-cqueues lua-luaossl
 # hyperfine redis-tools).
 set -euo pipefail
