@@ -23,6 +23,7 @@ const MODULES: &[(&str, Opener)] = &[
     ("silly.net.addr.c", net::addr::open),
     ("silly.net.conn.c", net::conn::functions),
     ("silly.net.dns.c", net::dns::open),
+    ("silly.net.http.c", net::http::open),
     ("silly.net.tcp.c", net::tcp::open),
     ("silly.net.tls.c", net::tls::open),
     ("silly.net.udp.c", net::udp::open),

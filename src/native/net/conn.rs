@@ -58,7 +58,7 @@ pub fn functions(lua: &Lua) -> mlua::Result<Table> {
                     .read(lua, req, timeout_ms(timeout))
                     .map_err(mlua::Error::runtime)?
                 {
-                    ReadNow::Data(d) => Ok((Value::String(d), Value::Nil)),
+                    ReadNow::Data(d) => Ok((d, Value::Nil)),
                     ReadNow::Err(e) => lua_pair(lua, &e),
                     ReadNow::Wait(op) => Ok((task::suspend(op)?, Value::Nil)),
                 }

@@ -7,6 +7,7 @@ pub mod conn_ids;
 pub mod dns;
 pub mod error;
 pub mod et_tcp;
+pub mod http;
 pub mod listener;
 pub mod read_buf;
 pub mod stream;

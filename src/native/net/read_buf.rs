@@ -13,6 +13,11 @@ pub enum Request {
     Bytes(usize),
     /// Everything up to and including the first occurrence of this delimiter.
     Delim(Delim),
+    /// The same, but at most this many bytes: a buffer that reaches the limit without the
+    /// delimiter answers with the limit's worth (the decoder sees no delimiter at the end and
+    /// reports the excess). What protocol heads are read with, so a peer cannot make the
+    /// buffer grow without bound.
+    Bounded(Delim, usize),
 }
 
 /// A delimiter; the usual short ones ("\n", "\r\n") are kept inline, without an allocation
@@ -55,7 +60,7 @@ pub struct ReadBuf {
     start: usize,
     /// For a delimiter search that found nothing: where the next search of the unread bytes
     /// begins (relative to `start`), so data arriving in small pieces is scanned once overall,
-    /// not once per piece. Reset to 0 by a match and by `reset_search`.
+    /// not once per piece. Reset to 0 by a match, and by stream.rs when a new request starts.
     pub scanned: usize,
 }
 
@@ -80,20 +85,27 @@ impl ReadBuf {
     pub fn satisfies(&mut self, req: &Request) -> Option<usize> {
         match req {
             Request::Bytes(n) => (self.len() >= *n).then_some(*n),
-            Request::Delim(d) => {
-                let d = d.bytes();
-                let from = self.scanned.min(self.len());
-                match memchr::memmem::find(&self.bytes()[from..], d) {
-                    Some(i) => {
-                        self.scanned = 0;
-                        Some(from + i + d.len())
-                    }
-                    None => {
-                        // Next time, start where a delimiter could still begin.
-                        self.scanned = self.len().saturating_sub(d.len() - 1);
-                        None
-                    }
-                }
+            Request::Delim(d) => self.find(d.bytes()),
+            Request::Bounded(d, limit) => match self.find(d.bytes()) {
+                Some(n) if n <= *limit => Some(n),
+                Some(_) => Some(*limit),
+                None => (self.len() >= *limit).then_some(*limit),
+            },
+        }
+    }
+
+    /// The length up to and including `d`, searching from where the last search stopped.
+    fn find(&mut self, d: &[u8]) -> Option<usize> {
+        let from = self.scanned.min(self.len());
+        match memchr::memmem::find(&self.bytes()[from..], d) {
+            Some(i) => {
+                self.scanned = 0;
+                Some(from + i + d.len())
+            }
+            None => {
+                // Next time, start where a delimiter could still begin.
+                self.scanned = self.len().saturating_sub(d.len() - 1);
+                None
             }
         }
     }
@@ -169,6 +181,22 @@ mod tests {
         }
         b.append(b"\n");
         assert_eq!(b.satisfies(&req), Some(10_001));
+    }
+
+    #[test]
+    fn a_bounded_read_stops_at_its_limit() {
+        let req = Request::Bounded(Delim::new(b"\r\n\r\n"), 16);
+        let mut b = ReadBuf::default();
+        b.append(b"GET / HTTP/1.1\r\n");
+        assert_eq!(b.satisfies(&req), None, "under the limit, no end yet");
+        b.append(b"\r\n");
+        assert_eq!(b.satisfies(&req), Some(16), "the end lies past the limit");
+        let mut b = ReadBuf::default();
+        b.append(b"GET /\r\n\r\nnext");
+        assert_eq!(b.satisfies(&req), Some(11), "the end within the limit");
+        let mut b = ReadBuf::default();
+        b.append(&[b'x'; 40]);
+        assert_eq!(b.satisfies(&req), Some(16), "no end within the limit");
     }
 
     #[test]

@@ -280,6 +280,18 @@ impl Stream {
         req: Request,
         timeout: Option<u64>,
     ) -> Result<ReadNow, String> {
+        self.read_as(lua, req, timeout, as_string)
+    }
+
+    /// `read` whose bytes become the Lua value `decode` makes of them (a parsed protocol
+    /// head, say) instead of a string.
+    pub fn read_as(
+        self: &Rc<Self>,
+        lua: &Lua,
+        req: Request,
+        timeout: Option<u64>,
+        decode: Decode,
+    ) -> Result<ReadNow, String> {
         let mut st = self.st.borrow_mut();
         if st.closed {
             return Ok(ReadNow::Err(NetError::Closed));
@@ -288,13 +300,12 @@ impl Stream {
             return Err("another task is already reading from this connection".into());
         }
         if let Request::Bytes(0) = req {
-            return lua
-                .create_string("")
+            return decode(lua, b"")
                 .map(ReadNow::Data)
                 .map_err(|e| e.to_string());
         }
         if let Some(b) = st.take_ready(&req) {
-            let data = lua.create_string(b).map_err(|e| e.to_string())?;
+            let data = decode(lua, b).map_err(|e| e.to_string())?;
             st.after_take();
             return Ok(ReadNow::Data(data));
         }
@@ -306,6 +317,7 @@ impl Stream {
         Ok(ReadNow::Wait(Box::pin(ReadFuture {
             s: self.clone(),
             deadline: Deadline::after_ms(timeout),
+            decode,
         })))
     }
 
@@ -565,9 +577,17 @@ fn set_waker(slot: &mut Option<Waker>, cx: &Context<'_>) {
     }
 }
 
+/// Makes the Lua value a read returns of the bytes it took.
+pub type Decode = fn(&Lua, &[u8]) -> mlua::Result<Value>;
+
+/// The plain `read`: the bytes as a string.
+fn as_string(lua: &Lua, b: &[u8]) -> mlua::Result<Value> {
+    lua.create_string(b).map(Value::String)
+}
+
 /// The result of `Stream::read` when the call is made.
 pub enum ReadNow {
-    Data(mlua::LuaString),
+    Data(Value),
     Err(NetError),
     Wait(task::Op),
 }
@@ -586,19 +606,20 @@ impl Future for Driver {
 struct ReadFuture {
     s: Rc<Stream>,
     deadline: Deadline,
+    decode: Decode,
 }
 
 impl ReadFuture {
     fn finish(
         &mut self,
-        out: Result<mlua::Result<mlua::LuaString>, NetError>,
+        out: Result<mlua::Result<Value>, NetError>,
     ) -> Poll<mlua::Result<MultiValue>> {
         let mut st = self.s.st.borrow_mut();
         st.reading = None;
         st.reader = None;
         drop(st);
         Poll::Ready(match out {
-            Ok(data) => data.map(|d| MultiValue::from_vec(vec![Value::String(d)])),
+            Ok(data) => data.map(|d| MultiValue::from_vec(vec![d])),
             Err(e) => lua_result::<()>(&runtime::get().lua, Err(e)),
         })
     }
@@ -622,7 +643,7 @@ impl Future for ReadFuture {
         let mut out = None;
         loop {
             if let Some(n) = st.rbuf.satisfies(&req) {
-                out = Some(Ok(runtime::get().lua.create_string(st.rbuf.take(n))));
+                out = Some(Ok((this.decode)(&runtime::get().lua, st.rbuf.take(n))));
                 st.rbuf.compact();
                 st.hand_input_to_driver();
                 break;

@@ -1,0 +1,98 @@
+//! `silly.net.http.c`: the protocol work of `stdlib/silly/net/http.lua` done in Rust: reading
+//! an HTTP/1.x head straight from a connection's read buffer into a Lua table in one call
+//! (head.rs, httparse), bounded reads of protocol lines, and response heads written into the
+//! connection's write queue with the `date` field cached per second (date.rs).
+
+mod date;
+mod head;
+
+use mlua::{IntoLuaMulti, Lua, MultiValue, Table, UserDataRef, Value};
+
+use crate::native::net::conn::StreamHandle;
+use crate::native::net::error::{lua_pair, lua_status};
+use crate::native::net::read_buf::{Delim, Request};
+use crate::native::net::stream::{Decode, ReadNow};
+use crate::runtime::task;
+
+/// A bounded read of `ud` up to `delim`, its bytes made into a value by `decode`:
+/// value | nil, err | MARKER (the task yields for one of those).
+fn bounded_read(
+    lua: &Lua,
+    h: &StreamHandle,
+    delim: &[u8],
+    limit: usize,
+    timeout: Option<i64>,
+    decode: Decode,
+) -> mlua::Result<MultiValue> {
+    let req = Request::Bounded(Delim::new(delim), limit.max(delim.len()));
+    let timeout = timeout.map(|ms| ms.max(0) as u64);
+    match h.0.read_as(lua, req, timeout, decode).map_err(mlua::Error::runtime)? {
+        ReadNow::Data(v) => v.into_lua_multi(lua),
+        ReadNow::Err(e) => lua_pair(lua, &e)?.into_lua_multi(lua),
+        ReadNow::Wait(op) => task::suspend(op)?.into_lua_multi(lua),
+    }
+}
+
+fn plain(lua: &Lua, b: &[u8]) -> mlua::Result<Value> {
+    lua.create_string(b).map(Value::String)
+}
+
+pub fn open(lua: &Lua) -> mlua::Result<Table> {
+    let m = lua.create_table()?;
+    m.set("maxfields", head::MAX_FIELDS)?;
+    // readrequest(ud, limit, timeout?) -> head | status | nil, err | MARKER
+    m.set(
+        "readrequest",
+        lua.create_function(
+            |lua, (h, limit, timeout): (UserDataRef<StreamHandle>, usize, Option<i64>)| {
+                bounded_read(lua, &h, b"\r\n\r\n", limit, timeout, head::request)
+            },
+        )?,
+    )?;
+    // readresponse(ud, limit, timeout?) -> head | status | nil, err | MARKER
+    m.set(
+        "readresponse",
+        lua.create_function(
+            |lua, (h, limit, timeout): (UserDataRef<StreamHandle>, usize, Option<i64>)| {
+                bounded_read(lua, &h, b"\r\n\r\n", limit, timeout, head::response)
+            },
+        )?,
+    )?;
+    // readline(ud, limit, timeout?) -> line (with "\r\n", or `limit` bytes without) | nil, err
+    // | MARKER: chunk sizes and trailer fields.
+    m.set(
+        "readline",
+        lua.create_function(
+            |lua, (h, limit, timeout): (UserDataRef<StreamHandle>, usize, Option<i64>)| {
+                bounded_read(lua, &h, b"\r\n", limit, timeout, plain)
+            },
+        )?,
+    )?;
+    // writehead(ud, status, header?, length?, chunked, close) -> true | false, err; or nil and
+    // the reason a field is not allowed, for the Lua side to raise at its caller.
+    m.set(
+        "writehead",
+        lua.create_function(
+            |lua,
+             (h, status, header, length, chunked, close): (
+                UserDataRef<StreamHandle>,
+                u16,
+                Option<Table>,
+                Option<u64>,
+                bool,
+                bool,
+            )| {
+                let extra = head::Extra {
+                    length,
+                    chunked,
+                    close,
+                };
+                match head::build_response(status, header.as_ref(), &extra) {
+                    Ok(bytes) => lua_status(lua, h.0.write(&bytes)),
+                    Err(e) => (Value::Nil, e).into_lua_multi(lua),
+                }
+            },
+        )?,
+    )?;
+    Ok(m)
+}

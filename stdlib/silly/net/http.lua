@@ -1,0 +1,74 @@
+-- silly.net.http: HTTP/1.1 servers over TCP and TLS (docs/http.md).
+--
+-- The protocol work (parsing heads, building response heads) is native
+-- (src/native/net/http); the request loop and the stream API are silly.net.http.server.
+local tcp = require "silly.net.tcp"
+local tls = require "silly.net.tls"
+local check = require "silly.internal.check"
+local server = require "silly.net.http.server"
+local c = require "silly.net.http.c"
+
+local type = type
+local pairs = pairs
+local mathtype = math.type
+local argerror = check.argerror
+local serve = server.serve
+
+local M = {}
+
+-- The listen options this module owns, with their defaults (sizes in bytes, timeouts in
+-- milliseconds); every other option goes to tcp.listen / tls.listen.
+local LIMITS <const> = {
+	maxheadersize = 16 * 1024,
+	maxheaders = 100,
+	maxbodysize = 8 * 1024 * 1024,
+	headertimeout = 30000,
+	idletimeout = 60000,
+	bodytimeout = 60000,
+}
+local OWN <const> = { handler = true, tls = true, h2c = true }
+
+---Listens for HTTP/1.1 requests; `handler(stream)` runs for each request, one request at a
+---time per connection. With `tls = true` every `tls.listen` option applies too.
+---@param conf {addr: string, handler: fun(s: silly.net.http.stream), tls: boolean?, backlog: integer?, maxheadersize: integer?, maxheaders: integer?, maxbodysize: integer?, headertimeout: integer?, idletimeout: integer?, bodytimeout: integer?}
+---@return table? listener the tcp or tls listener (close, localaddr; reload with tls)
+---@return string? err
+function M.listen(conf)
+	check.type(conf, "table", 1, "listen")
+	if type(conf.handler) ~= "function" then
+		argerror(1, "listen", "conf.handler: function expected, got " .. type(conf.handler))
+	end
+	local opts = { handler = conf.handler }
+	for k, default in pairs(LIMITS) do
+		local v = conf[k]
+		if v == nil then
+			v = default
+		elseif mathtype(v) ~= "integer" or v < 1 then
+			argerror(1, "listen", "conf." .. k .. ": positive integer expected")
+		end
+		opts[k] = v
+	end
+	if opts.maxheaders > c.maxfields then
+		argerror(1, "listen", "conf.maxheaders: at most " .. c.maxfields)
+	end
+	local lconf = {}
+	for k, v in pairs(conf) do
+		if not OWN[k] and LIMITS[k] == nil then
+			lconf[k] = v
+		end
+	end
+	local scheme = conf.tls and "https" or "http"
+	lconf.accept = function(conn)
+		serve(conn, opts, scheme)
+	end
+	if conf.tls then
+		-- HTTP/2 is not served yet: offer only HTTP/1.1 unless told otherwise.
+		if lconf.alpnprotos == nil and lconf.alpn == nil then
+			lconf.alpnprotos = { "http/1.1" }
+		end
+		return tls.listen(lconf)
+	end
+	return tcp.listen(lconf)
+end
+
+return M

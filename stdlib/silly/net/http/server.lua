@@ -1,0 +1,650 @@
+-- silly.net.http.server: the HTTP/1.1 server behind `http.listen` (docs/http.md).
+--
+-- Each accepted connection runs `serve` in its own task: read a request head (parsed in Rust,
+-- src/native/net/http), run the handler with a stream object for it, finish the response,
+-- drain what the handler left unread, and go on with the next request while the connection
+-- stays keep-alive. Requests already buffered (pipelining) are parsed without waiting.
+local c = require "silly.net.http.c"
+local logger = require "silly.logger"
+local task_c = require "silly.task.c"
+local errno = require "silly.errno"
+local url = require "silly.net.http.url"
+
+local MARKER <const> = task_c.marker
+local yield = coroutine.yield
+local type = type
+local tostring = tostring
+local tonumber = tonumber
+local pairs = pairs
+local concat = table.concat
+local format = string.format
+local lower = string.lower
+local find = string.find
+local sub = string.sub
+local match = string.match
+local gmatch = string.gmatch
+local xpcall = xpcall
+local traceback = debug.traceback
+local c_readrequest = c.readrequest
+local c_readline = c.readline
+local c_writehead = c.writehead
+local EOF <const> = errno.EOF
+local TIMEDOUT <const> = errno.TIMEDOUT
+
+-- Unread request body drained after the handler before the connection is given up.
+local DRAIN_MAX <const> = 64 * 1024
+-- Longest chunk-size or trailer line accepted.
+local LINE_MAX <const> = 8 * 1024
+-- Body bytes read from the connection per step of `readall` and the drain.
+local STEP <const> = 64 * 1024
+-- Hex digits of a chunk size: 15 keep it below 2^60, no overflow.
+local HEX_MAX <const> = 15
+
+local M = {}
+
+---A request and its response, as the handler sees it.
+---@class silly.net.http.stream
+---@field method string
+---@field path string the target's path, not percent-decoded
+---@field query table<string, string|string[]>
+---@field header table<string, string|string[]> lower-case names
+---@field trailer table<string, string|string[]>? set once the body was read to its end
+---@field version string "HTTP/1.0" or "HTTP/1.1"
+---@field scheme string "http" or "https"
+---@field remoteaddr string
+local stream = {}
+local stream_mt = { __index = stream, __name = "silly.net.http.stream" }
+
+-- The private state of a stream, in one table kept out of the handler's sight.
+local STATE <const> = {}
+
+-- `c_*` natives answer MARKER when the task must wait; the yield returns their answer.
+local function wait(v, ...)
+	if v == MARKER then
+		return yield(MARKER)
+	end
+	return v, ...
+end
+
+-- True if the comma-separated token list `v` (a string or an array of them) holds `token`.
+local function has_token(v, token)
+	if v == nil then
+		return false
+	end
+	if type(v) == "table" then
+		for i = 1, #v do
+			if has_token(v[i], token) then
+				return true
+			end
+		end
+		return false
+	end
+	for t in gmatch(v, "[^,]+") do
+		if lower(match(t, "^%s*(.-)%s*$")) == token then
+			return true
+		end
+	end
+	return false
+end
+
+-- A field's value when it must be single: several differing values are an error.
+local function single(v)
+	if type(v) ~= "table" then
+		return v
+	end
+	for i = 2, #v do
+		if v[i] ~= v[1] then
+			return nil
+		end
+	end
+	return v[1]
+end
+
+-- The request body's framing: "chunked" or a byte count; or nil and the HTTP status of a
+-- request that must be refused (smuggling defences, docs/http.md "Request bodies").
+local function framing(h)
+	local te, cl = h["transfer-encoding"], h["content-length"]
+	if te ~= nil then
+		if cl ~= nil then
+			return nil, 400
+		end
+		if type(te) == "table" then
+			te = concat(te, ",")
+		end
+		local codings = {}
+		for t in gmatch(te, "[^,]+") do
+			codings[#codings + 1] = lower(match(t, "^%s*(.-)%s*$"))
+		end
+		if codings[#codings] ~= "chunked" then
+			return nil, 400
+		end
+		if #codings > 1 then
+			return nil, 501 -- only "chunked" is decoded
+		end
+		return "chunked"
+	end
+	if cl == nil then
+		return 0
+	end
+	if type(cl) == "string" and find(cl, ",", 1, true) then
+		local list = {}
+		for t in gmatch(cl, "[^,]+") do
+			list[#list + 1] = match(t, "^%s*(.-)%s*$")
+		end
+		cl = list
+	end
+	cl = single(cl)
+	if not cl or not match(cl, "^%d+$") or #cl > 15 then
+		return nil, 400
+	end
+	return tonumber(cl)
+end
+
+-- Writes a response with no body and ends the connection: for requests refused before the
+-- handler.
+local function refuse(conn, status)
+	c_writehead(conn[1], status, nil, 0, false, true)
+	conn:close()
+end
+
+-- Body reading ----------------------------------------------------------------------------
+
+-- Sends "100 Continue" once, if the client asked and nothing was answered yet.
+local function continue(st)
+	if st.expect then
+		st.expect = false
+		if not st.responded then
+			st.conn:write("HTTP/1.1 100 Continue\r\n\r\n")
+		end
+	end
+end
+
+-- Reads the trailer fields after the last chunk into `st.trailer`.
+local function read_trailer(s, st, timeout)
+	local trailer = {}
+	local ud = st.conn[1]
+	while true do
+		local line, err = wait(c_readline(ud, LINE_MAX, timeout))
+		if not line then
+			return nil, err
+		end
+		if sub(line, -2) ~= "\r\n" then
+			return nil, "bad chunked body: trailer line too long"
+		end
+		if line == "\r\n" then
+			break
+		end
+		local name, value = match(line, "^([^:%s]+):%s*(.-)%s*\r\n$")
+		if not name then
+			return nil, "bad chunked body: malformed trailer field"
+		end
+		name = lower(name)
+		local old = trailer[name]
+		if old == nil then
+			trailer[name] = value
+		elseif type(old) == "table" then
+			old[#old + 1] = value
+		else
+			trailer[name] = { old, value }
+		end
+	end
+	s.trailer = trailer
+	return true
+end
+
+-- Starts the next chunk: its size into `st.chunk`, or the end of the body.
+local function next_chunk(s, st, timeout)
+	local ud = st.conn[1]
+	if st.chunk == 0 and st.started then
+		-- The CRLF after the previous chunk's data.
+		local crlf, err = st.conn:read(2, timeout)
+		if not crlf then
+			return nil, err
+		end
+		if crlf ~= "\r\n" then
+			return nil, "bad chunked body: missing CRLF after chunk data"
+		end
+	end
+	st.started = true
+	local line, err = wait(c_readline(ud, LINE_MAX, timeout))
+	if not line then
+		return nil, err
+	end
+	local hex = match(line, "^(%x+)[^\r\n]*\r\n$")
+	if not hex or #hex > HEX_MAX then
+		return nil, "bad chunked body: malformed chunk size"
+	end
+	local size = tonumber(hex, 16)
+	if size == 0 then
+		st.left = 0
+		st.done = true
+		return read_trailer(s, st, timeout)
+	end
+	st.chunk = size
+	return true
+end
+
+-- Up to `n` body bytes (fewer only at the end of the body); "" at the end.
+local function read_some(s, st, n, timeout)
+	if st.done then
+		return ""
+	end
+	continue(st)
+	if st.left == "chunked" then
+		if st.chunk == 0 then
+			local ok, err = next_chunk(s, st, timeout)
+			if not ok then
+				return nil, err
+			end
+			if st.done then
+				return ""
+			end
+		end
+		if n > st.chunk then
+			n = st.chunk
+		end
+	elseif n > st.left then
+		n = st.left
+	end
+	local data, err = st.conn:read(n, timeout)
+	if not data then
+		return nil, err
+	end
+	st.received = st.received + n
+	if st.received > st.maxbody then
+		return nil, "request body over maxbodysize"
+	end
+	if st.left == "chunked" then
+		st.chunk = st.chunk - n
+	else
+		st.left = st.left - n
+		if st.left == 0 then
+			st.done = true
+			s.trailer = s.trailer or {}
+		end
+	end
+	return data
+end
+
+-- A body read failed: the connection cannot carry another request.
+local function fail(st, err)
+	st.broken = true
+	return nil, err
+end
+
+---Reads exactly `n` body bytes; at the end of the body, what is left, then `nil, errno.EOF`.
+---@param n integer
+---@param timeout integer? milliseconds (default: the listener's `bodytimeout`)
+---@return string? data
+---@return string? err EOF at the end of the body, TIMEDOUT, or why the body is malformed
+function stream:read(n, timeout)
+	local st = self[STATE]
+	timeout = timeout or st.bodytimeout
+	local parts = {}
+	local got = 0
+	while got < n do
+		if st.done then
+			break
+		end
+		local data, err = read_some(self, st, n - got, timeout)
+		if not data then
+			return fail(st, err)
+		end
+		parts[#parts + 1] = data
+		got = got + #data
+	end
+	if got == 0 and n > 0 then
+		return nil, EOF
+	end
+	return concat(parts)
+end
+
+---Reads the whole body (at most the listener's `maxbodysize`).
+---@param timeout integer? milliseconds for each read (default: `bodytimeout`)
+---@return string? body
+---@return string? err TIMEDOUT, or why the body is malformed or too large
+function stream:readall(timeout)
+	local st = self[STATE]
+	timeout = timeout or st.bodytimeout
+	local parts = {}
+	while not st.done do
+		local data, err = read_some(self, st, STEP, timeout)
+		if not data then
+			return fail(st, err)
+		end
+		parts[#parts + 1] = data
+	end
+	return concat(parts)
+end
+
+-- Responses --------------------------------------------------------------------------------
+
+-- Writes the head: the handler's fields plus the framing the server chooses.
+local function send_head(s, st, status, header, length)
+	if st.responded then
+		error("respond: the response was already started", 3)
+	end
+	local given_length, given_te
+	if header then
+		for k, v in pairs(header) do
+			if type(k) == "string" then
+				local name = lower(k)
+				if name == "content-length" then
+					given_length = tonumber(v)
+				elseif name == "transfer-encoding" then
+					given_te = v
+				elseif name == "connection" and has_token(v, "close") then
+					st.close = true
+				end
+			end
+		end
+	end
+	local mode, chunked = nil, false
+	if st.method == "HEAD" or status < 200 or status == 204 or status == 304 then
+		mode = "none"
+	elseif given_length then
+		mode, length = given_length, nil
+	elseif given_te then
+		mode = "raw" -- the handler frames the body itself
+	elseif length then
+		mode = length
+	elseif st.minor == 0 then
+		mode = "close"
+		st.close = true
+	else
+		mode, chunked = "chunked", true
+	end
+	local ok, err = c_writehead(st.conn[1], status, header, length, chunked, st.close)
+	if ok == nil then
+		-- A field that would split the response: a programmer error, raised at the caller.
+		error("respond: " .. err, 3)
+	end
+	if status >= 200 then
+		-- Interim (1xx) responses leave the final one to come.
+		st.responded = true
+		st.mode = mode
+		st.sent = 0
+	end
+	return ok, err
+end
+
+---Sends the status line and the header fields. `header` values are strings, numbers or
+---arrays of them; a name or value that could split the response raises.
+---@param status integer
+---@param header table<string, string|number|(string|number)[]>?
+---@return boolean ok
+---@return string? err
+function stream:respond(status, header)
+	if type(status) ~= "number" or status < 100 or status > 999 or status % 1 ~= 0 then
+		error("bad argument #1 to 'respond' (status code 100..999 expected)", 2)
+	end
+	if header ~= nil and type(header) ~= "table" then
+		error("bad argument #2 to 'respond' (table expected, got " .. type(header) .. ")", 2)
+	end
+	return send_head(self, self[STATE], status, header)
+end
+
+-- Sends body bytes under the response's framing.
+local function send_body(st, data)
+	local mode = st.mode
+	local n = #data
+	if n == 0 or mode == "none" then
+		return true
+	end
+	local conn = st.conn
+	if mode == "chunked" then
+		return conn:write({ format("%x\r\n", n), data, "\r\n" })
+	end
+	if type(mode) == "number" then
+		if st.sent + n > mode then
+			st.close = true
+			conn:close()
+			return false, "write: body longer than its content-length"
+		end
+		st.sent = st.sent + n
+	end
+	return conn:write(data)
+end
+
+---Sends body bytes; `respond(200)` is implied if the response was not started.
+---@param data string
+---@return boolean ok
+---@return string? err
+function stream:write(data)
+	if type(data) ~= "string" then
+		error("bad argument #1 to 'write' (string expected, got " .. type(data) .. ")", 2)
+	end
+	local st = self[STATE]
+	if st.ended then
+		return false, "write: the response has ended"
+	end
+	if not st.responded then
+		local ok, err = send_head(self, st, 200, nil)
+		if not ok then
+			return ok, err
+		end
+	end
+	return send_body(st, data)
+end
+
+---Waits until everything written is with the kernel.
+---@param timeout integer?
+---@return boolean ok
+---@return string? err
+function stream:flush(timeout)
+	return self[STATE].conn:flush(timeout)
+end
+
+-- Trailer fields after the last chunk ("name: value" lines), checked like header fields.
+local function trailer_text(trailer)
+	local out = {}
+	for k, v in pairs(trailer) do
+		local list = type(v) == "table" and v or { v }
+		for i = 1, #list do
+			local value = tostring(list[i])
+			if not match(k, "^[%w!#$%%&'*+%-.^_`|~]+$") or find(value, "[\r\n%z]") then
+				error("closewrite: trailer field " .. format("%q", k) .. " is not allowed", 3)
+			end
+			out[#out + 1] = k .. ": " .. value .. "\r\n"
+		end
+	end
+	return concat(out)
+end
+
+---Sends the last body bytes (and, on a chunked response, trailer fields) and ends the
+---response. Without an earlier `respond`, the response is `200` with a content-length.
+---@param data string?
+---@param trailer table<string, string|number>?
+---@return boolean ok
+---@return string? err
+function stream:closewrite(data, trailer)
+	local st = self[STATE]
+	if st.ended then
+		return false, "closewrite: the response has ended"
+	end
+	data = data or ""
+	if not st.responded then
+		local ok, err = send_head(self, st, 200, nil, not trailer and #data or nil)
+		if not ok then
+			return ok, err
+		end
+	end
+	st.ended = true
+	local mode = st.mode
+	if mode == "chunked" then
+		local tail = trailer and trailer_text(trailer) or ""
+		if #data > 0 then
+			return st.conn:write({ format("%x\r\n", #data), data, "\r\n0\r\n", tail, "\r\n" })
+		end
+		return st.conn:write({ "0\r\n", tail, "\r\n" })
+	end
+	local ok, err = send_body(st, data)
+	if not ok then
+		return ok, err
+	end
+	if type(mode) == "number" and st.sent < mode then
+		st.close = true
+		st.conn:close()
+		return false, "closewrite: body shorter than its content-length"
+	end
+	if mode == "close" then
+		st.close = true
+	end
+	return true
+end
+
+-- The request loop ---------------------------------------------------------------------------
+
+-- A new stream for a parsed request head; nil and a status for a head that is refused.
+local function new_stream(conn, head, conf, scheme)
+	local h = head.header
+	local minor = head.minor
+	if head.n > conf.maxheaders then
+		return nil, 431
+	end
+	local target = head.target
+	if minor == 1 and h.host == nil then
+		return nil, 400
+	end
+	local path, query
+	if find(target, "^[Hh][Tt][Tt][Pp][Ss]?://") then
+		-- Absolute form (a proxy-style request): the path is what follows the authority.
+		local rest = match(target, "^%a+://[^/?#]*(.*)$")
+		target = (rest == "" or sub(rest, 1, 1) ~= "/") and ("/" .. rest) or rest
+	end
+	local q = find(target, "?", 1, true)
+	if q then
+		path, query = sub(target, 1, q - 1), url.query(sub(target, q + 1))
+	else
+		path, query = target, {}
+	end
+	local body, refused = framing(h)
+	if not body then
+		return nil, refused
+	end
+	if body ~= "chunked" and body > conf.maxbodysize then
+		return nil, 413
+	end
+	local keepalive
+	if minor == 0 then
+		keepalive = has_token(h.connection, "keep-alive")
+	else
+		keepalive = not has_token(h.connection, "close")
+	end
+	local st = {
+		conn = conn,
+		method = head.method,
+		minor = minor,
+		left = body,
+		chunk = 0,
+		started = false,
+		done = body == 0,
+		received = 0,
+		maxbody = conf.maxbodysize,
+		bodytimeout = conf.bodytimeout,
+		expect = minor == 1 and has_token(h.expect, "100-continue") and body ~= 0,
+		responded = false,
+		ended = false,
+		close = not keepalive,
+		broken = false,
+	}
+	local s = setmetatable({
+		method = head.method,
+		path = path,
+		query = query,
+		header = h,
+		trailer = body == 0 and {} or nil,
+		version = minor == 0 and "HTTP/1.0" or "HTTP/1.1",
+		scheme = scheme,
+		remoteaddr = conn.remoteaddr,
+		[STATE] = st,
+	}, stream_mt)
+	return s
+end
+
+-- After the handler: end the response, drain the unread body. False when the connection
+-- cannot carry another request.
+local function finish(s, st, ok, err)
+	if not ok then
+		logger.error(format("[http] handler failed on %s %s: %s", st.method, s.path, tostring(err)))
+		if st.responded then
+			return false
+		end
+		c_writehead(st.conn[1], 500, nil, 0, false, st.close)
+		st.responded, st.ended = true, true
+	elseif not st.responded then
+		logger.warn(format("[http] handler returned without a response to %s %s", st.method, s.path))
+		c_writehead(st.conn[1], 500, nil, 0, false, st.close)
+		st.responded, st.ended = true, true
+	elseif not st.ended then
+		local fine = s:closewrite()
+		if not fine then
+			return false
+		end
+	end
+	if st.close or st.broken then
+		return false
+	end
+	-- What the handler did not read goes, within bounds, so the next request can be parsed.
+	st.expect = false
+	local drained = 0
+	while not st.done do
+		local data = read_some(s, st, STEP, st.bodytimeout)
+		if not data then
+			return false
+		end
+		drained = drained + #data
+		if drained > DRAIN_MAX then
+			return false
+		end
+	end
+	return true
+end
+
+local function handler_error(err)
+	return traceback(tostring(err), 2)
+end
+
+---Serves one connection until it closes or stops being keep-alive.
+---@param conn table a tcp or tls connection
+---@param conf table the checked listen options
+---@param scheme string
+function M.serve(conn, conf, scheme)
+	local ud = conn[1]
+	local handler = conf.handler
+	local first = true
+	while true do
+		-- Between requests the idle timeout applies; a head in progress has the header timeout.
+		local timeout = conf.headertimeout
+		if not first and conn:unreadbytes() == 0 then
+			timeout = conf.idletimeout
+		end
+		first = false
+		local head, err = wait(c_readrequest(ud, conf.maxheadersize, timeout))
+		if not head then
+			if err == TIMEDOUT and conn:unreadbytes() > 0 then
+				refuse(conn, 408)
+			else
+				conn:close()
+			end
+			return
+		end
+		if type(head) == "number" then
+			refuse(conn, head)
+			return
+		end
+		local s, status = new_stream(conn, head, conf, scheme)
+		if not s then
+			refuse(conn, status)
+			return
+		end
+		local st = s[STATE]
+		local ok, herr = xpcall(handler, handler_error, s)
+		if not finish(s, st, ok, herr) then
+			conn:close()
+			return
+		end
+	end
+end
+
+return M

@@ -1,0 +1,129 @@
+-- An HTTP server for tests/it/http_peers.rs, driven there by curl and Python.
+--
+--   silly tests/lua_servers/http_peer.lua [--tls=1] [--hto=MS] [--ito=MS] [--maxbody=N]
+--         [--maxhead=N]
+--
+-- Prints "LISTEN <addr>". The path picks the behaviour: /hello, /echo (the body back),
+-- /info (what the server parsed, one "key=value" per line), /chunked (a chunked response
+-- with a trailer), /raise, /forget, /split (a field with CR LF), /partial (fewer bytes than
+-- its content-length), /read4 (reads 4 bytes of the body, then answers).
+local http = require "silly.net.http"
+local env = require "silly.env"
+local silly = require "silly"
+
+local function slurp(name)
+	local f = assert(io.open("tests/fixtures/certs/" .. name, "rb"))
+	local s = f:read("a")
+	f:close()
+	return s
+end
+
+local function flat(v)
+	if type(v) == "table" then
+		return table.concat(v, "|")
+	end
+	return tostring(v)
+end
+
+local routes = {}
+
+function routes.hello(s)
+	s:respond(200, { ["content-type"] = "text/plain", ["content-length"] = 6 })
+	s:closewrite("hello\n")
+end
+
+function routes.echo(s)
+	local body, err = s:readall()
+	if not body then
+		s:respond(400, { ["content-length"] = #err })
+		return s:closewrite(err)
+	end
+	s:closewrite(body)
+end
+
+function routes.info(s)
+	local body = s:readall() or "<error>"
+	local lines = {
+		"method=" .. s.method,
+		"path=" .. s.path,
+		"version=" .. s.version,
+		"scheme=" .. s.scheme,
+		"body=" .. body,
+	}
+	local keys = {}
+	for k in pairs(s.query) do
+		keys[#keys + 1] = k
+	end
+	table.sort(keys)
+	for _, k in ipairs(keys) do
+		lines[#lines + 1] = "query." .. k .. "=" .. flat(s.query[k])
+	end
+	for _, k in ipairs({ "host", "x-multi", "content-type" }) do
+		if s.header[k] then
+			lines[#lines + 1] = "header." .. k .. "=" .. flat(s.header[k])
+		end
+	end
+	for k, v in pairs(s.trailer or {}) do
+		lines[#lines + 1] = "trailer." .. k .. "=" .. flat(v)
+	end
+	s:closewrite(table.concat(lines, "\n") .. "\n")
+end
+
+function routes.chunked(s)
+	s:respond(200, { ["content-type"] = "text/plain" })
+	s:write("one\n")
+	s:write("two\n")
+	s:closewrite("three\n", { ["x-checksum"] = "abc" })
+end
+
+function routes.raise()
+	error("handler failure on purpose")
+end
+
+function routes.forget() end
+
+function routes.split(s)
+	s:respond(200, { ["x-evil"] = "a\r\nset-cookie: stolen=1" })
+	s:closewrite("unreachable")
+end
+
+function routes.partial(s)
+	s:respond(200, { ["content-length"] = 10 })
+	s:closewrite("short")
+end
+
+function routes.read4(s)
+	local got = s:read(4)
+	s:closewrite("got " .. tostring(got) .. "\n")
+end
+
+local function handler(s)
+	local route = routes[s.path:sub(2)]
+	if not route then
+		s:respond(404, { ["content-length"] = 0 })
+		return s:closewrite()
+	end
+	return route(s)
+end
+
+local conf = {
+	addr = "127.0.0.1:0",
+	handler = handler,
+	headertimeout = tonumber(env.get("hto") or "") or nil,
+	idletimeout = tonumber(env.get("ito") or "") or nil,
+	maxbodysize = tonumber(env.get("maxbody") or "") or nil,
+	maxheadersize = tonumber(env.get("maxhead") or "") or nil,
+}
+for k, v in pairs(conf) do
+	conf[k] = math.tointeger(v) or v
+end
+if env.get("tls") then
+	conf.tls = true
+	conf.certs = { { cert = slurp("server-rsa-chain.crt"), key = slurp("server-rsa.key") } }
+end
+local l, err = http.listen(conf)
+if not l then
+	print("LISTEN-FAILED " .. tostring(err))
+	silly.exit(1)
+end
+print("LISTEN " .. l:localaddr())
