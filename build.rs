@@ -52,7 +52,7 @@ fn main() {
     rustls_version(&root);
 }
 
-/// The rustls version Cargo.lock pins, as `SILLY_RUSTLS_VERSION` for `silly -v` (C4, C11).
+/// The rustls version Cargo.lock pins, as `SILLY_RUSTLS_VERSION` for `silly -v` (docs/cli.md).
 fn rustls_version(root: &Path) {
     println!("cargo:rerun-if-changed=Cargo.lock");
     let lock = fs::read_to_string(root.join("Cargo.lock")).unwrap_or_default();

@@ -6,7 +6,7 @@
 --
 -- The seed's Example 1: an HTTPS server that reads the request line, answers with a fixed
 -- body and closes. Differences from the seed, and why:
--- * the seed tests `listenfd`, an undefined global (tls.md I1), so it always stopped at once;
+-- * the seed tests `listenfd`, an undefined global, so it always stopped at once;
 --   here the result of tls.listen is checked;
 -- * the certificate is the development chain in examples/certs/ (a leaf for localhost and
 --   127.0.0.1 issued by a test CA) instead of the seed's embedded self-signed CN-only one,

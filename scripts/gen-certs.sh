@@ -137,10 +137,10 @@ cat expired.crt intermediate.crt >expired-chain.crt
 # A key that does not belong to server-rsa.crt (a fresh RSA key of the same size).
 rsa_key mismatch.key
 
-# server-rsa.key encrypted with the passphrase "silly" (tls.md D19: must be refused, not prompt).
+# server-rsa.key encrypted with the passphrase "silly" (docs/tls.md: must be refused, not prompt).
 openssl pkey -in server-rsa.key -aes256 -passout pass:silly -out server-rsa-encrypted.key
 
-# The same RSA key in the legacy PKCS#1 form and the EC key in SEC1 form (tls.md §2.1).
+# The same RSA key in the legacy PKCS#1 form and the EC key in SEC1 form (docs/tls.md#certificates-and-keys).
 openssl pkey -in server-rsa.key -traditional -out server-rsa-pkcs1.key
 openssl pkey -in server-ec.key -traditional -out server-ec-sec1.key
 

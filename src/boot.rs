@@ -66,7 +66,7 @@ fn new_lua(cfg: &Config) -> Result<Lua, Error> {
 }
 
 /// Reads a script the way `lua` does: a byte order mark is dropped and a first line starting with
-/// `#` is blanked (shebang, C5).
+/// `#` is blanked (shebang, docs/cli.md#the-script).
 fn read_script(script: &Script) -> Result<(Vec<u8>, String), Error> {
     let (mut src, name) = match script {
         Script::File(path) => {

@@ -1,4 +1,4 @@
-//! The command line (DECISIONS.md C4–C7): clap's raw flags, turned into a checked `Config`.
+//! The command line (docs/cli.md): clap's raw flags, turned into a checked `Config`.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;

@@ -1,4 +1,4 @@
-//! The REPL (DECISIONS.md C6): rustyline on its own thread, entries run as tasks on the loop.
+//! The REPL (docs/cli.md#repl): rustyline on its own thread, entries run as tasks on the loop.
 //!
 //! rustyline blocks, so it lives on a helper thread that reads one line per request. The loop
 //! side awaits the answer, so timers, servers and other tasks keep running while the user types.

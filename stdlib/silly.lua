@@ -1,4 +1,4 @@
--- silly: the core module. Process facts, error helpers and exit (contract: core.md §2).
+-- silly: the core module. Process facts, error helpers and exit (contract: docs/silly.md).
 local c = require "silly.c"
 local logger = require "silly.logger"
 local check = require "silly.internal.check"
@@ -15,7 +15,7 @@ local M = {
 	gitsha1 = c.gitsha1,
 	allocator = "system",
 	multiplexer = "epoll",
-	-- Timers have millisecond precision (DECISIONS.md C9).
+	-- Timers have millisecond precision (docs/time.md#order).
 	timerresolution = 1,
 }
 

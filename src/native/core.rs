@@ -7,7 +7,7 @@ use mlua::{Lua, Table};
 
 /// Every argument of the command line, for `silly.env` seeding.
 pub static ARGV: OnceLock<Vec<String>> = OnceLock::new();
-/// Set when Lua's `warn()` printed something; `silly.exit(0)` then reports 1 (core.md §2.3).
+/// Set when Lua's `warn()` printed something; `silly.exit(0)` then reports 1 (docs/silly.md#exit).
 pub static WARNED: AtomicBool = AtomicBool::new(false);
 
 pub fn open(lua: &Lua) -> mlua::Result<Table> {

@@ -1,4 +1,4 @@
-//! `silly.errno.c` and the error strings every module returns (core.md §6–7, DECISIONS.md N8).
+//! `silly.errno.c` and the error strings every module returns (docs/errno.md).
 //!
 //! An error value is `"<description> (<code>)"`: the platform's `strerror` text, except
 //! ETIMEDOUT (always "Operation timed out") and the runtime's own codes from 10000 up.

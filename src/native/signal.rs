@@ -1,4 +1,4 @@
-//! `silly.signal.c`: OS signals delivered to Lua handlers (DECISIONS.md C8, C12).
+//! `silly.signal.c`: OS signals delivered to Lua handlers (docs/signal.md).
 //!
 //! A signal, once watched, stays caught for the life of the process (signal-hook cannot give the
 //! OS default back). What happens on delivery is decided here: with a Lua handler registered

@@ -5,7 +5,7 @@
 //! Timers (`timer.rs`), sockets and signals are further futures on the same executor; they wake
 //! task futures through ordinary `Waker`s, so the executor's FIFO run queue is the ready queue.
 //!
-//! The process ends by itself when nothing can happen any more (DECISIONS.md C1/C2): no task is
+//! The process ends by itself when nothing can happen any more (docs/cli.md#process-lifetime): no task is
 //! ready, running or blocked in an operation (`Tasks::active`), and no handle that could wake one
 //! is open (`sources`). Tasks still parked in `task.wait()` at that point are a deadlock.
 

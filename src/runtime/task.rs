@@ -12,7 +12,7 @@
 //! the task goes to the back of the run queue and the yield returns nothing. Yields of user
 //! coroutines nested inside a task never get here: `stdlib/silly/internal/coroutine.lua` wraps
 //! `coroutine.resume`/`wrap` so that a `MARKER` yield from inside them is passed up to the task and
-//! the answer passed back down (DECISIONS.md C10).
+//! the answer passed back down (docs/task.md#user-coroutines).
 //!
 //! mlua's async support is not used at all, so its poll marker cannot reach user code.
 

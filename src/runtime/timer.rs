@@ -188,7 +188,7 @@ pub async fn drive() {
     let timers = &rt.timers;
     let mut timer = Timer::never();
     loop {
-        // Each expiry is its own event (core.md §1.2, §4.5): after one timer fires, everything
+        // Each expiry is its own event (docs/task.md#scheduling, docs/time.md#order): after one timer fires, everything
         // it made ready runs before the next due timer fires, so a task it wakes can still
         // cancel that timer.
         let now = Instant::now();

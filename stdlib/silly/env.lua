@@ -1,5 +1,5 @@
 -- silly.env: one process-wide key/value table, seeded from --key=value words of the command
--- line, and config files (contract: core.md §9).
+-- line, and config files (contract: docs/env.md).
 local c = require "silly.c"
 
 local type = type

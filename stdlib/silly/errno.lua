@@ -1,4 +1,4 @@
--- silly.errno: the error values of every module, "<description> (<code>)" (core.md §6–7).
+-- silly.errno: the error values of every module, "<description> (<code>)" (docs/errno.md).
 -- Compare with `==`: the same condition always gives an equal string.
 local c = require "silly.errno.c"
 

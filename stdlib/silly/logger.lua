@@ -1,4 +1,4 @@
--- silly.logger: leveled log records (contract: core.md §8, DECISIONS.md C7).
+-- silly.logger: leveled log records (contract: docs/logger.md).
 --
 -- Records go to stderr, or to the --log-path file; the header (time, trace id, level letter) is
 -- written by the native side. Output functions below the current level are no-ops, rebound by

@@ -1,4 +1,4 @@
--- silly.signal: Lua handlers for OS signals (contract: core.md §5, DECISIONS.md C8, C12).
+-- silly.signal: Lua handlers for OS signals (contract: docs/signal.md).
 --
 -- Callable as the reference has it, `signal(name, handler)` returning the previous handler, and
 -- a table with `register`/`unregister`. Each delivery runs the handler in a new task.

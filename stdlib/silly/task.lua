@@ -1,4 +1,4 @@
--- silly.task: create tasks, park and wake them, look at them (contract: core.md §3).
+-- silly.task: create tasks, park and wake them, look at them (contract: docs/task.md).
 --
 -- A task is a coroutine driven by the runtime (src/runtime/task.rs). `wait` suspends by yielding
 -- the runtime's private marker right after telling the native side why.
@@ -29,7 +29,7 @@ local ERROR <const> = 3
 local M = {}
 
 -- Every task's coroutine starts here. An escaping error is logged once, with its traceback,
--- and the process goes on (DECISIONS.md C3).
+-- and the process goes on (docs/cli.md#uncaught-errors).
 c.setentry(function(fn, ud)
 	local ok, err = xpcall(fn, traceback, ud)
 	if not ok then

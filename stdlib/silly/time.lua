@@ -1,4 +1,4 @@
--- silly.time: clocks and timers with millisecond precision (contract: core.md §4, DECISIONS.md C9).
+-- silly.time: clocks and timers with millisecond precision (contract: docs/time.md).
 local c = require "silly.time.c"
 local tc = require "silly.task.c"
 local check = require "silly.internal.check"

@@ -1,4 +1,4 @@
--- Host names in tcp.connect and udp.connect resolve through silly.net.dns (DECISIONS.md N1).
+-- Host names in tcp.connect and udp.connect resolve through silly.net.dns (docs/addr.md#host-names).
 -- Every name here resolves to 127.0.0.1 on the test's own dnsmasq.
 local T = require "testaux"
 local env = require "silly.env"

@@ -1,6 +1,6 @@
 -- silly.net.dns against dnsmasq (started by tests/it/dns.rs with the records of its command line):
 -- A, AAAA, CNAME chains, SRV, NXDOMAIN, NODATA, REFUSED, TCP fallback, the search list,
--- absolute names, merged lookups, and an IPv6 nameserver (N5).
+-- absolute names, merged lookups, and an IPv6 nameserver (docs/dns.md#compared-with-the-reference-framework).
 local T = require "testaux"
 local env = require "silly.env"
 local dns = require "silly.net.dns"
@@ -17,7 +17,7 @@ local now = time.monotonic
 
 T.eq(dns.lookup("a.test", dns.A), "127.0.0.2", "A")
 T.eq(dns.lookup("a.test", dns.AAAA), "::2", "AAAA in canonical form")
-T.eq(dns.lookup("A.Test.", dns.A), "127.0.0.2", "case and a trailing dot (N5)")
+T.eq(dns.lookup("A.Test.", dns.A), "127.0.0.2", "case and a trailing dot")
 T.eq(dns.lookup("v4only.test.", dns.A), "127.0.0.3", "an absolute name, not cached before")
 
 -- CNAME chain www -> alias -> a.
@@ -92,7 +92,7 @@ dns.conf({ nameservers = { server }, search = { "search.test" }, ndots = 0, time
 r = dns.lookup("a", dns.A)
 T.eq(r, nil, "ndots 0: no search")
 
--- IPv6 nameserver, with brackets and port (N5).
+-- IPv6 nameserver, with brackets and port (docs/dns.md#compared-with-the-reference-framework).
 if env.get("dnsv6") == "1" then
 	dns.conf({ nameservers = { "[::1]:" .. port }, timeout = 2 })
 	T.eq(dns.lookup("a.test", dns.AAAA), "::2", "through an IPv6 nameserver")

@@ -1,4 +1,4 @@
-//! The command line of the built binary (DECISIONS.md C1–C5, C7): what each way of starting
+//! The command line of the built binary (docs/cli.md, docs/logger.md#output): what each way of starting
 //! `silly` prints on stdout and stderr and which status it ends with.
 
 use std::path::Path;
@@ -34,7 +34,7 @@ fn exec_chunks_run_in_order() {
     ]);
     assert_eq!(out.code, Some(0), "{out:?}");
     assert_eq!(out.stdout, "one\ntwo\nthree\n");
-    assert_eq!(out.stderr, "", "quiet by default (C7)");
+    assert_eq!(out.stderr, "", "quiet by default");
 }
 
 #[test]
@@ -410,7 +410,7 @@ fn log_level_filters_records() {
         out.stderr.contains("warn-record") && out.stderr.contains("error-record"),
         "{out:?}"
     );
-    assert_eq!(out.stdout, "", "logging stays off stdout (C7)");
+    assert_eq!(out.stdout, "", "logging stays off stdout");
 }
 
 #[test]

@@ -1,5 +1,5 @@
-//! `silly.env` seeding from the command line (core.md §9.1, DECISIONS.md C4) and the records of
-//! `silly.logger` as they reach stderr or the `--log-path` file (core.md §8, DECISIONS.md C7):
+//! `silly.env` seeding from the command line (docs/env.md#command-line-seeding, docs/cli.md#options) and the records of
+//! `silly.logger` as they reach stderr or the `--log-path` file (docs/logger.md):
 //! things a Lua script cannot see of itself.
 
 use std::path::PathBuf;

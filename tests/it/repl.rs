@@ -1,4 +1,4 @@
-//! The REPL (DECISIONS.md C6) through a real pseudo-terminal: results, `>> ` continuation,
+//! The REPL (docs/cli.md#repl) through a real pseudo-terminal: results, `>> ` continuation,
 //! errors, Ctrl-C and Ctrl-D, history, and tasks that keep running while the prompt waits.
 //!
 //! rexpect strips the terminal's escape sequences; what is left is rustyline's text with

@@ -1,4 +1,4 @@
-//! OS signals sent to a child `silly` (DECISIONS.md C7, C8): default exits, Lua handlers,
+//! OS signals sent to a child `silly` (docs/logger.md#output, docs/signal.md#default-actions): default exits, Lua handlers,
 //! unregistering, the forced exit of a stuck process, log reopening on SIGUSR1.
 //!
 //! Each child prints "ready" once its handlers are in place; signals are sent only after that

@@ -1,6 +1,6 @@
 //! TCP against real peers: the built `silly` binary talks to Python 3 sockets (as client and as
 //! server), to plain Rust sockets and to `redis-benchmark`, all on 127.0.0.1 with OS-chosen
-//! ports (net.md §3, DECISIONS.md C1, C3, N6).
+//! ports (docs/tcp.md, docs/cli.md, docs/connections.md#close).
 //!
 //! The silly side runs `tests/lua_servers/peer.lua` (a server whose connections pick a mode on
 //! their first line and print "RESULT ..." lines), `client.lua` (a client driven by --mode) or
@@ -96,7 +96,7 @@ print("OK")
 }
 
 /// The peer sends 5 bytes and resets (SO_LINGER 0): silly reads the 5 bytes, then CONNRESET;
-/// write then returns false, CLOSED (net.md §3.9).
+/// write then returns false, CLOSED (docs/connections.md#outcomes).
 #[test]
 fn peer_reset_after_data() {
     let (mut srv, addr) = Running::server("tests/lua_servers/peer.lua");
@@ -130,7 +130,7 @@ print("OK")
 }
 
 /// Half-close: the peer sends two lines and shuts down its write side; silly sees EOF, can still
-/// write, and the peer receives the answer (net.md §3.5).
+/// write, and the peer receives the answer (docs/connections.md#write).
 #[test]
 fn peer_half_close() {
     let (mut srv, addr) = Running::server("tests/lua_servers/peer.lua");
@@ -245,7 +245,7 @@ print("OK")
 }
 
 /// Python as the server: silly connects, echoes binary frames back (NUL bytes included), then
-/// a second connection sees the server's data followed by its reset (client side of §3.9).
+/// a second connection sees the server's data followed by its reset (client side of docs/connections.md#outcomes).
 #[test]
 fn python_server_silly_client() {
     let server_code = format!(
@@ -305,7 +305,7 @@ print("OK", flush=True)
 }
 
 /// Connect timeout: a listener with backlog 1 that never accepts fills up, after which the
-/// kernel drops SYNs and `connect(addr, {timeout = 300})` returns nil, TIMEDOUT (net.md §3.2).
+/// kernel drops SYNs and `connect(addr, {timeout = 300})` returns nil, TIMEDOUT (docs/tcp.md#connect).
 #[test]
 fn connect_timeout_on_full_backlog() {
     let ls = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).unwrap();
@@ -472,7 +472,7 @@ fn redis_benchmark_ping() {
     srv.assert_running();
 }
 
-/// C1: a script that only listens and then closes the listener exits 0 by itself, and so does
+/// docs/cli.md#process-lifetime: a script that only listens and then closes the listener exits 0 by itself, and so does
 /// one that also connected, talked and closed everything. One that keeps a listener open does
 /// not exit.
 #[test]
@@ -526,7 +526,7 @@ print("listening")
     assert_eq!(out.stdout, "listening\n");
 }
 
-/// C3: an accept handler that raises is logged once at ERROR with its traceback; the connection
+/// docs/cli.md#uncaught-errors: an accept handler that raises is logged once at ERROR with its traceback; the connection
 /// is closed and the listener goes on (tests/lua/tcp_errors.lua checks the Lua side).
 #[test]
 fn accept_handler_error_is_logged() {
@@ -621,8 +621,8 @@ fn examples_echo_server_and_line_client() {
 }
 
 /// Regression: a script that wrote 64 MiB, closed the connection and ended used to exit at once
-/// (C1), dropping the output still queued (only ~4 MiB arrived). The closing stream now keeps
-/// the process alive until its background flush is done (N6, bounded by the flush deadline).
+/// (docs/cli.md#process-lifetime), dropping the output still queued (only ~4 MiB arrived). The closing stream now keeps
+/// the process alive until its background flush is done (docs/connections.md#close, bounded by the flush deadline).
 #[test]
 fn close_then_exit_still_delivers_queued_output() {
     let server_code = r#"

@@ -1,4 +1,4 @@
-//! `silly.net.tls` against real peers (tls.md §2–§6, §12): curl, `openssl s_client` and
+//! `silly.net.tls` against real peers (docs/tls.md): curl, `openssl s_client` and
 //! Python's `ssl` module as clients, Python as a TLS server, the HTTPS examples, and a signal
 //! driven certificate reload on a child process. Everything runs on 127.0.0.1 with OS-chosen
 //! ports and the fixtures in tests/fixtures/certs (see its README).
@@ -229,7 +229,7 @@ fn s_client_sni_selects_the_certificate() {
 }
 
 /// ALPN: the server's preference wins; a client offering nothing in common gets a
-/// no_application_protocol alert (tls.md D10).
+/// no_application_protocol alert (docs/tls.md).
 #[test]
 fn s_client_alpn() {
     let (mut srv, addr) = Running::peer(&["--alpn=h2,http/1.1"]);

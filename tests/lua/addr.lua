@@ -1,4 +1,4 @@
--- Contract of silly.net.addr (net.md §2): parse, join, iptype and the is* helpers, row by row
+-- Contract of silly.net.addr (docs/addr.md): parse, join, iptype and the is* helpers, row by row
 -- from the spec's tables. Pure functions: nothing here touches the network.
 local T = require "testaux"
 local addr = require "silly.net.addr"
@@ -11,7 +11,7 @@ end
 
 -- parse: { input, host, port }
 local parse_cases = {
-	-- §1 address strings
+	-- address strings (docs/addr.md)
 	{ "127.0.0.1:8080", "127.0.0.1", "8080" },
 	{ "[::1]:8080", "::1", "8080" },
 	{ ":8080", nil, "8080" },
@@ -22,7 +22,7 @@ local parse_cases = {
 	{ "example.com:80", "example.com", "80" },
 	{ "127.0.0.1:http", "127.0.0.1", "http" },
 	{ "[127.0.0.1]:80", "127.0.0.1", "80" },
-	-- §2 parse rules and examples
+	-- parse rules and examples (docs/addr.md)
 	{ "", nil, nil },
 	{ "[::1", nil, nil },
 	{ "[::1]x", nil, nil },
@@ -82,7 +82,7 @@ local iptype_cases = {
 	{ "2001:db8::1", 6 },
 	{ "::ffff:1.2.3.4", 6 },
 	{ "1:2:3:4:5:6:7:8", 6 },
-	-- §2: strict inet_pton, all 0
+	-- strict inet_pton, all 0
 	{ "1.2.3.04", 0 },
 	{ "01.2.3.4", 0 },
 	{ "1.2.3", 0 },

@@ -1,4 +1,4 @@
--- Bad arguments across the core modules (core.md §1.5): programmer errors raise with a clear
+-- Bad arguments across the core modules (docs/README.md#errors): programmer errors raise with a clear
 -- "bad argument" message, lookups and cancels of garbage are silent, nothing crashes the runtime.
 local T = require "testaux"
 local silly = require "silly"

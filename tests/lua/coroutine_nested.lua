@@ -1,4 +1,4 @@
--- User coroutines inside tasks beyond the basic regression (DECISIONS.md C10): several levels of
+-- User coroutines inside tasks beyond the basic regression (docs/task.md#user-coroutines): several levels of
 -- nesting, pcall around a suspension, timer callbacks, two tasks with their own coroutines, and
 -- the ordinary coroutine library answers (status, running, isyieldable, close).
 local T = require "testaux"

@@ -1,4 +1,4 @@
--- silly.net.dns against hand-made servers on 127.0.0.1 (net.md §5, DECISIONS.md N1, N5):
+-- silly.net.dns against hand-made servers on 127.0.0.1 (docs/dns.md, docs/addr.md#host-names):
 -- argument checks, names, IP literals, the hosts table, timeouts and retries against a server
 -- that never answers, a refused port, garbage and mismatched answers, merged queries, the
 -- cache, server failure, failover across calls, reconfiguration, and tcp.connect's timeout
@@ -163,7 +163,7 @@ took = now() - t0
 T.check(e == errno.TIMEDOUT and took >= 190 and took < 1000, "an explicit call timeout of 200 ms", took .. " ms")
 drain(silent)
 
--- N1: tcp.connect by name counts the lookup against its timeout.
+-- docs/addr.md#host-names: tcp.connect by name counts the lookup against its timeout.
 t0 = now()
 local c, ce = tcp.connect("web.test:80", { timeout = 300 })
 took = now() - t0
@@ -182,7 +182,7 @@ local rr = reconf:pop()
 T.check(rr[1] == nil and rr[2] == "Dns reconfigured", "conf during a query: Dns reconfigured", tostring(rr[2]))
 drain(silent)
 
--- A refused port answers fast (N5: no waiting for the timeout).
+-- A refused port answers fast (docs/dns.md#compared-with-the-reference-framework: no waiting for the timeout).
 local dead = udp.bind("127.0.0.1:0")
 local dead_addr = dead:localaddr()
 dead:close()

@@ -1,4 +1,4 @@
--- Contract of silly.env (core.md §9): get/set, and env.load of config files (private environment,
+-- Contract of silly.env (docs/env.md): get/set, and env.load of config files (private environment,
 -- dotted keys, first writer wins, include, ENV, errors). Command-line seeding is checked by
 -- tests/it/env_logger.rs, which can pass --key=value words.
 local T = require "testaux"

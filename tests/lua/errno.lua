@@ -1,11 +1,11 @@
--- Contract of silly.errno (core.md §6–7, DECISIONS.md N8): the exact "<text> (<code>)" strings,
+-- Contract of silly.errno (docs/errno.md): the exact "<text> (<code>)" strings,
 -- and the lookup of unknown names.
 local T = require "testaux"
 local errno = require "silly.errno"
 
 T.limit(5000)
 
--- Linux values, word for word from core.md §7.
+-- Linux values, word for word from docs/errno.md#names.
 local want = {
 	INTR = "Interrupted system call (4)",
 	ACCES = "Permission denied (13)",

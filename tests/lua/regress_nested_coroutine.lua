@@ -1,9 +1,9 @@
--- Regression: user coroutines inside tasks (DECISIONS.md C10, STYLE.md "Mlua yield pitfall").
+-- Regression: user coroutines inside tasks (docs/task.md#user-coroutines, STYLE.md "Mlua yield pitfall").
 --
 -- What could break: a task suspends for the runtime by yielding a private marker. Inside a user
 -- coroutine that marker lands in the user's `coroutine.resume` instead of the runtime, so
 -- `time.sleep`/`task.wait` there would return at once, hand the marker to user code as a value,
--- or resume the outer task at the wrong moment (the reference does exactly that, core.md §1.4).
+-- or resume the outer task at the wrong moment (the reference does exactly that, docs/task.md#user-coroutines).
 -- A bare `coroutine.yield()` at task level could likewise end the task, hang it, or spin the CPU.
 -- The fix: `stdlib/silly/internal/coroutine.lua` wraps resume/wrap so a marker yield is passed up
 -- to the task and the runtime's answer passed back down; the task driver treats a bare yield as

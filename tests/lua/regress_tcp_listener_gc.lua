@@ -1,7 +1,7 @@
 -- Regression: a listener the script did not keep a reference to was garbage collected, which
 -- cancelled its accept loop. The server stopped listening (connections refused) while the
 -- process kept running. Fixed by holding open listeners in silly.net.tcp until `close`
--- (net.md §3.1: no finalizer, a listener lives until closed).
+-- (docs/tcp.md#accepting-connections: no finalizer, a listener lives until closed).
 local T = require "testaux"
 local tcp = require "silly.net.tcp"
 

@@ -1,6 +1,6 @@
 -- Regression: timers due at the same moment used to start all their tasks in one batch, so a
 -- task woken (or forked) by the first callback ran after the second callback and could not
--- cancel it (core.md §1.2: each expiry is its own event, the ready queue drains in between).
+-- cancel it (docs/task.md#scheduling: each expiry is its own event, the ready queue drains in between).
 -- Fixed in src/runtime/timer.rs: the driver fires one due timer, then lets ready tasks run.
 local T = require "testaux"
 local task = require "silly.task"

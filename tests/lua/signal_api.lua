@@ -1,4 +1,4 @@
--- The registration API of silly.signal (core.md §5, DECISIONS.md C8, C12): both forms share one
+-- The registration API of silly.signal (docs/signal.md): both forms share one
 -- registry and return the previous handler; unknown names log and return nil; signals the OS
 -- will not let us catch raise. Delivery is tested elsewhere, on child processes.
 local T = require "testaux"
@@ -16,7 +16,7 @@ local h1 = function() end
 local h2 = function() end
 local h3 = function() end
 
--- SIGUSR1 has no Lua handler at start (its default, log reopen, is native: C7)
+-- SIGUSR1 has no Lua handler at start (its default, log reopen, is native: docs/logger.md#output)
 T.eq(signal("SIGUSR1", h1), nil, "first registration returns nil")
 T.eq(signal("SIGUSR1", h2), h1, "callable form returns the previous handler")
 T.eq(register("SIGUSR1", h3), h2, "register sees the callable form's handler")

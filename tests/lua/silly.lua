@@ -1,4 +1,4 @@
--- Contract of the core module `silly` (core.md §2, DECISIONS.md C1, C11): fields, genid, pcall,
+-- Contract of the core module `silly` (docs/silly.md, docs/cli.md#process-lifetime): fields, genid, pcall,
 -- error, and exit (argument check in process; status codes in child processes).
 local T = require "testaux"
 local silly = require "silly"

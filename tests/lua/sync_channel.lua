@@ -1,4 +1,4 @@
--- Contract of silly.sync.channel (core.md §11): an unbounded MPSC queue; nil/false refused,
+-- Contract of silly.sync.channel (docs/sync.md#channel): an unbounded MPSC queue; nil/false refused,
 -- hand-off to a blocked popper, drain after close, one popper only, close reasons, clear.
 local T = require "testaux"
 local channel = require "silly.sync.channel"

@@ -1,4 +1,4 @@
--- Contract of silly.sync.mutex (core.md §12): keyed, reentrant locks with FIFO hand-off (no
+-- Contract of silly.sync.mutex (docs/sync.md#mutex): keyed, reentrant locks with FIFO hand-off (no
 -- barging), proxies that unlock once, and `<close>` unlocking, also when the task errors.
 local T = require "testaux"
 local mutex = require "silly.sync.mutex"

@@ -1,4 +1,4 @@
--- Contract of silly.sync.waitgroup (core.md §10): count, fork, wait, errors in children.
+-- Contract of silly.sync.waitgroup (docs/sync.md#waitgroup): count, fork, wait, errors in children.
 local T = require "testaux"
 local waitgroup = require "silly.sync.waitgroup"
 local task = require "silly.task"

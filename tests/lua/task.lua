@@ -1,4 +1,4 @@
--- Contract of silly.task (core.md §3, DECISIONS.md C3): fork, wait, wakeup, status, readycount,
+-- Contract of silly.task (docs/task.md, docs/cli.md#uncaught-errors): fork, wait, wakeup, status, readycount,
 -- running, inspect, the value handed from wakeup to wait, and the errors of a wrong wakeup.
 local T = require "testaux"
 local task = require "silly.task"

@@ -1,4 +1,4 @@
--- task.hook (core.md's silly.task): create/term hooks on every task, removal with hook(),
+-- task.hook (docs/README.md's silly.task): create/term hooks on every task, removal with hook(),
 -- logged hook errors, and the resume/yield pair it returns.
 local T = require "testaux"
 local task = require "silly.task"

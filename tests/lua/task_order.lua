@@ -1,4 +1,4 @@
--- Ordering of the ready queue (core.md §1.2, §3.3): strict FIFO across fork and wakeup, a forked
+-- Ordering of the ready queue (docs/task.md#scheduling): strict FIFO across fork and wakeup, a forked
 -- task never runs before its forker yields, and tasks forked or woken while the queue drains run
 -- in the same drain, after those already queued.
 local T = require "testaux"

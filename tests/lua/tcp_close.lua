@@ -1,4 +1,4 @@
--- Contract of conn:close and the listener's close (net.md §3.1, §3.6, DECISIONS.md N3, N6):
+-- Contract of conn:close and the listener's close (docs/tcp.md#accepting-connections, docs/connections.md):
 -- close from another task wakes a blocked reader with CLOSED, later calls fail with CLOSED,
 -- isalive() is a boolean in every state, queued output (64 MiB) is still delivered after close,
 -- and `<close>` / garbage collection close the socket.
@@ -53,7 +53,7 @@ do
 	d, err = c:read(0)
 	T.eq(err, errno.CLOSED, "read(0) after close returns CLOSED")
 	local alive = c:isalive()
-	T.check(alive == false, "isalive() is false (a boolean, N3) after a local close", tostring(alive))
+	T.check(alive == false, "isalive() is false (a boolean) after a local close", tostring(alive))
 	T.eq(math.type(c:unreadbytes()), "integer", "unreadbytes() still answers after close")
 	T.eq(c:unsentbytes(), 0, "unsentbytes() is 0 after close")
 	ok, e2 = c:flush(100)
@@ -100,7 +100,7 @@ do
 	T.eq(c:close(), true, "close of a dead socket still returns true the first time")
 end
 
--- 64 MiB written, then close() at once: the peer receives every byte (N6 background flush)
+-- 64 MiB written, then close() at once: the peer receives every byte (docs/connections.md#close background flush)
 do
 	local total = 64 * 1024 * 1024
 	local got, last = 0, ""

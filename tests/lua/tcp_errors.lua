@@ -1,4 +1,4 @@
--- Errors of tcp.connect and tcp.listen (net.md §1, §3.1–3.2, DECISIONS.md N1): refused, INVAL
+-- Errors of tcp.connect and tcp.listen (docs/addr.md, docs/tcp.md#accepting-connections): refused, INVAL
 -- without a port, RESOLVE for bad or unknown hosts, the `bind` option, ADDRINUSE, argument
 -- misuse; and an accept handler that raises (the connection is closed, the listener serves on).
 --
@@ -58,7 +58,7 @@ end
 T.raises("string expected", "connect(nil) raises", tcp.connect, nil)
 T.raises("table expected", "connect with non-table opts raises", tcp.connect, where, 5)
 
--- connect: a host name that cannot be resolved gives RESOLVE (N1). If silly.net.dns exists,
+-- connect: a host name that cannot be resolved gives RESOLVE (docs/addr.md#host-names). If silly.net.dns exists,
 -- point it at a local port where nothing answers (1 s, one attempt), so the test never queries
 -- the system's nameservers. No connect timeout: with one, the lookup's time counts against it
 -- and the answer would be TIMEDOUT.
@@ -71,7 +71,7 @@ do
 	T.check(c == nil and err == errno.RESOLVE, "connect to an unknown host name: RESOLVE", tostring(err))
 end
 
--- connect by the name "localhost" (N1)
+-- connect by the name "localhost" (docs/addr.md#host-names)
 do
 	local c, err = tcp.connect("localhost:" .. port)
 	T.check(c ~= nil, "connect to localhost:port works", tostring(err))
@@ -133,7 +133,7 @@ do
 	T.raises("accept", "listen with a non-function accept raises", tcp.listen,
 		{ addr = "127.0.0.1:0", accept = "nope" })
 	T.raises("table expected", "listen(nil) raises", tcp.listen, nil)
-	-- localhost is accepted for listening (N1)
+	-- localhost is accepted for listening (docs/addr.md#host-names)
 	local lh, e = tcp.listen({ addr = "localhost:0", accept = function() end })
 	T.check(lh ~= nil, "listen on localhost:0 works", tostring(e))
 	if lh then

@@ -1,5 +1,5 @@
 -- IPv6 on the loopback: listen on [::1], connect, echo, and the "[v6]:port" address format
--- (net.md §1). Skipped, with a note, when the machine has no IPv6 loopback.
+-- (docs/addr.md#address-strings). Skipped, with a note, when the machine has no IPv6 loopback.
 local T = require "testaux"
 local tcp = require "silly.net.tcp"
 local errno = require "silly.errno"

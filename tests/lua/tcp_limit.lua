@@ -1,4 +1,4 @@
--- Contract of conn:limit (net.md §3.7) and conn:flush (DECISIONS.md N7): reading pauses at the
+-- Contract of conn:limit (docs/connections.md#limit) and conn:flush (docs/connections.md#flush): reading pauses at the
 -- threshold while the peer keeps sending, a read larger than the limit still completes,
 -- limit(nil) resumes; flush returns true once drained and false, TIMEDOUT while the peer does
 -- not read.
@@ -13,7 +13,7 @@ T.limit(20000)
 local P = require("testaux_tcp").new()
 local l, where, pair = P.listener, P.where, P.pair
 
--- The slack a soft limit may overshoot by: one transport read (net.md §3.7 allows up to 2 MiB;
+-- The slack a soft limit may overshoot by: one transport read (docs/connections.md#limit allows up to 2 MiB;
 -- ours reads 64 KiB at a time).
 local SLACK = 64 * 1024
 

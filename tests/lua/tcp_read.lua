@@ -1,4 +1,4 @@
--- Contract of conn:read / readline (net.md §3.4, DECISIONS.md N2): exact counts, delimiters of
+-- Contract of conn:read / readline (docs/connections.md#read): exact counts, delimiters of
 -- any length (included in the result) also when split across TCP segments, read(0), timeouts
 -- that keep partial data, the peer's FIN after buffered bytes, and a single reader at a time.
 local T = require "testaux"
@@ -161,7 +161,7 @@ do
 		got = { c:read(4) }
 	end)
 	time.sleep(10)
-	-- a task blocked in a socket read reports RUN (core.md §3), and has no result yet
+	-- a task blocked in a socket read reports RUN (docs/task.md), and has no result yet
 	T.check(task.status(reader) ~= nil and got == nil, "the first reader is blocked")
 	T.raises("already reading", "a second concurrent read raises", c.read, c, 1)
 	T.raises("already reading", "a second concurrent readline raises", c.readline, c)

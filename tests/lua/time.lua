@@ -1,4 +1,4 @@
--- Contract of silly.time (core.md §4 as amended by DECISIONS.md C9): sleep, after, cancel, the
+-- Contract of silly.time (docs/time.md as amended by docs/time.md#order): sleep, after, cancel, the
 -- clocks, same-moment ordering, cancelling a timer that is already due, and argument rules.
 local T = require "testaux"
 local task = require "silly.task"

@@ -1,4 +1,4 @@
--- silly.net.tls against bad input (tls.md §2 step 4, §5 errors, §6.1; D13, D14, D15, D16):
+-- silly.net.tls against bad input (docs/tls.md#listen step 4, §5 errors, §6.1; docs/tls.md, docs/connections.md#limit):
 -- garbage, plaintext HTTP, a stalled or reset handshake, odd SNI values, a corrupt record after
 -- the handshake, a plaintext or silent server. The server never crashes or stalls and serves
 -- the next client every time.
@@ -60,7 +60,7 @@ task.fork(function()
 			local got = {}
 			server_reads[#server_reads + 1] = got
 			if c:readline() == "limit\n" then
-				-- D16: a read larger than the limit still completes.
+				-- docs/connections.md#limit: a read larger than the limit still completes.
 				c:limit(10)
 				time.sleep(100) -- let the 300 bytes arrive
 				got.limited = c:read(250, 2000)
@@ -129,7 +129,7 @@ task.fork(function()
 	end
 	T.eq(replay(hello), 22, "a replayed ClientHello gets a ServerHello")
 	local ip_sni = hello:gsub("localhost", "127.0.0.1")
-	T.eq(replay(ip_sni), 22, "an IP-literal SNI does not fail the handshake (D7)")
+	T.eq(replay(ip_sni), 22, "an IP-literal SNI does not fail the handshake")
 	local bad_sni = hello:gsub("localhost", "bad_name!")
 	replay(bad_sni)
 	next_client_works("after an invalid SNI value")
@@ -144,7 +144,7 @@ task.fork(function()
 	raw:close()
 	next_client_works("after a reset mid-handshake")
 
-	-- A corrupt record after the handshake kills the connection (D13, D14), through a proxy
+	-- A corrupt record after the handshake kills the connection (docs/tls.md#tls-failures), through a proxy
 	-- that can inject bytes toward the server.
 	local inject
 	local proxy = assert(tcp.listen {
@@ -206,7 +206,7 @@ task.fork(function()
 	proxy:close()
 	next_client_works("after a corrupt record")
 
-	-- limit without deadlock (D16).
+	-- limit without deadlock (docs/connections.md#limit).
 	c = assert(tls.connect("localhost:" .. port, { ca = CA }))
 	c:write("limit\n")
 	c:write(string.rep("z", 300))

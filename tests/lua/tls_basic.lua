@@ -1,5 +1,5 @@
--- silly.net.tls: a listener and a client on loopback (tls.md §2, §5, §6; D10, D11, D12, D17,
--- D20, D21): echo, the handshake facts, reads by count and delimiter, close_notify as EOF.
+-- silly.net.tls: a listener and a client on loopback (docs/tls.md, docs/connections.md,
+-- docs/connections.md#write, docs/tls.md#compatibility-functions): echo, the handshake facts, reads by count and delimiter, close_notify as EOF.
 local T = require "testaux"
 local task = require "silly.task"
 local tls = require "silly.net.tls"
@@ -80,7 +80,7 @@ task.fork(function()
 	T.eq(served.peercert, nil, "no client certificate")
 	T.eq(served.alive, true, "server conn alive")
 
-	-- A received close_notify is EOF at once, while TCP may still be open (D12).
+	-- A received close_notify is EOF at once, while TCP may still be open (docs/tls.md#end-of-stream).
 	c:write("close\n")
 	d, te = c:read(1, 5000)
 	T.eq(te, errno.EOF, "close_notify reads as EOF")
@@ -110,7 +110,7 @@ task.fork(function()
 	T.eq(served.err, errno.EOF, "server reads EOF after the client's close")
 	T.eq(served.alive_after, false, "server conn not alive after EOF")
 
-	-- ALPN with no overlap fails with the server's alert (D10).
+	-- ALPN with no overlap fails with the server's alert (docs/tls.md#alpn).
 	local c4, e4, w4 = tls.connect("127.0.0.1:" .. port, { verify = false, alpn = "spdy/1" })
 	T.eq(c4, nil, "no ALPN overlap: no connection")
 	T.eq(e4, errno.TLS, "no ALPN overlap: errno.TLS")
@@ -137,7 +137,7 @@ task.fork(function()
 	T.raises("concurrent read", "a second reader raises", function()
 		c3:read(1)
 	end)
-	-- Compatibility functions take objects (§7, D21).
+	-- Compatibility functions take objects (§7, docs/tls.md#compatibility-functions).
 	T.raises("tls.close expects a tls conn or listener object", "tls.close(number) raises", function()
 		tls.close(3)
 	end)

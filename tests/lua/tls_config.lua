@@ -1,4 +1,4 @@
--- silly.net.tls configuration (tls.md §2, §4; D5, D9, D18, D19): content errors are
+-- silly.net.tls configuration (docs/tls.md): content errors are
 -- `nil, "tls: <field>: <reason>"` and leave the port free; shape errors raise; key formats;
 -- SNI selection; reload swaps atomically, keeps open connections and session resumption.
 local T = require "testaux"
@@ -39,7 +39,7 @@ local function content_error(conf, pat, name)
 	if l then
 		l:close()
 	end
-	-- Nothing was bound (D5).
+	-- Nothing was bound (docs/tls.md#errors).
 	local again = tcp.listen { addr = "127.0.0.1:" .. port, accept = noop }
 	T.check(again, name .. ": port still free")
 	if again then
@@ -67,7 +67,7 @@ task.fork(function()
 	content_error({ certs = { { cert = "garbage", key = RSA.key } } }, "^tls: certs%[1%]%.cert: ", "garbage cert")
 	content_error({ certs = { { cert = RSA.cert, key = "garbage" } } }, "^tls: certs%[1%]%.key: ", "garbage key")
 	content_error({ certs = { { cert = RSA.cert, key = rd("server-rsa-encrypted.key") } } },
-		"^tls: certs%[1%]%.key: encrypted private keys are not supported$", "encrypted key (D19)")
+		"^tls: certs%[1%]%.key: encrypted private keys are not supported$", "encrypted key")
 	content_error({ certs = { { certfile = "/nonexistent.crt", key = RSA.key } } },
 		"^tls: certs%[1%]%.certfile: cannot read", "missing certfile")
 	content_error({ certs = { RSA }, ciphers = "NOPE-NOPE" }, "^tls: ciphers: ", "unknown ciphers")
@@ -93,7 +93,7 @@ task.fork(function()
 	local l, err = tls.listen { addr = "example.invalid:0", accept = noop, certs = { RSA } }
 	T.eq(err, errno.RESOLVE, "listen needs an IP literal")
 
-	-- Key formats and SNI selection (tls.md §2.1, §2.2).
+	-- Key formats and SNI selection (docs/tls.md).
 	l = assert(tls.listen {
 		addr = "127.0.0.1:0",
 		accept = noop,
@@ -126,7 +126,7 @@ task.fork(function()
 	c:close()
 	l:close()
 
-	-- Reload (D18).
+	-- Reload (docs/tls.md#reload).
 	local served = 0
 	l = assert(tls.listen {
 		addr = "127.0.0.1:0",
@@ -167,7 +167,7 @@ task.fork(function()
 	T.eq(old:alpnproto(), "h2", "with what it negotiated")
 	old:close()
 
-	-- Handshakes racing reloads and collections never crash (tls.md §4 scope).
+	-- Handshakes racing reloads and collections never crash (docs/tls.md#reload scope).
 	local done = 0
 	for i = 1, 10 do
 		task.fork(function()

@@ -1,4 +1,4 @@
--- silly.net.tls client verification and mutual TLS (tls.md §5, D6, D7, D8; §8 mTLS,
+-- silly.net.tls client verification and mutual TLS (docs/tls.md; §8 mTLS,
 -- min/maxversion, client session resumption): chain and name checked by default, `ca` pins a
 -- private CA or a self-signed certificate (the seed's CA:TRUE, CN-only kind included),
 -- `verify = false` / `insecure = true` opt out.

@@ -1,4 +1,4 @@
--- silly.net.udp on the loopback (net.md §4, DECISIONS.md N3, N4): echo round trips with text
+-- silly.net.udp on the loopback (docs/udp.md, docs/connections.md#isalive): echo round trips with text
 -- addresses (IPv4, IPv6, dual-stack), the stash, timeouts, close, ICMP errors on a connected
 -- socket, and every malformed address answered with INVAL.
 local T = require "testaux"
@@ -33,7 +33,7 @@ T.eq(cli:sendto(""), true, "an empty datagram")
 T.eq(srv:recvfrom(1000), "", "an empty datagram arrives as \"\"")
 T.raises("bad argument #1 to 'sendto'", "sendto(true) raises", cli.sendto, cli, true)
 
--- Malformed or missing addresses never crash and never vanish silently (N4).
+-- Malformed or missing addresses never crash and never vanish silently (docs/udp.md#addresses).
 for _, bad in ipairs({ "nope", "127.0.0.1", "::1:80", "[::1]", "1.2.3.4:99999", "1.2.3.4:", "[x]:1", "a:b:c" }) do
 	local ok, e = srv:sendto("x", bad)
 	T.check(ok == false and e == errno.INVAL, "sendto '" .. bad .. "' gives INVAL", tostring(ok) .. " " .. tostring(e))
@@ -86,14 +86,14 @@ T.check(r[1] == nil and r[2] == errno.CLOSED, "the blocked receiver gets CLOSED"
 T.eq(srv.fd, nil, "fd is nil after close")
 local c2, c2e = srv:close()
 T.check(c2 == false and c2e == errno.CLOSED, "second close gives false, CLOSED")
-T.eq(srv:isalive(), false, "isalive is false after close (N3)")
+T.eq(srv:isalive(), false, "isalive is false after close")
 local s1, s2 = srv:sendto("x", from)
 T.check(s1 == false and s2 == errno.CLOSED, "sendto after close gives CLOSED")
 local r1, r2 = srv:recvfrom(10)
 T.check(r1 == nil and r2 == errno.CLOSED, "recvfrom after close gives CLOSED")
 T.eq(srv:unreadbytes(), 0, "unreadbytes after close")
 
--- ICMP port unreachable kills a connected socket with CONNREFUSED (net.md §4.5).
+-- ICMP port unreachable kills a connected socket with CONNREFUSED (docs/udp.md#icmp-errors).
 T.eq(cli:isalive(), true, "the client is alive")
 T.eq(cli:sendto("to a closed port"), true, "the first send to a closed port still succeeds")
 local x1, x2 = cli:recvfrom(1000)

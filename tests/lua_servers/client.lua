@@ -6,7 +6,7 @@
 -- connection, wait for the peer's data and reset, and print what was seen.
 -- timeout: connect with a 300 ms timeout until one fails (a listener that never accepts fills
 -- its backlog), then print the failure.
--- The script exits by itself once its connections are closed (DECISIONS.md C1).
+-- The script exits by itself once its connections are closed (docs/cli.md#process-lifetime).
 local tcp = require "silly.net.tcp"
 local env = require "silly.env"
 local errno = require "silly.errno"

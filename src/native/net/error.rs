@@ -182,7 +182,7 @@ fn cert_detail(e: &CertificateError) -> String {
     }
 }
 
-/// The reason string of a TLS failure (D14): "certificate verify failed: unknown issuer",
+/// The reason string of a TLS failure (docs/tls.md#tls-failures): "certificate verify failed: unknown issuer",
 /// "peer sent alert: handshake_failure", ...
 pub fn reason(e: &rustls::Error) -> String {
     use rustls::Error;

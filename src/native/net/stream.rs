@@ -7,7 +7,7 @@
 //! the transport when asked. Lua-facing calls (`read`, `write` ...) only touch the buffers and
 //! wake the driver, so a task reading and another writing the same stream never block each other.
 //!
-//! Contract: net.md §3.4–3.8 with DECISIONS.md N2, N3, N6, N7.
+//! Contract: docs/connections.md.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -30,7 +30,7 @@ use crate::runtime::{self, SourceGuard, task};
 pub trait Transport: AsyncRead + AsyncWrite + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Unpin> Transport for T {}
 
-/// How long `close()` keeps flushing queued output to a peer that does not read (N6).
+/// How long `close()` keeps flushing queued output to a peer that does not read (docs/connections.md#close).
 const CLOSE_FLUSH_LIMIT: Duration = Duration::from_secs(10);
 /// Bytes read from the transport per call.
 const READ_CHUNK: usize = 64 * 1024;
@@ -131,7 +131,7 @@ impl State {
                 Poll::Ready(Ok(())) => result = Pump::Progress,
                 Poll::Ready(Err(e)) => {
                     // A reset or another failure kills the socket both ways (`write` answers
-                    // CLOSED, net.md §3.9); only the peer's FIN leaves the write side open.
+                    // CLOSED, docs/connections.md#outcomes); only the peer's FIN leaves the write side open.
                     if e != NetError::Eof {
                         self.write_dead = true;
                     }
@@ -435,7 +435,7 @@ impl Stream {
         }
         // The process stays alive until the driver has flushed and closed the transport
         // (bounded by the deadline): a script that writes, closes and ends must not lose the
-        // output still queued (N6, C1). The driver releases the source when it finishes.
+        // output still queued (docs/connections.md#close, docs/cli.md#process-lifetime). The driver releases the source when it finishes.
         if st.source.is_none() {
             st.source = Some(runtime::get().hold_source());
         }
@@ -463,7 +463,7 @@ impl Stream {
         !st.closed && st.error.is_none() && !st.write_dead
     }
 
-    /// `flush`: nothing to wait for (Ok(None)), an error now, or a future to wait on (N7).
+    /// `flush`: nothing to wait for (Ok(None)), an error now, or a future to wait on (docs/connections.md#flush).
     pub fn flush(self: &Rc<Self>, timeout: Option<u64>) -> Result<Option<task::Op>, NetError> {
         let st = self.st.borrow();
         if st.closed || st.write_dead {

@@ -1,4 +1,4 @@
-//! `silly.net.udp.c`: UDP sockets, bound or connected (contract: net.md §4, DECISIONS.md N3, N4).
+//! `silly.net.udp.c`: UDP sockets, bound or connected (contract: docs/udp.md, docs/connections.md#isalive).
 //!
 //! One driver future per socket (`Driver`) moves datagrams from the kernel into the socket's
 //! stash as they arrive, so `unreadbytes()` is meaningful and an ICMP error on a connected socket
@@ -6,7 +6,7 @@
 //! `sendto` never waits: it sends at once, and only if the kernel buffer is full it queues the
 //! datagram for the driver.
 //!
-//! Addresses are text both ways (N4): `"1.2.3.4:80"` / `"[::1]:80"`.
+//! Addresses are text both ways (docs/udp.md#addresses): `"1.2.3.4:80"` / `"[::1]:80"`.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -368,7 +368,7 @@ fn results(lua: &Lua, r: Result<(Vec<u8>, SocketAddr), NetError>) -> mlua::Resul
 }
 
 /// Parses a peer address in the text form `recvfrom` gives: "1.2.3.4:80", "[::1]:80", and
-/// "[1.2.3.4]:80" (brackets allowed around IPv4 as everywhere else, net.md §1).
+/// "[1.2.3.4]:80" (brackets allowed around IPv4 as everywhere else, docs/addr.md#address-strings).
 pub fn parse_peer(s: &str) -> Option<SocketAddr> {
     if let Ok(a) = s.parse::<SocketAddr>() {
         return Some(a);

@@ -9,7 +9,7 @@ local xpcall = xpcall
 local stderr = io.stderr
 
 ---Runs the `-e` chunks, then the script, with the script's arguments. An error ends the process
----with status 1 after printing the message and traceback on stderr (DECISIONS.md C3).
+---with status 1 after printing the message and traceback on stderr (docs/cli.md#uncaught-errors).
 ---@param chunks function[]
 return function(chunks, ...)
 	for i = 1, #chunks do

@@ -1,4 +1,4 @@
--- silly.internal.coroutine: lets user coroutines live inside tasks (DECISIONS.md C10).
+-- silly.internal.coroutine: lets user coroutines live inside tasks (docs/task.md#user-coroutines).
 --
 -- A task suspends for the runtime by yielding a private marker (see src/runtime/task.rs).
 -- When a runtime call (sleep, read, wait ...) is made inside a user coroutine nested in a task,

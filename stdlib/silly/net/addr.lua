@@ -1,4 +1,4 @@
--- silly.net.addr: split, join and classify "host:port" address strings (contract: net.md §2).
+-- silly.net.addr: split, join and classify "host:port" address strings (contract: docs/addr.md).
 -- Pure functions; nothing here touches the network.
 local c = require "silly.net.addr.c"
 local check = require "silly.internal.check"

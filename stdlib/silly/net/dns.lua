@@ -1,4 +1,4 @@
--- silly.net.dns: asynchronous name resolution (contract: net.md §5, DECISIONS.md N5).
+-- silly.net.dns: asynchronous name resolution (contract: docs/dns.md).
 --
 -- The resolver itself is native (src/native/net/dns.rs): hosts table, cache with TTLs and
 -- negative entries, one query on the wire per question however many tasks ask, retries, TCP

@@ -1,4 +1,4 @@
--- silly.net.tcp: TCP listeners and connections (contract: net.md §3, DECISIONS.md N1–N3, N6, N7).
+-- silly.net.tcp: TCP listeners and connections (contract: docs/tcp.md, docs/addr.md#host-names, docs/connections.md).
 --
 -- The I/O lives in native streams (src/native/net/stream.rs): reads suspend only the calling
 -- task, writes never suspend (they queue), close flushes in the background.
@@ -93,7 +93,7 @@ function M.connect(address, opts)
 		return nil, port
 	end
 	if timeout then
-		-- The name lookup counts against the timeout (N1).
+		-- The name lookup counts against the timeout (docs/addr.md#host-names).
 		timeout = max(0, timeout - (monotonic() - start))
 	end
 	local bip, bport

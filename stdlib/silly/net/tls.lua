@@ -1,11 +1,11 @@
--- silly.net.tls: TLS listeners and connections over rustls (contract: tls.md §0–§7, decisions
--- D1–D24; DECISIONS.md N1–N3, N6–N8).
+-- silly.net.tls: TLS listeners and connections over rustls (contract: docs/tls.md, decisions
+-- docs/tls.md, docs/addr.md#host-names, docs/connections.md, docs/errno.md#error-strings).
 --
 -- Connections are the same native streams as TCP (src/native/net/stream.rs) with a TLS
--- session as transport; this file shapes options, folds aliases (D2), reads certificate files,
--- keeps the stored listener configuration for `reload` (D18), and adds the TLS-only methods.
+-- session as transport; this file shapes options, folds aliases (docs/tls.md#option-aliases), reads certificate files,
+-- keeps the stored listener configuration for `reload` (docs/tls.md#reload), and adds the TLS-only methods.
 -- Configuration content errors come back as `nil, "tls: <field>: <reason>"` before anything is
--- bound (D5); TLS runtime failures as `nil, errno.TLS, reason` (D14).
+-- bound (docs/tls.md#errors); TLS runtime failures as `nil, errno.TLS, reason` (docs/tls.md#tls-failures).
 local c = require "silly.net.tls.c"
 local addr = require "silly.net.addr"
 local addr_c = require "silly.net.addr.c"
@@ -48,7 +48,7 @@ local INFO = setmetatable({}, { __name = "silly.net.tls.info" })
 local STORED = setmetatable({}, { __name = "silly.net.tls.stored" })
 local SESSIONS = setmetatable({}, { __name = "silly.net.tls.sessions" })
 
-local HANDSHAKE_TIMEOUT <const> = 30000 -- D15
+local HANDSHAKE_TIMEOUT <const> = 30000 -- docs/tls.md#handshaketimeout
 local BACKLOG <const> = 256
 
 local function readfile(path, field)
@@ -66,7 +66,7 @@ end
 
 -- Option shaping -------------------------------------------------------------------------
 
--- `alpnprotos` / `alpn` (D2): an array of strings, or (alpn, LuaSec style) one string.
+-- `alpnprotos` / `alpn` (docs/tls.md#option-aliases): an array of strings, or (alpn, LuaSec style) one string.
 local function shape_alpn(v, n, fname, field)
 	if v == nil or v == false then
 		return nil
@@ -206,7 +206,7 @@ local function shape_timeout(v, n, fname)
 	return v
 end
 
--- The TLS keys of `listen`/`reload`, shaped into `into` (D18: present keys replace, `false`
+-- The TLS keys of `listen`/`reload`, shaped into `into` (docs/tls.md#reload: present keys replace, `false`
 -- clears an optional key, absent keys stay).
 local function merge_server(conf, into, n, fname)
 	if conf.certs ~= nil then
@@ -290,7 +290,7 @@ end
 
 ---A TLS connection: the methods of silly.net.internal.stream (read, readline, write, close,
 ---flush, limit, unreadbytes, unsentbytes, isalive; a TLS failure comes back as
----`nil|false, errno.TLS, reason`, D14) and the handshake facts below, its INFO.
+---`nil|false, errno.TLS, reason`, docs/tls.md#tls-failures) and the handshake facts below, its INFO.
 ---@class silly.net.tls.conn: silly.net.internal.stream.conn
 local conn = {}
 local conn_mt = { __index = conn, __name = "silly.net.tls.conn" }
@@ -305,7 +305,7 @@ local newconn, onaccept = stream.conn(conn_mt, {
 	info = INFO,
 })
 
----@return string? proto the negotiated ALPN protocol, nil when none (D10)
+---@return string? proto the negotiated ALPN protocol, nil when none (docs/tls.md#alpn)
 function conn:alpnproto()
 	return self[INFO].alpn
 end
@@ -353,7 +353,7 @@ local listener = {}
 local listener_mt = { __index = listener, __name = "silly.net.tls.listener" }
 local newlistener = stream.listener(listener_mt, c)
 
----Swaps in a new TLS configuration for future handshakes (D18). Keys present replace the
+---Swaps in a new TLS configuration for future handshakes (docs/tls.md#reload). Keys present replace the
 ---stored ones, `false` clears an optional one, absent ones stay; `reload()` re-reads files.
 ---Atomic: on any error nothing changes.
 ---@param conf table?
@@ -387,7 +387,7 @@ function listener:reload(conf)
 end
 
 ---Listens for TLS connections; `accept(conn)` runs in a new task after each successful
----handshake (D24).
+---handshake (docs/tls.md#accepting-connections).
 ---@param conf {addr: string, certs: {cert: string?, key: string?, certfile: string?, keyfile: string?}[], accept: fun(conn: silly.net.tls.conn), backlog: integer?, ciphers: string?, ciphersuites: string?, alpnprotos: string[]?, handshaketimeout: integer?, minversion: string?, maxversion: string?, verify: boolean|string?, ca: string|string[]?, cafile: string?}
 ---@return silly.net.tls.listener? listener
 ---@return string? err an errno value, or "tls: <field>: <reason>"
@@ -409,7 +409,7 @@ function M.listen(conf)
 		argerror(1, "listen", "conf.backlog: positive integer expected")
 	end
 	local stored = merge_server(conf, {}, 1, "listen")
-	-- Configuration first: a content error must not leave a bound port behind (D5).
+	-- Configuration first: a content error must not leave a bound port behind (docs/tls.md#errors).
 	local sessions, err = c.sessions()
 	if not sessions then
 		return nil, err
@@ -520,8 +520,8 @@ local function clientconf(opts)
 end
 
 ---Connects to "host:port" and runs the TLS handshake. The server certificate is verified
----against the system trust store, or `ca`/`cafile`, unless `verify = false` (D6).
----@param address string "ip:port", "[v6]:port" or "name:port" (resolved, N1)
+---against the system trust store, or `ca`/`cafile`, unless `verify = false` (docs/tls.md#certificate-verification).
+---@param address string "ip:port", "[v6]:port" or "name:port" (resolved, docs/addr.md#host-names)
 ---@param opts {hostname: string?, server: string?, alpnprotos: string[]|string?, alpn: string[]|string?, timeout: integer?, bind: string?, verify: boolean|string?, insecure: boolean?, ca: string|string[]?, cafile: string?, cert: string?, key: string?, certfile: string?, keyfile: string?, ciphers: string?, ciphersuites: string?, minversion: string?, maxversion: string?}?
 ---@return silly.net.tls.conn? conn
 ---@return string? err an errno value (TLS, TIMEDOUT, CONNREFUSED ...) or "tls: ..."
@@ -544,7 +544,7 @@ function M.connect(address, opts)
 		end
 	end
 	if hostname == nil then
-		-- A DNS name in `addr` is the name checked and sent as SNI (D8).
+		-- A DNS name in `addr` is the name checked and sent as SNI (docs/tls.md#connect).
 		local host = parse(address)
 		if host and iptype(host) == 0 then
 			hostname = host
@@ -585,7 +585,7 @@ function M.connect(address, opts)
 	return newconn(ud, address, info)
 end
 
--- Compatibility functions (§7, D21): deprecated, they take the object, never an fd.
+-- Compatibility functions (§7, docs/tls.md#compatibility-functions): deprecated, they take the object, never an fd.
 local function object(x, name)
 	local mt = getmetatable(x)
 	if type(x) ~= "table" or (mt ~= conn_mt and mt ~= listener_mt) then

@@ -1,4 +1,4 @@
--- silly.net.udp: UDP sockets (contract: net.md §4, DECISIONS.md N1, N3, N4).
+-- silly.net.udp: UDP sockets (contract: docs/udp.md, docs/addr.md#host-names, docs/connections.md#isalive).
 --
 -- Datagrams are received by a native driver into a per-socket stash (src/native/net/udp.rs);
 -- `recvfrom` pops it or suspends the calling task; `sendto` never suspends. Peer addresses are

@@ -1,4 +1,4 @@
--- silly.sync.channel: an unbounded multi-producer, single-consumer queue (core.md §11).
+-- silly.sync.channel: an unbounded multi-producer, single-consumer queue (docs/sync.md#channel).
 local task = require "silly.task"
 
 local wait = task.wait

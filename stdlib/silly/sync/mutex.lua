@@ -1,4 +1,4 @@
--- silly.sync.mutex: keyed, reentrant locks with FIFO hand-off (contract: core.md §12).
+-- silly.sync.mutex: keyed, reentrant locks with FIFO hand-off (contract: docs/sync.md#mutex).
 local task = require "silly.task"
 
 local wait = task.wait

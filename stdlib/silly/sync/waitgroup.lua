@@ -1,4 +1,4 @@
--- silly.sync.waitgroup: wait for a group of tasks to finish (contract: core.md §10).
+-- silly.sync.waitgroup: wait for a group of tasks to finish (contract: docs/sync.md#waitgroup).
 local task = require "silly.task"
 local silly = require "silly"
 local logger = require "silly.logger"

@@ -4,7 +4,7 @@
 //! Everything here is text in, values out, with no Lua state, executor or clock, so the
 //! parsing rules (which lines count, where each option clamps, which listing wins) are tested
 //! on their own below; only `system` reads files. Clamps follow glibc's resolv.conf limits
-//! and the contract of net.md §5.
+//! and the contract of docs/dns.md.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -124,7 +124,7 @@ pub fn normalize(name: &str) -> Option<(String, bool)> {
 }
 
 /// Parses a nameserver as written in resolv.conf or `dns.conf`: "1.2.3.4", "1.2.3.4:53",
-/// "::1", "[::1]", "[::1]:53" (N5: bare IPv6 works).
+/// "::1", "[::1]", "[::1]:53" (docs/dns.md#compared-with-the-reference-framework: bare IPv6 works).
 pub fn parse_server(s: &str) -> Option<SocketAddr> {
     let s = s.trim();
     if let Ok(ip) = s.parse::<IpAddr>() {
@@ -283,7 +283,7 @@ mod tests {
         assert_eq!(c.timeout, Duration::from_secs(2));
         assert_eq!(c.attempts, 5);
         assert_eq!(c.ndots, 3);
-        // IPv6 only (N5), domain after search wins.
+        // IPv6 only (docs/dns.md#compared-with-the-reference-framework), domain after search wins.
         let c = parse_resolv_conf("search x\ndomain corp.example\nnameserver 2001:db8::1\n");
         assert_eq!(c.servers, vec!["[2001:db8::1]:53".parse().unwrap()]);
         assert_eq!(c.search, vec!["corp.example".to_string()]);

@@ -1,5 +1,5 @@
-//! `silly.net.dns.c`: the stub resolver behind `silly.net.dns` (contract: net.md §5,
-//! DECISIONS.md N5).
+//! `silly.net.dns.c`: the stub resolver behind `silly.net.dns` (contract: docs/dns.md,
+//! docs/dns.md#compared-with-the-reference-framework).
 //!
 //! Everything lives on the loop thread and nothing blocks it: queries are plain futures on the
 //! executor, and the wire format is hickory-proto's. The pieces, in the order a lookup meets

@@ -1,7 +1,7 @@
 //! Building rustls configurations from the option tables `stdlib/silly/net/tls.lua` hands over
 //! (already shaped: aliases folded, files read, `false` cleared).
 //!
-//! Every content problem comes back as `Err("tls: <field>: <reason>")` (tls.md §0, D5), and
+//! Every content problem comes back as `Err("tls: <field>: <reason>")` (docs/tls.md#errors), and
 //! everything is built before a socket exists, so a bad configuration never leaks a port.
 //! The crypto provider is rustls' `aws-lc-rs` one, chosen by measurement (ARCHITECTURE.md, "TLS").
 
@@ -30,7 +30,7 @@ fn err(field: &str, reason: impl std::fmt::Display) -> String {
     format!("tls: {field}: {reason}")
 }
 
-/// TLS 1.2 suites by their OpenSSL name, with the IANA name rustls prints (D9). Only the
+/// TLS 1.2 suites by their OpenSSL name, with the IANA name rustls prints (docs/tls.md#cipher-suites). Only the
 /// ECDHE + AEAD suites rustls implements; CBC and RSA key exchange do not exist here.
 const TLS12_NAMES: &[(&str, &str)] = &[
     (
@@ -107,7 +107,7 @@ fn tokens(spec: &str) -> impl Iterator<Item = &str> {
     spec.split([':', ',', ' ']).filter(|t| !t.is_empty())
 }
 
-/// `ciphers`: the TLS 1.2 suites named, in the given order (tls.md §2.3). Modifiers and
+/// `ciphers`: the TLS 1.2 suites named, in the given order (docs/tls.md#cipher-suites). Modifiers and
 /// OpenSSL group keywords select nothing; TLS 1.3 names are ignored.
 fn pick_tls12(spec: &str, have: &[SupportedCipherSuite]) -> ConfResult<Vec<SupportedCipherSuite>> {
     let mut out: Vec<SupportedCipherSuite> = Vec::new();
@@ -228,7 +228,7 @@ pub fn parse_certs(pem: &[u8], field: &str) -> ConfResult<Vec<CertificateDer<'st
 }
 
 /// The first private key in PEM: PKCS#8, PKCS#1 (RSA) or SEC1 (EC). Encrypted keys are refused
-/// outright (D19): nothing here ever asks for a pass phrase.
+/// outright (docs/tls.md#certificates-and-keys): nothing here ever asks for a pass phrase.
 pub fn parse_key(pem: &[u8], field: &str) -> ConfResult<PrivateKeyDer<'static>> {
     let text = String::from_utf8_lossy(pem);
     if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----")
@@ -264,7 +264,7 @@ struct Identity {
 }
 
 /// Picks the certificate for a ClientHello: the first entry whose leaf matches the SNI name,
-/// else the first entry (tls.md §2.2; no `unrecognized_name` alert).
+/// else the first entry (docs/tls.md#sni; no `unrecognized_name` alert).
 #[derive(Debug)]
 struct SniResolver {
     ids: Vec<Identity>,
@@ -272,7 +272,7 @@ struct SniResolver {
 
 impl ResolvesServerCert for SniResolver {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        // rustls hands over only DNS names: an IP literal sent as SNI arrives as "no SNI" (D7).
+        // rustls hands over only DNS names: an IP literal sent as SNI arrives as "no SNI" (docs/tls.md#sni).
         if let Some(name) = hello.server_name() {
             for id in &self.ids {
                 if id.names.iter().any(|p| name_matches(p, name)) {
@@ -284,7 +284,7 @@ impl ResolvesServerCert for SniResolver {
     }
 }
 
-/// Session state a listener keeps across reloads, so resumption survives them (D18).
+/// Session state a listener keeps across reloads, so resumption survives them (docs/tls.md#reload).
 pub struct Sessions {
     pub cache: Arc<dyn StoresServerSessions>,
     pub ticketer: Arc<dyn ProducesTickets>,
@@ -318,7 +318,7 @@ fn field_name(t: &Table, k: &str) -> mlua::Result<String> {
     Ok(opt_str(t, &format!("{k}name"))?.unwrap_or_else(|| k.to_string()))
 }
 
-/// ALPN names: non-empty, at most 255 bytes each (tls.md §2.4).
+/// ALPN names: non-empty, at most 255 bytes each (docs/tls.md#alpn).
 fn alpn(t: &Table) -> mlua::Result<ConfResult<Vec<Vec<u8>>>> {
     let Value::Table(list) = t.get::<Value>("alpnprotos")? else {
         return Ok(Ok(Vec::new()));

@@ -53,7 +53,7 @@ impl UserData for SessionsUd {}
 /// What the accept loop and `reload` share: the configuration new handshakes start with.
 struct Current {
     config: RefCell<Arc<ServerConfig>>,
-    /// Handshake time limit in milliseconds, 0 for none (D15).
+    /// Handshake time limit in milliseconds, 0 for none (docs/tls.md#handshaketimeout).
     handshake_ms: Cell<u64>,
 }
 
@@ -70,7 +70,7 @@ impl AsRef<ListenerCore> for Listener {
 }
 
 /// One accepted socket: handshake under the configuration current at accept time, then the
-/// script's `accept` in a new task (D24). Failures are logged with the peer, never raised.
+/// script's `accept` in a new task (docs/tls.md#accepting-connections). Failures are logged with the peer, never raised.
 async fn serve(
     io: EtTcp,
     peer: SocketAddr,
@@ -147,7 +147,7 @@ fn conf_result<T: UserData + 'static>(lua: &Lua, r: Result<T, String>) -> mlua::
     lua_result(lua, r.map_err(NetError::Message))
 }
 
-/// The name a client checks and sends as SNI: a DNS name or an IP literal (no SNI, D7).
+/// The name a client checks and sends as SNI: a DNS name or an IP literal (no SNI, docs/tls.md#sni).
 fn server_name(name: &str) -> Result<ServerName<'static>, NetError> {
     ServerName::try_from(name.to_string())
         .map_err(|_| NetError::Message(format!("tls: hostname: invalid name {name:?}")))

@@ -1,4 +1,4 @@
-//! How a `tls.connect` client judges the server's certificate (tls.md §5, D6), and which
+//! How a `tls.connect` client judges the server's certificate (docs/tls.md), and which
 //! names a certificate answers to (also used to pick a server certificate by SNI).
 //!
 //! Three modes: the system trust store (default), the `ca`/`cafile` anchors, or nothing
@@ -176,7 +176,7 @@ impl ServerCertVerifier for ServerVerifier {
     }
 }
 
-/// The DNS names a leaf answers to for SNI selection (tls.md §2.2): its DNS SANs, or its
+/// The DNS names a leaf answers to for SNI selection (docs/tls.md#sni): its DNS SANs, or its
 /// subject CN when it has none.
 pub fn leaf_names(der: &[u8]) -> Vec<String> {
     let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else {

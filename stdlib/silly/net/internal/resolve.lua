@@ -1,5 +1,5 @@
 -- silly.net.internal.resolve: "host:port" texts to the numeric IP and port the natives take
--- (net.md §1, DECISIONS.md N1), shared by silly.net.tcp, silly.net.tls and silly.net.udp.
+-- (docs/addr.md), shared by silly.net.tcp, silly.net.tls and silly.net.udp.
 --
 -- Host names go through silly.net.dns when that module is present; `localhost` always works.
 local addr = require "silly.net.addr"

@@ -76,7 +76,7 @@ local M = {}
 --- - strict (TLS): a byte count must be a non-negative integer (otherwise it is truncated),
 ---   `limit` takes a positive integer (otherwise a millisecond-style count), numbers are
 ---   written as text, and `readline(false)` means the default delimiter;
---- - reason (TLS, D14): the reason of the connection's fatal TLS failure, if any. With it, a
+--- - reason (TLS, docs/tls.md#tls-failures): the reason of the connection's fatal TLS failure, if any. With it, a
 ---   failed read whose error is TLS returns the reason third, a write on a connection killed
 ---   by TLS fails with TLS and the reason, and a successful read or write returns one value;
 --- - info (TLS): the private key a connection keeps its handshake facts under. Its native
@@ -222,7 +222,7 @@ function M.conn(mt, o)
 		if ok then
 			return true
 		end
-		-- A connection killed by a TLS failure says so, not just "closed" (tls.md §6.2).
+		-- A connection killed by a TLS failure says so, not just "closed" (docs/connections.md#write).
 		local why = reason(self)
 		if why then
 			return false, TLS, why
@@ -231,7 +231,7 @@ function M.conn(mt, o)
 	end
 
 	---Closes the connection: a blocked reader gets CLOSED, queued output is still sent (bounded;
-	---TLS then sends close_notify, D12).
+	---TLS then sends close_notify, docs/tls.md#end-of-stream).
 	---@return boolean ok
 	---@return string? err CLOSED on a second call
 	function conn:close()
@@ -243,7 +243,7 @@ function M.conn(mt, o)
 		return true
 	end
 
-	---Waits until every queued byte was handed to the kernel (N7).
+	---Waits until every queued byte was handed to the kernel (docs/connections.md#flush).
 	---@param timeout integer? milliseconds
 	---@return boolean ok
 	---@return string? err TIMEDOUT, CLOSED ...
@@ -258,7 +258,7 @@ function M.conn(mt, o)
 		return ok, err
 	end
 
-	---Pauses receiving while `n` or more bytes are buffered; nil removes the limit (D16: a read
+	---Pauses receiving while `n` or more bytes are buffered; nil removes the limit (docs/connections.md#limit: a read
 	---that needs more still gets it, no deadlock).
 	---@param n integer?
 	function conn:limit(n)
@@ -330,7 +330,7 @@ end
 
 ---Fills the listener metatable `mt` with `close` and `localaddr` over the native module `c`
 ---(its `lclose`, `laddr` and `lfd`). Returns the constructor of listeners, which keeps an open
----listener referenced until `close`: a listener the script dropped keeps serving (net.md §3.1,
+---listener referenced until `close`: a listener the script dropped keeps serving (docs/tcp.md#accepting-connections,
 ---no finalizer), instead of being collected with its accept loop.
 ---@param mt table
 ---@param c table
