@@ -17,7 +17,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use super::error::DnsError;
+use crate::native::net::error::DnsError;
 use super::record::Groups;
 
 /// (index of the server in the configuration, name, type).

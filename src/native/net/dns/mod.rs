@@ -39,7 +39,6 @@ use crate::runtime::{self, task};
 
 mod cache;
 mod config;
-mod error;
 mod flight;
 mod record;
 mod wire;
@@ -47,7 +46,7 @@ mod wire;
 use cache::Cache;
 use config::{Config, Hosts, clamped_secs, merge_hosts};
 pub use config::{normalize, parse_server};
-pub use error::DnsError;
+use crate::native::net::error::DnsError;
 use flight::{Flight, FlightWait, Flights};
 pub use record::{A, AAAA, CNAME, Rec};
 use record::{Groups, Key, MAX_HOPS, ip_rec};

@@ -21,7 +21,7 @@ use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, RData, RecordType};
 
-use super::error::DnsError;
+use crate::native::net::error::DnsError;
 use super::record::{A, AAAA, CNAME, Groups, MAX_HOPS, Rec, SRV, Ttls};
 use crate::log::{self, Level};
 
