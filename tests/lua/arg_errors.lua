@@ -16,13 +16,7 @@ local signal = require "silly.signal"
 
 T.limit(20000)
 
-local F = "tests/fixtures/certs/"
-local function rd(p)
-	local f = assert(io.open(F .. p, "rb"))
-	local d = f:read("a")
-	f:close()
-	return d
-end
+local rd = T.fixture
 local RSA = { cert = rd("server-rsa-chain.crt"), key = rd("server-rsa.key") }
 local function noop() end
 

@@ -23,13 +23,7 @@ local RAISE_ALL = { "raise", "raise", "raise", "raise", "raise" }
 -- Milliseconds: an integer-valued number; -0.0 is 0 ("now").
 local MS = { "raise", "raise", "raise", "raise", "ok" }
 
-local F = "tests/fixtures/certs/"
-local function rd(p)
-	local f = assert(io.open(F .. p, "rb"))
-	local d = f:read("a")
-	f:close()
-	return d
-end
+local rd = T.fixture
 local CERTS = { { cert = rd("server-rsa-chain.crt"), key = rd("server-rsa.key") } }
 
 ---Runs `call(v)` for each value and checks the outcome against `want`.

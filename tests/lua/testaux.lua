@@ -24,6 +24,16 @@ local function report(ok, name, detail)
 	return ok
 end
 
+---The bytes of a test certificate or key in tests/fixtures/certs (see its README).
+---@param name string
+---@return string
+function M.fixture(name)
+	local f = assert(io.open("tests/fixtures/certs/" .. name, "rb"))
+	local d = f:read("a")
+	f:close()
+	return d
+end
+
 ---Checks that `cond` is truthy.
 function M.check(cond, name, detail)
 	return report(cond and true or false, name, detail)

@@ -7,13 +7,7 @@ local errno = require "silly.errno"
 
 T.limit(20000)
 
-local F = "tests/fixtures/certs/"
-local function rd(p)
-	local f = assert(io.open(F .. p, "rb"))
-	local d = f:read("a")
-	f:close()
-	return d
-end
+local rd = T.fixture
 local CA = rd("ca.crt")
 
 task.fork(function()

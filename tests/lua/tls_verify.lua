@@ -9,13 +9,8 @@ local errno = require "silly.errno"
 
 T.limit(30000)
 
+local rd = T.fixture
 local F = "tests/fixtures/certs/"
-local function rd(p)
-	local f = assert(io.open(F .. p, "rb"))
-	local d = f:read("a")
-	f:close()
-	return d
-end
 local CA = rd("ca.crt")
 
 local function server(entry, extra)
