@@ -178,7 +178,6 @@ impl fmt::Display for DnsError {
 
 impl std::error::Error for DnsError {}
 
-
 // The reason text of TLS failures: short, stable, in OpenSSL's vocabulary where it has one.
 
 /// "HandshakeFailure" -> "handshake_failure", "UnknownCA" -> "unknown_ca" (OpenSSL's spelling
@@ -285,7 +284,6 @@ mod tests {
             NetError::Tls("bad record: decryption failed".into())
         );
     }
-
 
     #[test]
     fn texts_are_the_references() {

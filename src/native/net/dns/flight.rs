@@ -17,8 +17,8 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use crate::native::net::error::DnsError;
 use super::record::Groups;
+use crate::native::net::error::DnsError;
 
 /// (index of the server in the configuration, name, type).
 pub type FlightKey = (usize, String, u16);

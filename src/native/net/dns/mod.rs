@@ -43,10 +43,10 @@ mod flight;
 mod record;
 mod wire;
 
+use crate::native::net::error::DnsError;
 use cache::Cache;
 use config::{Config, Hosts, clamped_secs, merge_hosts};
 pub use config::{normalize, parse_server};
-use crate::native::net::error::DnsError;
 use flight::{Flight, FlightWait, Flights};
 pub use record::{A, AAAA, CNAME, Rec};
 use record::{Groups, Key, MAX_HOPS, ip_rec};

@@ -21,9 +21,9 @@ use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, RData, RecordType};
 
-use crate::native::net::error::DnsError;
 use super::record::{A, AAAA, CNAME, Groups, MAX_HOPS, Rec, SRV, Ttls};
 use crate::log::{self, Level};
+use crate::native::net::error::DnsError;
 
 /// How long NXDOMAIN is remembered when the server sends no SOA.
 const NXDOMAIN_TTL: u32 = 5;

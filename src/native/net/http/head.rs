@@ -137,9 +137,9 @@ pub fn reason(status: u16) -> &'static str {
 /// A field name is a token (RFC 9110 §5.1).
 fn is_token(name: &[u8]) -> bool {
     !name.is_empty()
-        && name.iter().all(|&b| {
-            b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-        })
+        && name
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// Appends "name: value\r\n"; a value with CR, LF or NUL would split the response.
@@ -177,7 +177,11 @@ pub struct Extra {
 
 /// A response head: the status line, the handler's fields (checked: a bad name, or a value
 /// with CR, LF or NUL, is the error message), `date` unless given, then `extra`.
-pub fn build_response(status: u16, header: Option<&Table>, extra: &Extra) -> Result<Vec<u8>, String> {
+pub fn build_response(
+    status: u16,
+    header: Option<&Table>,
+    extra: &Extra,
+) -> Result<Vec<u8>, String> {
     let mut out = Vec::with_capacity(256);
     out.extend_from_slice(b"HTTP/1.1 ");
     out.extend_from_slice(status.to_string().as_bytes());
@@ -189,7 +193,10 @@ pub fn build_response(status: u16, header: Option<&Table>, extra: &Extra) -> Res
         for pair in h.pairs::<Value, Value>() {
             let (k, v) = pair.map_err(|e| e.to_string())?;
             let Value::String(k) = k else {
-                return Err(format!("header name must be a string, got {}", k.type_name()));
+                return Err(format!(
+                    "header name must be a string, got {}",
+                    k.type_name()
+                ));
             };
             let name = k.as_bytes();
             if !is_token(&name) {

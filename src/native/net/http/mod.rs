@@ -26,7 +26,11 @@ fn bounded_read(
 ) -> mlua::Result<MultiValue> {
     let req = Request::Bounded(Delim::new(delim), limit.max(delim.len()));
     let timeout = timeout.map(|ms| ms.max(0) as u64);
-    match h.0.read_as(lua, req, timeout, decode).map_err(mlua::Error::runtime)? {
+    match h
+        .0
+        .read_as(lua, req, timeout, decode)
+        .map_err(mlua::Error::runtime)?
+    {
         ReadNow::Data(v) => v.into_lua_multi(lua),
         ReadNow::Err(e) => lua_pair(lua, &e)?.into_lua_multi(lua),
         ReadNow::Wait(op) => task::suspend(op)?.into_lua_multi(lua),
