@@ -148,8 +148,9 @@ def rss_kib(pid):
 
 class ServerBench(Bench):
     """Each contender is a server started with "{port}" in its argv replaced by a free port;
-    it prints "ready" when it listens. `measure(port, pid)` loads it and returns
-    (value, extra); the server is killed afterwards. Values are in `unit`."""
+    it prints "ready" when it listens ("ready pid=N" when the process to measure is another
+    one, as with nginx). `measure(port, pid)` loads it and returns (value, extra); the server
+    is killed afterwards. Values are in `unit`."""
 
     def __init__(self, *args, measure, unit, **kwargs):
         super().__init__(*args, **kwargs)
@@ -171,7 +172,8 @@ class ServerBench(Bench):
                 err.seek(0)
                 raise BenchError(f"{shlex.join(argv)}: did not start: {line!r} "
                                  f"{err.read()[-2000:]}")
-            value, extra = self.measure(port, srv.pid)
+            pid = int(line.split("pid=")[1]) if "pid=" in line else srv.pid
+            value, extra = self.measure(port, pid)
             if srv.poll() is not None:
                 raise BenchError(f"{shlex.join(argv)}: exited during the measurement")
             return value, extra
@@ -219,6 +221,51 @@ def redis_benchmark(*args):
                f"cli_busy={cli / wall * 100:.0f}%")
         return (statistics.mean(rps.values()),
                 " ".join(f"{k.lower()}={v:.0f}" for k, v in rps.items()) + " " + cpu)
+    return measure
+
+
+# Eight request fields as a browser sends them, for the "browser-like" HTTP row.
+BROWSER_HEADERS = [
+    "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+    "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language: en-US,en;q=0.5",
+    "Accept-Encoding: gzip, deflate, br",
+    "Connection: keep-alive",
+    "Upgrade-Insecure-Requests: 1",
+    "Sec-Fetch-Dest: document",
+    "Cookie: session=4f2b8c1d9e7a6b5c3d2e1f0a; theme=dark",
+]
+
+
+def wrk(*args, tls=False, seconds=3, connections=50):
+    """A measure: wrk with one thread (the load generator shares the 2 cores) and
+    `connections` keep-alive connections for `seconds`; the value is requests/s. Also reports
+    the server's CPU time per request, its p99 latency and how busy wrk kept its core."""
+    def measure(port, pid):
+        scheme = "https" if tls else "http"
+        cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", *args,
+               f"{scheme}://127.0.0.1:{port}/"]
+        srv0, cli0, t0 = cpu_s(pid), children_cpu_s(), time.monotonic()
+        p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
+                           timeout=RUN_TIMEOUT_S)
+        srv, cli, wall = cpu_s(pid) - srv0, children_cpu_s() - cli0, time.monotonic() - t0
+        reqs = rps = p99 = None
+        errors = 0
+        for line in p.stdout.splitlines():
+            words = line.split()
+            if "requests in" in line:
+                reqs = int(words[0])
+            elif line.startswith("Requests/sec:"):
+                rps = float(words[1])
+            elif words[:1] == ["99%"]:
+                p99 = words[1]
+            elif "Non-2xx" in line or "Socket errors" in line:
+                errors += 1
+        if p.returncode != 0 or not reqs or rps is None or errors:
+            raise BenchError(f"{shlex.join(cmd)}: exit {p.returncode}\n"
+                             f"{p.stdout[-1500:]}{p.stderr[-500:]}")
+        return rps, (f"srv_cpu_us/req={srv / reqs * 1e6:.2f} p99={p99} "
+                     f"cli_busy={cli / wall * 100:.0f}%")
     return measure
 
 
@@ -431,6 +478,29 @@ BENCHES = [
 ]
 
 
+# HTTP/1.1: silly.net.http against nginx + Lua (content_by_lua) and against the same handler
+# written in Lua over silly.net.tcp; wrk drives them (scripts/bench/nginx_lua.py, http_*.lua).
+def http_bench(name, title, measure, tls=False, lua_tcp=True, target=None):
+    silly = [SILLY, bench_script("http_silly.lua"), "--port={port}"] + (["--tls=1"] if tls else [])
+    nginx = [sys.executable, bench_script("nginx_lua.py"), "{port}"] + (["--tls"] if tls else [])
+    contenders = [("silly", silly), ("nginx", nginx)]
+    if lua_tcp:
+        contenders.append(("lua-tcp", [SILLY, bench_script("http_lua_tcp.lua"), "--port={port}"]))
+    return ServerBench(name, title, contenders, measure=measure, unit="req/s", ratio="higher",
+                       target=target)
+
+
+BENCHES += [
+    http_bench("http_get", "HTTP GET, 50 connections, keep-alive", wrk()),
+    http_bench("http_browser", "HTTP GET with 8 browser-like fields, 50 connections",
+               wrk(*[a for h in BROWSER_HEADERS for a in ("-H", h)])),
+    http_bench("http_p16", "HTTP GET, 50 connections, pipeline 16",
+               wrk("-s", bench_script("wrk_pipeline.lua"))),
+    http_bench("https_get", "HTTPS GET, 50 connections, keep-alive", wrk(tls=True), tls=True,
+               lua_tcp=False),
+]
+
+
 def select(benches):
     only = os.environ.get("BENCH_ONLY", "").strip()
     if not only:
@@ -535,7 +605,12 @@ def main():
             print(f"  FAILED: {e}", flush=True)
             failed.append(b.name)
             continue
-        (silly_label, _), (peer_label, _) = b.contenders
+        # The ratio compares the first two contenders; a third (e.g. lua-tcp) is printed in
+        # the rounds only.
+        (silly_label, _), (peer_label, _) = b.contenders[:2]
+        for label, _ in b.contenders[2:]:
+            print(f"  median {label:8} {statistics.median(samples[label]):12.3f} {b.unit}",
+                  flush=True)
         silly_ms = statistics.median(samples[silly_label])
         peer_ms = statistics.median(samples[peer_label])
         ratio, ok, target = b.judge(silly_ms, peer_ms)

@@ -5,7 +5,8 @@
 # Select with BENCH_ONLY=pingpong,timers,startup and BENCH_ROUNDS=N; see scripts/bench.py.
 # BENCH_WRITE=docs/benchmarks.md also writes the final table into that page.
 # Installs the peers with apt-get when they are missing (Debian: lua5.4 lua-cqueues lua-luaossl
-# hyperfine redis-tools).
+# hyperfine redis-tools wrk nginx-light libnginx-mod-http-lua). nginx is never started as a
+# service: scripts/bench/nginx_lua.py runs its own instance with its own config and prefix.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,10 +17,18 @@ lua5.4 -e 'require "cqueues"' >/dev/null 2>&1 || missing+=(lua-cqueues)
 lua5.4 -e 'require "openssl"' >/dev/null 2>&1 || missing+=(lua-luaossl)
 command -v hyperfine >/dev/null || missing+=(hyperfine)
 command -v redis-benchmark >/dev/null || missing+=(redis-tools)
+command -v wrk >/dev/null || missing+=(wrk)
+command -v nginx >/dev/null || missing+=(nginx-light)
+[ -e /usr/lib/nginx/modules/ngx_http_lua_module.so ] || missing+=(libnginx-mod-http-lua)
 if ((${#missing[@]})); then
 	echo "bench: installing ${missing[*]}"
 	sudo=()
 	[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+	# Installed packages must not start system services (nginx): refuse them while installing.
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+		"${sudo[@]}" chmod +x /usr/sbin/policy-rc.d
+	fi
 	"${sudo[@]}" apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}"
 fi

@@ -9,6 +9,7 @@ local logger = require "silly.logger"
 local task_c = require "silly.task.c"
 local errno = require "silly.errno"
 local url = require "silly.net.http.url"
+local body = require "silly.net.http.body"
 
 local MARKER <const> = task_c.marker
 local yield = coroutine.yield
@@ -26,19 +27,11 @@ local gmatch = string.gmatch
 local xpcall = xpcall
 local traceback = debug.traceback
 local c_readrequest = c.readrequest
-local c_readline = c.readline
 local c_writehead = c.writehead
-local EOF <const> = errno.EOF
 local TIMEDOUT <const> = errno.TIMEDOUT
 
 -- Unread request body drained after the handler before the connection is given up.
 local DRAIN_MAX <const> = 64 * 1024
--- Longest chunk-size or trailer line accepted.
-local LINE_MAX <const> = 8 * 1024
--- Body bytes read from the connection per step of `readall` and the drain.
-local STEP <const> = 64 * 1024
--- Hex digits of a chunk size: 15 keep it below 2^60, no overflow.
-local HEX_MAX <const> = 15
 
 local M = {}
 
@@ -149,7 +142,8 @@ end
 
 -- Body reading ----------------------------------------------------------------------------
 
--- Sends "100 Continue" once, if the client asked and nothing was answered yet.
+-- Sends "100 Continue" once, if the client asked and nothing was answered yet (the body
+-- state's `before` hook).
 local function continue(st)
 	if st.expect then
 		st.expect = false
@@ -159,119 +153,6 @@ local function continue(st)
 	end
 end
 
--- Reads the trailer fields after the last chunk into `st.trailer`.
-local function read_trailer(s, st, timeout)
-	local trailer = {}
-	local ud = st.conn[1]
-	while true do
-		local line, err = wait(c_readline(ud, LINE_MAX, timeout))
-		if not line then
-			return nil, err
-		end
-		if sub(line, -2) ~= "\r\n" then
-			return nil, "bad chunked body: trailer line too long"
-		end
-		if line == "\r\n" then
-			break
-		end
-		local name, value = match(line, "^([^:%s]+):%s*(.-)%s*\r\n$")
-		if not name then
-			return nil, "bad chunked body: malformed trailer field"
-		end
-		name = lower(name)
-		local old = trailer[name]
-		if old == nil then
-			trailer[name] = value
-		elseif type(old) == "table" then
-			old[#old + 1] = value
-		else
-			trailer[name] = { old, value }
-		end
-	end
-	s.trailer = trailer
-	return true
-end
-
--- Starts the next chunk: its size into `st.chunk`, or the end of the body.
-local function next_chunk(s, st, timeout)
-	local ud = st.conn[1]
-	if st.chunk == 0 and st.started then
-		-- The CRLF after the previous chunk's data.
-		local crlf, err = st.conn:read(2, timeout)
-		if not crlf then
-			return nil, err
-		end
-		if crlf ~= "\r\n" then
-			return nil, "bad chunked body: missing CRLF after chunk data"
-		end
-	end
-	st.started = true
-	local line, err = wait(c_readline(ud, LINE_MAX, timeout))
-	if not line then
-		return nil, err
-	end
-	local hex = match(line, "^(%x+)[^\r\n]*\r\n$")
-	if not hex or #hex > HEX_MAX then
-		return nil, "bad chunked body: malformed chunk size"
-	end
-	local size = tonumber(hex, 16)
-	if size == 0 then
-		st.left = 0
-		st.done = true
-		return read_trailer(s, st, timeout)
-	end
-	st.chunk = size
-	return true
-end
-
--- Up to `n` body bytes (fewer only at the end of the body); "" at the end.
-local function read_some(s, st, n, timeout)
-	if st.done then
-		return ""
-	end
-	continue(st)
-	if st.left == "chunked" then
-		if st.chunk == 0 then
-			local ok, err = next_chunk(s, st, timeout)
-			if not ok then
-				return nil, err
-			end
-			if st.done then
-				return ""
-			end
-		end
-		if n > st.chunk then
-			n = st.chunk
-		end
-	elseif n > st.left then
-		n = st.left
-	end
-	local data, err = st.conn:read(n, timeout)
-	if not data then
-		return nil, err
-	end
-	st.received = st.received + n
-	if st.received > st.maxbody then
-		return nil, "request body over maxbodysize"
-	end
-	if st.left == "chunked" then
-		st.chunk = st.chunk - n
-	else
-		st.left = st.left - n
-		if st.left == 0 then
-			st.done = true
-			s.trailer = s.trailer or {}
-		end
-	end
-	return data
-end
-
--- A body read failed: the connection cannot carry another request.
-local function fail(st, err)
-	st.broken = true
-	return nil, err
-end
-
 ---Reads exactly `n` body bytes; at the end of the body, what is left, then `nil, errno.EOF`.
 ---@param n integer
 ---@param timeout integer? milliseconds (default: the listener's `bodytimeout`)
@@ -279,24 +160,9 @@ end
 ---@return string? err EOF at the end of the body, TIMEDOUT, or why the body is malformed
 function stream:read(n, timeout)
 	local st = self[STATE]
-	timeout = timeout or st.bodytimeout
-	local parts = {}
-	local got = 0
-	while got < n do
-		if st.done then
-			break
-		end
-		local data, err = read_some(self, st, n - got, timeout)
-		if not data then
-			return fail(st, err)
-		end
-		parts[#parts + 1] = data
-		got = got + #data
-	end
-	if got == 0 and n > 0 then
-		return nil, EOF
-	end
-	return concat(parts)
+	local data, err = body.read(st, n, timeout or st.bodytimeout)
+	self.trailer = st.trailer
+	return data, err
 end
 
 ---Reads the whole body (at most the listener's `maxbodysize`).
@@ -305,16 +171,9 @@ end
 ---@return string? err TIMEDOUT, or why the body is malformed or too large
 function stream:readall(timeout)
 	local st = self[STATE]
-	timeout = timeout or st.bodytimeout
-	local parts = {}
-	while not st.done do
-		local data, err = read_some(self, st, STEP, timeout)
-		if not data then
-			return fail(st, err)
-		end
-		parts[#parts + 1] = data
-	end
-	return concat(parts)
+	local data, err = body.readall(st, timeout or st.bodytimeout)
+	self.trailer = st.trailer
+	return data, err
 end
 
 -- Responses --------------------------------------------------------------------------------
@@ -518,11 +377,11 @@ local function new_stream(conn, head, conf, scheme)
 	else
 		path, query = target, {}
 	end
-	local body, refused = framing(h)
-	if not body then
+	local framed, refused = framing(h)
+	if not framed then
 		return nil, refused
 	end
-	if body ~= "chunked" and body > conf.maxbodysize then
+	if framed ~= "chunked" and framed > conf.maxbodysize then
 		return nil, 413
 	end
 	local keepalive
@@ -535,14 +394,16 @@ local function new_stream(conn, head, conf, scheme)
 		conn = conn,
 		method = head.method,
 		minor = minor,
-		left = body,
+		left = framed,
 		chunk = 0,
 		started = false,
-		done = body == 0,
+		done = framed == 0,
+		trailer = framed == 0 and {} or nil,
 		received = 0,
 		maxbody = conf.maxbodysize,
 		bodytimeout = conf.bodytimeout,
-		expect = minor == 1 and has_token(h.expect, "100-continue") and body ~= 0,
+		expect = minor == 1 and has_token(h.expect, "100-continue") and framed ~= 0,
+		before = continue,
 		responded = false,
 		ended = false,
 		close = not keepalive,
@@ -553,7 +414,7 @@ local function new_stream(conn, head, conf, scheme)
 		path = path,
 		query = query,
 		header = h,
-		trailer = body == 0 and {} or nil,
+		trailer = framed == 0 and {} or nil,
 		version = minor == 0 and "HTTP/1.0" or "HTTP/1.1",
 		scheme = scheme,
 		remoteaddr = conn.remoteaddr,
@@ -587,18 +448,7 @@ local function finish(s, st, ok, err)
 	end
 	-- What the handler did not read goes, within bounds, so the next request can be parsed.
 	st.expect = false
-	local drained = 0
-	while not st.done do
-		local data = read_some(s, st, STEP, st.bodytimeout)
-		if not data then
-			return false
-		end
-		drained = drained + #data
-		if drained > DRAIN_MAX then
-			return false
-		end
-	end
-	return true
+	return body.drain(st, DRAIN_MAX, st.bodytimeout)
 end
 
 local function handler_error(err)

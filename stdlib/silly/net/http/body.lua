@@ -1,0 +1,235 @@
+-- silly.net.http.body: reading an HTTP/1.1 message body (content-length or chunked, with
+-- trailer fields) from a connection, for the server's request bodies and the client's
+-- response bodies (docs/http.md).
+--
+-- A body state is a table: `conn` (the tcp/tls connection), `left` (bytes still to come, or
+-- "chunked", or "close" for a body that ends with the connection), `chunk` (bytes left in the
+-- current chunk), `started` (a chunk was read), `done`, `received`, `maxbody`, and, once the
+-- body ended, `trailer`. `before` (optional) runs before each read from the connection (the
+-- server's "100 Continue").
+local c = require "silly.net.http.c"
+local task_c = require "silly.task.c"
+local errno = require "silly.errno"
+
+local MARKER <const> = task_c.marker
+local yield = coroutine.yield
+local type = type
+local tonumber = tonumber
+local concat = table.concat
+local lower = string.lower
+local sub = string.sub
+local match = string.match
+local c_readline = c.readline
+local EOF <const> = errno.EOF
+
+-- Longest chunk-size or trailer line accepted.
+local LINE_MAX <const> = 8 * 1024
+-- Body bytes read from the connection per step of `readall`.
+local STEP <const> = 64 * 1024
+-- Hex digits of a chunk size: 15 keep it below 2^60, no overflow.
+local HEX_MAX <const> = 15
+
+local M = {}
+
+-- `c_*` natives answer MARKER when the task must wait; the yield returns their answer.
+local function wait(v, ...)
+	if v == MARKER then
+		return yield(MARKER)
+	end
+	return v, ...
+end
+
+-- Reads the trailer fields after the last chunk into `st.trailer`.
+local function read_trailer(st, timeout)
+	local trailer = {}
+	local ud = st.conn[1]
+	while true do
+		local line, err = wait(c_readline(ud, LINE_MAX, timeout))
+		if not line then
+			return nil, err
+		end
+		if sub(line, -2) ~= "\r\n" then
+			return nil, "bad chunked body: trailer line too long"
+		end
+		if line == "\r\n" then
+			break
+		end
+		local name, value = match(line, "^([^:%s]+):%s*(.-)%s*\r\n$")
+		if not name then
+			return nil, "bad chunked body: malformed trailer field"
+		end
+		name = lower(name)
+		local old = trailer[name]
+		if old == nil then
+			trailer[name] = value
+		elseif type(old) == "table" then
+			old[#old + 1] = value
+		else
+			trailer[name] = { old, value }
+		end
+	end
+	st.trailer = trailer
+	return true
+end
+
+-- Starts the next chunk: its size into `st.chunk`, or the end of the body.
+local function next_chunk(st, timeout)
+	local ud = st.conn[1]
+	if st.chunk == 0 and st.started then
+		-- The CRLF after the previous chunk's data.
+		local crlf, err = st.conn:read(2, timeout)
+		if not crlf then
+			return nil, err
+		end
+		if crlf ~= "\r\n" then
+			return nil, "bad chunked body: missing CRLF after chunk data"
+		end
+	end
+	st.started = true
+	local line, err = wait(c_readline(ud, LINE_MAX, timeout))
+	if not line then
+		return nil, err
+	end
+	local hex = match(line, "^(%x+)[^\r\n]*\r\n$")
+	if not hex or #hex > HEX_MAX then
+		return nil, "bad chunked body: malformed chunk size"
+	end
+	local size = tonumber(hex, 16)
+	if size == 0 then
+		st.left = 0
+		st.done = true
+		return read_trailer(st, timeout)
+	end
+	st.chunk = size
+	return true
+end
+
+---Up to `n` body bytes (fewer only at the end of the body); "" at the end.
+---@return string? data
+---@return string? err
+function M.read_some(st, n, timeout)
+	if st.done then
+		return ""
+	end
+	if st.before then
+		st.before(st)
+	end
+	if st.left == "chunked" then
+		if st.chunk == 0 then
+			local ok, err = next_chunk(st, timeout)
+			if not ok then
+				return nil, err
+			end
+			if st.done then
+				return ""
+			end
+		end
+		if n > st.chunk then
+			n = st.chunk
+		end
+	elseif st.left == "close" then
+		-- Ends with the connection: whatever arrives, up to `n`.
+		local data, err = st.conn:read(n, timeout)
+		if not data then
+			if err == EOF then
+				local rest = st.conn:read(st.conn:unreadbytes())
+				st.done = true
+				st.trailer = st.trailer or {}
+				return rest or ""
+			end
+			return nil, err
+		end
+		st.received = st.received + #data
+		if st.received > st.maxbody then
+			return nil, "body over maxbodysize"
+		end
+		return data
+	elseif n > st.left then
+		n = st.left
+	end
+	local data, err = st.conn:read(n, timeout)
+	if not data then
+		return nil, err
+	end
+	st.received = st.received + n
+	if st.received > st.maxbody then
+		return nil, "body over maxbodysize"
+	end
+	if st.left == "chunked" then
+		st.chunk = st.chunk - n
+	else
+		st.left = st.left - n
+		if st.left == 0 then
+			st.done = true
+			st.trailer = st.trailer or {}
+		end
+	end
+	return data
+end
+
+-- A body read failed: the connection cannot carry another message.
+local function fail(st, err)
+	st.broken = true
+	return nil, err
+end
+
+---Exactly `n` body bytes; at the end of the body what is left, then `nil, errno.EOF`.
+---@return string? data
+---@return string? err
+function M.read(st, n, timeout)
+	local parts = {}
+	local got = 0
+	while got < n do
+		if st.done then
+			break
+		end
+		local data, err = M.read_some(st, n - got, timeout)
+		if not data then
+			return fail(st, err)
+		end
+		if data == "" and st.left == "close" and st.done then
+			break
+		end
+		parts[#parts + 1] = data
+		got = got + #data
+	end
+	if got == 0 and n > 0 then
+		return nil, EOF
+	end
+	return concat(parts)
+end
+
+---The rest of the body (bounded by `st.maxbody`).
+---@return string? body
+---@return string? err
+function M.readall(st, timeout)
+	local parts = {}
+	while not st.done do
+		local data, err = M.read_some(st, STEP, timeout)
+		if not data then
+			return fail(st, err)
+		end
+		parts[#parts + 1] = data
+	end
+	return concat(parts)
+end
+
+---Reads and drops the rest of the body, at most `max` bytes; false if it was longer or broken.
+---@return boolean
+function M.drain(st, max, timeout)
+	local drained = 0
+	while not st.done do
+		local data = M.read_some(st, STEP, timeout)
+		if not data then
+			return false
+		end
+		drained = drained + #data
+		if drained > max then
+			return false
+		end
+	end
+	return true
+end
+
+return M
+
