@@ -372,3 +372,69 @@ assert r.closed()
     );
     srv.assert_running();
 }
+
+/// The client against Python's `http.server` as the upstream: keep-alive pooling (the
+/// server sees one connection for two requests), a gzip body decoded, an HTTP/1.0 body that
+/// ends with the connection.
+#[test]
+fn client_against_python_http_server() {
+    let upstream = crate::common::PythonServer::start(
+        r#"
+import gzip, http.server, socketserver, sys, threading
+peers = []
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a):
+        pass
+    def do_GET(self):
+        peers.append(self.client_address[1])
+        if self.path == "/gzip":
+            body = gzip.compress(b"squeezed " * 100)
+            self.send_response(200)
+            self.send_header("content-encoding", "gzip")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        elif self.path == "/old":
+            self.protocol_version = "HTTP/1.0"
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"until the end")
+            self.close_connection = True
+        else:
+            body = ("peer %d" % len(set(peers))).encode()
+            self.send_response(200)
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+srv = socketserver.ThreadingTCPServer(("127.0.0.1", 0), H)
+print("PORT", srv.server_address[1], flush=True)
+threading.Timer(20, srv.shutdown).start()
+srv.serve_forever()
+"#,
+        &[],
+        LIMIT,
+    );
+    let script = format!(
+        r#"
+local http = require "silly.net.http"
+local base = "http://127.0.0.1:{port}"
+local c = http.newclient({{ timeout = 5000 }})
+local a = assert(c:get(base .. "/one"))
+local b = assert(c:get(base .. "/two"))
+print("POOL", a.body, b.body)
+local z = assert(c:get(base .. "/gzip", nil, {{ gzip = true }}))
+print("GZIP", z.header["content-encoding"], #z.body, z.body:sub(1, 9))
+local o = assert(c:get(base .. "/old"))
+print("OLD", o.version, o.body)
+c:close()
+"#,
+        port = upstream.port
+    );
+    let out = crate::common::run(&["-e", &script], "", LIMIT);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines[0], "POOL\tpeer 1\tpeer 1", "{out:?}");
+    assert_eq!(lines[1], "GZIP\tgzip\t900\tsqueezed ", "{out:?}");
+    assert_eq!(lines[2], "OLD\tHTTP/1.0\tuntil the end", "{out:?}");
+}

@@ -1,4 +1,4 @@
--- silly.net.http: HTTP/1.1 servers over TCP and TLS (docs/http.md).
+-- silly.net.http: HTTP/1.1 servers and clients over TCP and TLS (docs/http.md).
 --
 -- The protocol work (parsing heads, building response heads) is native
 -- (src/native/net/http); the request loop and the stream API are silly.net.http.server.
@@ -6,6 +6,7 @@ local tcp = require "silly.net.tcp"
 local tls = require "silly.net.tls"
 local check = require "silly.internal.check"
 local server = require "silly.net.http.server"
+local client = require "silly.net.http.client"
 local c = require "silly.net.http.c"
 
 local type = type
@@ -69,6 +70,50 @@ function M.listen(conf)
 		return tls.listen(lconf)
 	end
 	return tcp.listen(lconf)
+end
+
+-- The client of the module-level functions, with the default options.
+local default = client.new()
+
+---A client with its own connection pool; `opts` are the defaults of its calls (`timeout`,
+---`connecttimeout`, `maxidleperhost`, `idletimeout`, `maxbodysize`, `redirects`, `gzip`, and
+---every `tls.connect` option).
+---@param opts table?
+---@return table client with `get`, `post` and `request`
+function M.newclient(opts)
+	if opts ~= nil then
+		check.type(opts, "table", 1, "newclient")
+	end
+	return client.new(opts)
+end
+
+---`GET url` on the default client: `{status, header, body, version}` | nil, err.
+---@param url string
+---@param header table?
+---@param opts table?
+function M.get(url, header, opts)
+	check.type(url, "string", 1, "get")
+	return default:get(url, header, opts)
+end
+
+---`POST url` with `body` on the default client.
+---@param url string
+---@param header table?
+---@param body string?
+---@param opts table?
+function M.post(url, header, body, opts)
+	check.type(url, "string", 1, "post")
+	return default:post(url, header, body, opts)
+end
+
+---Starts a request on the default client; returns its stream (write, closewrite,
+---waitresponse, read, readall, close).
+---@param method string
+---@param url string
+---@param header table?
+---@param opts table?
+function M.request(method, url, header, opts)
+	return default:request(method, url, header, opts)
 end
 
 return M

@@ -166,8 +166,13 @@ fn value_bytes(v: &Value) -> Option<Vec<u8>> {
     }
 }
 
-/// What the server adds to the handler's fields.
-pub struct Extra {
+/// What the server (or client) adds to the caller's fields.
+#[derive(Default)]
+pub struct Extra<'a> {
+    /// `host` (requests: the URL's authority, unless the caller gave one).
+    pub host: Option<&'a str>,
+    /// No `date` (requests carry none).
+    pub no_date: bool,
     /// `content-length` (when the handler gave none and the length is known).
     pub length: Option<u64>,
     pub chunked: bool,
@@ -188,7 +193,45 @@ pub fn build_response(
     out.push(b' ');
     out.extend_from_slice(reason(status).as_bytes());
     out.extend_from_slice(b"\r\n");
-    let mut dated = false;
+    fields_and_extra(out, header, extra)
+}
+
+/// A request head: the request line, then the fields as for a response (no `date`; `host`
+/// from `extra` unless the caller gave one). The method must be a token and the target free
+/// of spaces and control characters.
+pub fn build_request(
+    method: &[u8],
+    target: &[u8],
+    header: Option<&Table>,
+    extra: &Extra,
+) -> Result<Vec<u8>, String> {
+    if !is_token(method) {
+        return Err(format!(
+            "method {:?} is not a token",
+            String::from_utf8_lossy(method)
+        ));
+    }
+    if target.is_empty() || target.iter().any(|&b| b <= b' ' || b == 0x7f) {
+        return Err(format!(
+            "target {:?} is empty or has spaces or control characters",
+            String::from_utf8_lossy(target)
+        ));
+    }
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(method);
+    out.push(b' ');
+    out.extend_from_slice(target);
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    fields_and_extra(out, header, extra)
+}
+
+fn fields_and_extra(
+    mut out: Vec<u8>,
+    header: Option<&Table>,
+    extra: &Extra,
+) -> Result<Vec<u8>, String> {
+    let mut dated = extra.no_date;
+    let mut hosted = extra.host.is_none();
     if let Some(h) = header {
         for pair in h.pairs::<Value, Value>() {
             let (k, v) = pair.map_err(|e| e.to_string())?;
@@ -206,6 +249,7 @@ pub fn build_response(
                 ));
             }
             dated |= name.eq_ignore_ascii_case(b"date");
+            hosted |= name.eq_ignore_ascii_case(b"host");
             match &v {
                 Value::Table(list) => {
                     for item in list.sequence_values::<Value>() {
@@ -234,6 +278,9 @@ pub fn build_response(
     }
     if !dated {
         date::append_field(&mut out);
+    }
+    if let (false, Some(h)) = (hosted, extra.host) {
+        push_field(&mut out, b"host", h.as_bytes())?;
     }
     if let Some(n) = extra.length {
         out.extend_from_slice(b"content-length: ");

@@ -90,6 +90,7 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
                     length,
                     chunked,
                     close,
+                    ..Default::default()
                 };
                 match head::build_response(status, header.as_ref(), &extra) {
                     Ok(bytes) => lua_status(lua, h.0.write(&bytes)),
@@ -97,6 +98,55 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
                 }
             },
         )?,
+    )?;
+    // writerequest(ud, method, target, header?, host, length?, chunked) -> true | false, err;
+    // or nil and the reason the request is not allowed.
+    m.set(
+        "writerequest",
+        lua.create_function(
+            |lua,
+             (h, method, target, header, host, length, chunked): (
+                UserDataRef<StreamHandle>,
+                mlua::LuaString,
+                mlua::LuaString,
+                Option<Table>,
+                String,
+                Option<u64>,
+                bool,
+            )| {
+                let extra = head::Extra {
+                    host: Some(&host),
+                    no_date: true,
+                    length,
+                    chunked,
+                    close: false,
+                };
+                match head::build_request(
+                    &method.as_bytes()[..],
+                    &target.as_bytes()[..],
+                    header.as_ref(),
+                    &extra,
+                ) {
+                    Ok(bytes) => lua_status(lua, h.0.write(&bytes)),
+                    Err(e) => (Value::Nil, e).into_lua_multi(lua),
+                }
+            },
+        )?,
+    )?;
+    // gunzip(data, max) -> text | nil, err: a gzip body, at most `max` bytes once inflated.
+    m.set(
+        "gunzip",
+        lua.create_function(|lua, (data, max): (mlua::LuaString, usize)| {
+            use std::io::Read;
+            let bytes = data.as_bytes();
+            let mut out = Vec::new();
+            let mut dec = flate2::read::MultiGzDecoder::new(&bytes[..]).take(max as u64 + 1);
+            match dec.read_to_end(&mut out) {
+                Ok(_) if out.len() > max => (Value::Nil, "body over maxbodysize").into_lua_multi(lua),
+                Ok(_) => lua.create_string(&out)?.into_lua_multi(lua),
+                Err(e) => (Value::Nil, format!("bad gzip body: {e}")).into_lua_multi(lua),
+            }
+        })?,
     )?;
     Ok(m)
 }

@@ -1,0 +1,529 @@
+-- silly.net.http.client: the HTTP/1.1 client behind `http.request`, `get`, `post` and
+-- `newclient` (docs/http.md): a connection pool per scheme, host, port (and TLS options),
+-- whole-call timeouts, bounded bodies, opt-in redirects and gzip.
+local tcp = require "silly.net.tcp"
+local tls = require "silly.net.tls"
+local time = require "silly.time"
+local task_c = require "silly.task.c"
+local c = require "silly.net.http.c"
+local url = require "silly.net.http.url"
+local body = require "silly.net.http.body"
+local check = require "silly.internal.check"
+
+local MARKER <const> = task_c.marker
+local yield = coroutine.yield
+local type = type
+local pairs = pairs
+local tostring = tostring
+local tonumber = tonumber
+local setmetatable = setmetatable
+local concat = table.concat
+local sort = table.sort
+local remove = table.remove
+local format = string.format
+local lower = string.lower
+local gmatch = string.gmatch
+local match = string.match
+local monotonic = time.monotonic
+local c_readresponse = c.readresponse
+local c_writerequest = c.writerequest
+local c_gunzip = c.gunzip
+
+-- Defaults of the client options (sizes in bytes, times in milliseconds).
+local DEFAULTS <const> = {
+	timeout = 30000,
+	connecttimeout = 10000,
+	maxidleperhost = 10,
+	idletimeout = 30000,
+	maxbodysize = 64 * 1024 * 1024,
+	maxheadersize = 64 * 1024,
+	redirects = 0,
+	gzip = false,
+}
+-- The options that go to tls.connect (they also tell pooled connections apart).
+local TLS_KEYS <const> = { "ca", "cafile", "verify", "insecure", "hostname", "cert", "certfile",
+	"key", "keyfile", "ciphers", "ciphersuites", "minversion", "maxversion" }
+-- Methods that send no body unless the caller says how long it is.
+local NO_BODY <const> = { GET = true, HEAD = true, DELETE = true, OPTIONS = true, TRACE = true }
+local REDIRECT <const> = { [301] = true, [302] = true, [303] = true, [307] = true, [308] = true }
+
+local M = {}
+
+local function wait(v, ...)
+	if v == MARKER then
+		return yield(MARKER)
+	end
+	return v, ...
+end
+
+-- An option from the call, else from the client, else the default.
+local function option(client, opts, k)
+	local v = opts and opts[k]
+	if v == nil then
+		v = client.opts[k]
+	end
+	if v == nil then
+		v = DEFAULTS[k]
+	end
+	return v
+end
+
+-- What tells pooled connections apart besides the address: the TLS options used.
+local function tls_identity(client, opts)
+	local parts = {}
+	for _, k in pairs(TLS_KEYS) do
+		local v = option(client, opts, k)
+		if v ~= nil then
+			if type(v) == "table" then
+				v = concat(v, "\0")
+			end
+			parts[#parts + 1] = k .. "=" .. tostring(v)
+		end
+	end
+	sort(parts)
+	return concat(parts, ";")
+end
+
+-- A pooled idle connection to `key`, if one is still alive and fresh.
+local function take_idle(client, key)
+	local list = client.idle[key]
+	if not list then
+		return nil
+	end
+	local now = monotonic()
+	while #list > 0 do
+		local e = remove(list)
+		if e.conn:isalive() and e.conn:unreadbytes() == 0 and now - e.at < e.idletimeout then
+			return e.conn
+		end
+		e.conn:close()
+	end
+	return nil
+end
+
+local function put_idle(client, key, conn, max, idletimeout)
+	local list = client.idle[key]
+	if not list then
+		list = {}
+		client.idle[key] = list
+	end
+	if #list >= max then
+		conn:close()
+		return
+	end
+	list[#list + 1] = { conn = conn, at = monotonic(), idletimeout = idletimeout }
+end
+
+local function connect(client, u, opts, left)
+	local address = (u.host:find(":", 1, true) and ("[" .. u.host .. "]") or u.host) .. ":" .. u.port
+	local ctimeout = option(client, opts, "connecttimeout")
+	if left < ctimeout then
+		ctimeout = left
+	end
+	if u.scheme == "https" then
+		local t = { timeout = ctimeout, alpnprotos = { "http/1.1" }, hostname = u.host }
+		for _, k in pairs(TLS_KEYS) do
+			local v = option(client, opts, k)
+			if v ~= nil then
+				t[k] = v
+			end
+		end
+		return tls.connect(address, t)
+	end
+	return tcp.connect(address, { timeout = ctimeout })
+end
+
+---A request in progress and its response.
+---@class silly.net.http.clientstream
+---@field status integer? set by `waitresponse`
+---@field header table<string, string|string[]>? set by `waitresponse`
+---@field version string? set by `waitresponse`
+---@field trailer table? set once the body was read to its end
+local cstream = {}
+local cstream_mt = { __index = cstream, __name = "silly.net.http.clientstream" }
+local STATE <const> = {}
+
+-- Milliseconds left of the whole call (at least 0).
+local function left(st)
+	local l = st.deadline - monotonic()
+	return l > 0 and l or 0
+end
+
+---Sends request body bytes.
+---@param data string
+---@return boolean ok
+---@return string? err
+function cstream:write(data)
+	local st = self[STATE]
+	if st.ended then
+		return false, "write: the request has ended"
+	end
+	if #data == 0 then
+		return true
+	end
+	if st.mode == "chunked" then
+		return st.conn:write({ format("%x\r\n", #data), data, "\r\n" })
+	end
+	if st.mode == "none" or st.sent + #data > st.mode then
+		return false, "write: body longer than the request's content-length"
+	end
+	st.sent = st.sent + #data
+	return st.conn:write(data)
+end
+
+---Sends the last request body bytes (and trailer fields on a chunked request).
+---@param data string?
+---@param trailer table<string, string>?
+---@return boolean ok
+---@return string? err
+function cstream:closewrite(data, trailer)
+	local st = self[STATE]
+	if st.ended then
+		return true
+	end
+	if data and #data > 0 then
+		local ok, err = self:write(data)
+		if not ok then
+			return ok, err
+		end
+	end
+	st.ended = true
+	if st.mode == "chunked" then
+		local tail = {}
+		for k, v in pairs(trailer or {}) do
+			if not match(k, "^[%w!#$%%&'*+%-.^_`|~]+$") or match(tostring(v), "[\r\n%z]") then
+				error("closewrite: trailer field " .. format("%q", k) .. " is not allowed", 2)
+			end
+			tail[#tail + 1] = k .. ": " .. tostring(v) .. "\r\n"
+		end
+		return st.conn:write({ "0\r\n", concat(tail), "\r\n" })
+	end
+	if type(st.mode) == "number" and st.sent < st.mode then
+		st.broken = true
+		return false, "closewrite: body shorter than the request's content-length"
+	end
+	return true
+end
+
+---Waits for the response head; then `status`, `header` and `version` are set.
+---@param timeout integer? milliseconds (default: what is left of the call's timeout)
+---@return boolean ok
+---@return string? err
+function cstream:waitresponse(timeout)
+	local st = self[STATE]
+	if self.status then
+		return true
+	end
+	if not st.ended then
+		local ok, err = self:closewrite()
+		if not ok then
+			return ok, err
+		end
+	end
+	while true do
+		local head, err = wait(c_readresponse(st.conn[1], st.maxheadersize, timeout or left(st)))
+		if not head then
+			st.broken = true
+			return false, err
+		end
+		if type(head) == "number" then
+			st.broken = true
+			return false, "malformed response head"
+		end
+		if head.status >= 200 or head.status == 101 then
+			local h = head.header
+			self.status, self.header = head.status, h
+			self.version = head.minor == 0 and "HTTP/1.0" or "HTTP/1.1"
+			local keep = head.minor == 1
+			for t in gmatch(type(h.connection) == "table" and concat(h.connection, ",") or h.connection or "", "[^,]+") do
+				if lower(match(t, "^%s*(.-)%s*$")) == "close" then
+					keep = false
+				end
+			end
+			st.keepalive = keep
+			local b = st.body
+			if st.method == "HEAD" or head.status == 204 or head.status == 304 or head.status < 200 then
+				b.left, b.done, b.trailer = 0, true, {}
+			elseif h["transfer-encoding"] then
+				b.left = "chunked"
+			elseif h["content-length"] then
+				local n = tonumber(type(h["content-length"]) == "table" and h["content-length"][1]
+					or h["content-length"])
+				if not n or n < 0 or n % 1 ~= 0 then
+					st.broken = true
+					return false, "malformed content-length"
+				end
+				if n > b.maxbody then
+					st.broken = true
+					return false, "body over maxbodysize"
+				end
+				b.left, b.done = n, n == 0
+				if n == 0 then
+					b.trailer = {}
+				end
+			else
+				b.left = "close"
+				st.keepalive = false
+			end
+			return true
+		end
+		-- An interim response (100 Continue ...): the final one follows.
+	end
+end
+
+---Reads exactly `n` bytes of the response body (the rest at its end, then `nil, errno.EOF`).
+---@param n integer
+---@param timeout integer?
+---@return string? data
+---@return string? err
+function cstream:read(n, timeout)
+	local st = self[STATE]
+	if not self.status then
+		local ok, err = self:waitresponse()
+		if not ok then
+			return nil, err
+		end
+	end
+	local data, err = body.read(st.body, n, timeout or left(st))
+	self.trailer = st.body.trailer
+	return data, err
+end
+
+---Reads the whole response body (at most `maxbodysize`).
+---@param timeout integer?
+---@return string? body
+---@return string? err
+function cstream:readall(timeout)
+	local st = self[STATE]
+	if not self.status then
+		local ok, err = self:waitresponse()
+		if not ok then
+			return nil, err
+		end
+	end
+	local data, err = body.readall(st.body, timeout or left(st))
+	self.trailer = st.body.trailer
+	if data and st.gzip and self.header["content-encoding"] == "gzip" then
+		return c_gunzip(data, st.body.maxbody)
+	end
+	return data, err
+end
+
+---Ends the exchange: a keep-alive connection whose response was read to its end goes back
+---to the pool; any other is closed.
+function cstream:close()
+	local st = self[STATE]
+	if st.closed then
+		return
+	end
+	st.closed = true
+	local b = st.body
+	if st.keepalive and st.ended and b.done and not st.broken and not b.broken then
+		put_idle(st.client, st.key, st.conn, st.maxidle, st.idletimeout)
+	else
+		st.conn:close()
+	end
+end
+
+---Starts a request: connects (or takes a pooled connection) and sends the head. Send the
+---body with `write`/`closewrite`, then `waitresponse`, `read`/`readall`, and `close`.
+---@param client table
+---@param method string
+---@param target string the URL
+---@param header table<string, string|number|(string|number)[]>?
+---@param opts table?
+---@return silly.net.http.clientstream? stream
+---@return string? err
+local function request(client, method, target, header, opts)
+	check.type(method, "string", 1, "request")
+	check.type(target, "string", 2, "request")
+	if header ~= nil then
+		check.type(header, "table", 3, "request")
+	end
+	local u, uerr = url.parse(target)
+	if not u then
+		return nil, uerr
+	end
+	local deadline = monotonic() + option(client, opts, "timeout")
+	local key = u.scheme .. "://" .. u.authority .. "#" .. tls_identity(client, opts)
+	local gzip = option(client, opts, "gzip")
+	local given_length, given_te, given_ae = nil, nil, false
+	for k, v in pairs(header or {}) do
+		if type(k) == "string" then
+			local name = lower(k)
+			if name == "content-length" then
+				given_length = tonumber(v)
+			elseif name == "transfer-encoding" then
+				given_te = v
+			elseif name == "accept-encoding" then
+				given_ae = true
+			end
+		end
+	end
+	if gzip and not given_ae then
+		local copy = {}
+		for k, v in pairs(header or {}) do
+			copy[k] = v
+		end
+		copy["accept-encoding"] = "gzip"
+		header = copy
+	end
+	local mode, chunked
+	if given_length then
+		mode = given_length
+	elseif given_te then
+		mode = "chunked"
+	elseif NO_BODY[method] then
+		mode = "none"
+	else
+		mode, chunked = "chunked", true
+	end
+	local conn = take_idle(client, key)
+	if not conn then
+		local err
+		conn, err = connect(client, u, opts, deadline - monotonic())
+		if not conn then
+			return nil, err
+		end
+	end
+	local ok, err = c_writerequest(conn[1], method, u.target, header, u.authority, nil, chunked or false)
+	if ok == nil then
+		conn:close()
+		check.argerror(3, "request", err)
+	end
+	if not ok then
+		conn:close()
+		return nil, err
+	end
+	local maxbody = option(client, opts, "maxbodysize")
+	local st = {
+		client = client,
+		key = key,
+		conn = conn,
+		method = method,
+		mode = mode,
+		sent = 0,
+		ended = mode == "none",
+		deadline = deadline,
+		gzip = gzip,
+		maxheadersize = option(client, opts, "maxheadersize"),
+		maxidle = option(client, opts, "maxidleperhost"),
+		idletimeout = option(client, opts, "idletimeout"),
+		keepalive = false,
+		broken = false,
+		closed = false,
+		body = { conn = conn, left = 0, chunk = 0, started = false, done = false, received = 0, maxbody = maxbody },
+	}
+	return setmetatable({ [STATE] = st }, cstream_mt)
+end
+
+-- The next URL of a redirect, relative to the current one.
+local function resolve(base, location)
+	if match(location, "^%a[%w+.-]*://") then
+		return location
+	end
+	local u = url.parse(base)
+	local origin = u.scheme .. "://" .. u.authority
+	if location:sub(1, 2) == "//" then
+		return u.scheme .. ":" .. location
+	end
+	if location:sub(1, 1) == "/" then
+		return origin .. location
+	end
+	local dir = match(u.target, "^([^?]*/)") or "/"
+	return origin .. dir .. location
+end
+
+-- One whole exchange: request, body, response, following redirects when asked.
+local function exchange(client, method, target, header, data, opts)
+	local hops = option(client, opts, "redirects")
+	while true do
+		local h = header
+		if data then
+			h = {}
+			for k, v in pairs(header or {}) do
+				h[k] = v
+			end
+			h["content-length"] = #data
+		end
+		local s, err = request(client, method, target, h, opts)
+		if not s then
+			return nil, err
+		end
+		local ok, werr = s:closewrite(data)
+		if ok then
+			ok, werr = s:waitresponse()
+		end
+		if not ok then
+			s:close()
+			return nil, werr
+		end
+		local location = s.header.location
+		if hops > 0 and REDIRECT[s.status] and type(location) == "string" then
+			s:readall()
+			s:close()
+			hops = hops - 1
+			target = resolve(target, location)
+			if s.status == 303 or ((s.status == 301 or s.status == 302) and method == "POST") then
+				method, data = method == "HEAD" and "HEAD" or "GET", nil
+			end
+		else
+			local b, rerr = s:readall()
+			s:close()
+			if not b then
+				return nil, rerr
+			end
+			return { status = s.status, header = s.header, body = b, version = s.version }
+		end
+	end
+end
+
+local client = {}
+local client_mt = { __index = client, __name = "silly.net.http.client" }
+
+---`GET url`: the whole response `{status, header, body, version}`.
+---@param target string
+---@param header table?
+---@param opts table?
+---@return {status: integer, header: table, body: string, version: string}? response
+---@return string? err
+function client:get(target, header, opts)
+	return exchange(self, "GET", target, header, nil, opts)
+end
+
+---`POST url` with `body` (content-length set from it).
+---@param target string
+---@param header table?
+---@param data string?
+---@param opts table?
+---@return {status: integer, header: table, body: string, version: string}? response
+---@return string? err
+function client:post(target, header, data, opts)
+	return exchange(self, "POST", target, header, data or "", opts)
+end
+
+---Starts a request and returns its stream (see `silly.net.http.clientstream`).
+---@return silly.net.http.clientstream? stream
+---@return string? err
+function client:request(method, target, header, opts)
+	return request(self, method, target, header, opts)
+end
+
+---Closes the client's idle pooled connections (requests in progress are not affected).
+function client:close()
+	for key, list in pairs(self.idle) do
+		for i = 1, #list do
+			list[i].conn:close()
+		end
+		self.idle[key] = nil
+	end
+end
+
+---A client with its own pool and default options.
+---@param opts table?
+---@return table client
+function M.new(opts)
+	return setmetatable({ opts = opts or {}, idle = {} }, client_mt)
+end
+
+return M
