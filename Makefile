@@ -11,17 +11,18 @@ build:
 release:
 	$(CARGO) build --release
 
-# The main job of the README: build, then run the HTTPS example server (seed Example 1) with
-# the shipped development certificate, talk to it with the TLS client example (Example 2) and
-# with curl when present, and stop the server.
+# The main job of the README: build, then run the HTTPS example server with the shipped
+# development certificate, talk to it with the HTTP client example, the TLS client example
+# and curl when present, and stop the server.
 demo: release
 	./target/release/silly examples/hello.lua
-	@./target/release/silly examples/https_server.lua --addr=127.0.0.1:8443 & pid=$$!; \
+	@./target/release/silly examples/http_server.lua --addr=127.0.0.1:8443 & pid=$$!; \
 	sleep 0.5; status=0; \
+	./target/release/silly examples/http_client.lua --addr=127.0.0.1:8443 || status=1; \
 	./target/release/silly examples/https_client.lua --addr=127.0.0.1:8443 || status=1; \
 	if command -v curl >/dev/null; then \
-		echo "curl --cacert examples/certs/ca.crt https://localhost:8443/"; \
-		curl -sS --cacert examples/certs/ca.crt https://localhost:8443/ || status=1; \
+		echo "curl --cacert examples/certs/ca.crt https://localhost:8443/hello"; \
+		curl -sS --cacert examples/certs/ca.crt https://localhost:8443/hello || status=1; \
 	fi; \
 	kill $$pid; exit $$status
 

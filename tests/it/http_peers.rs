@@ -438,3 +438,23 @@ c:close()
     assert_eq!(lines[1], "GZIP\tgzip\t900\tsqueezed ", "{out:?}");
     assert_eq!(lines[2], "OLD\tHTTP/1.0\tuntil the end", "{out:?}");
 }
+
+/// A script that serves and fetches in one process ends by itself: the client's idle pooled
+/// connection does not keep the process alive, and closing the listener closes the server's
+/// keep-alive connection that waits for a next request.
+#[test]
+fn a_script_with_a_pooled_connection_ends_by_itself() {
+    let script = r#"
+local http = require "silly.net.http"
+local l = assert(http.listen{addr = "127.0.0.1:0", handler = function(s)
+	s:closewrite("hello, " .. (s.query.name or "world") .. "\n")
+end})
+local r = assert(http.get("http://" .. l:localaddr() .. "/?name=silly"))
+io.write(r.status, " ", r.body)
+l:close()
+"#;
+    let out = crate::common::run(&["-e", script], "", Duration::from_secs(10));
+    assert!(!out.timed_out, "the process did not end: {out:?}");
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_eq!(out.stdout, "200 hello, silly\n");
+}

@@ -106,6 +106,14 @@ pub fn functions(lua: &Lua) -> mlua::Result<Table> {
         "unsentbytes",
         lua.create_function(|_, h: UserDataRef<StreamHandle>| Ok(h.0.unsent()))?,
     )?;
+    // hold(ud, on): whether the connection keeps the process alive (see `Stream::hold`)
+    m.set(
+        "hold",
+        lua.create_function(|_, (h, on): (UserDataRef<StreamHandle>, bool)| {
+            h.0.hold(on);
+            Ok(())
+        })?,
+    )?;
     m.set(
         "isalive",
         lua.create_function(|_, h: UserDataRef<StreamHandle>| Ok(h.0.is_alive()))?,

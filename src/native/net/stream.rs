@@ -458,6 +458,17 @@ impl Stream {
         self.st.borrow().unsent
     }
 
+    /// Whether the open stream keeps the process alive (`true`, the default) or not (an idle
+    /// pooled client connection: nobody waits on it). A closed or dead stream holds nothing.
+    pub fn hold(&self, on: bool) {
+        let mut st = self.st.borrow_mut();
+        if !on {
+            st.source = None;
+        } else if st.source.is_none() && !st.closed && st.error.is_none() {
+            st.source = Some(runtime::get().hold_source());
+        }
+    }
+
     pub fn is_alive(&self) -> bool {
         let st = self.st.borrow();
         !st.closed && st.error.is_none() && !st.write_dead

@@ -11,6 +11,7 @@ local c = require "silly.net.http.c"
 
 local type = type
 local pairs = pairs
+local setmetatable = setmetatable
 local mathtype = math.type
 local argerror = check.argerror
 local serve = server.serve
@@ -59,17 +60,34 @@ function M.listen(conf)
 		end
 	end
 	local scheme = conf.tls and "https" or "http"
+	-- Connections waiting for a request, closed with the listener (nothing is cut: a request
+	-- in progress is answered first).
+	local srv = { closed = false, idle = setmetatable({}, { __mode = "k" }) }
 	lconf.accept = function(conn)
-		serve(conn, opts, scheme)
+		serve(conn, opts, scheme, srv)
 	end
+	local l, err
 	if conf.tls then
 		-- HTTP/2 is not served yet: offer only HTTP/1.1 unless told otherwise.
 		if lconf.alpnprotos == nil and lconf.alpn == nil then
 			lconf.alpnprotos = { "http/1.1" }
 		end
-		return tls.listen(lconf)
+		l, err = tls.listen(lconf)
+	else
+		l, err = tcp.listen(lconf)
 	end
-	return tcp.listen(lconf)
+	if not l then
+		return nil, err
+	end
+	local close = l.close
+	l.close = function(self)
+		srv.closed = true
+		for conn in pairs(srv.idle) do
+			conn:close()
+		end
+		return close(self)
+	end
+	return l
 end
 
 -- The client of the module-level functions, with the default options.

@@ -8,6 +8,7 @@ local task_c = require "silly.task.c"
 local c = require "silly.net.http.c"
 local url = require "silly.net.http.url"
 local body = require "silly.net.http.body"
+local conn_c = require "silly.net.conn.c"
 local check = require "silly.internal.check"
 
 local MARKER <const> = task_c.marker
@@ -28,6 +29,7 @@ local monotonic = time.monotonic
 local c_readresponse = c.readresponse
 local c_writerequest = c.writerequest
 local c_gunzip = c.gunzip
+local c_hold = conn_c.hold
 
 -- Defaults of the client options (sizes in bytes, times in milliseconds).
 local DEFAULTS <const> = {
@@ -94,6 +96,7 @@ local function take_idle(client, key)
 	while #list > 0 do
 		local e = remove(list)
 		if e.conn:isalive() and e.conn:unreadbytes() == 0 and now - e.at < e.idletimeout then
+			c_hold(e.conn[1], true)
 			return e.conn
 		end
 		e.conn:close()
@@ -111,6 +114,8 @@ local function put_idle(client, key, conn, max, idletimeout)
 		conn:close()
 		return
 	end
+	-- An idle pooled connection does not keep the process alive: nobody waits on it.
+	c_hold(conn[1], false)
 	list[#list + 1] = { conn = conn, at = monotonic(), idletimeout = idletimeout }
 end
 
@@ -286,7 +291,10 @@ function cstream:read(n, timeout)
 	end
 	local data, err = body.read(st.body, n, timeout or left(st))
 	self.trailer = st.body.trailer
-	return data, err
+	if not data then
+		return nil, err
+	end
+	return data
 end
 
 ---Reads the whole response body (at most `maxbodysize`).
@@ -303,10 +311,13 @@ function cstream:readall(timeout)
 	end
 	local data, err = body.readall(st.body, timeout or left(st))
 	self.trailer = st.body.trailer
-	if data and st.gzip and self.header["content-encoding"] == "gzip" then
+	if not data then
+		return nil, err
+	end
+	if st.gzip and self.header["content-encoding"] == "gzip" then
 		return c_gunzip(data, st.body.maxbody)
 	end
-	return data, err
+	return data
 end
 
 ---Ends the exchange: a keep-alive connection whose response was read to its end goes back

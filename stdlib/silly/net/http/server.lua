@@ -162,7 +162,10 @@ function stream:read(n, timeout)
 	local st = self[STATE]
 	local data, err = body.read(st, n, timeout or st.bodytimeout)
 	self.trailer = st.trailer
-	return data, err
+	if not data then
+		return nil, err
+	end
+	return data
 end
 
 ---Reads the whole body (at most the listener's `maxbodysize`).
@@ -173,7 +176,10 @@ function stream:readall(timeout)
 	local st = self[STATE]
 	local data, err = body.readall(st, timeout or st.bodytimeout)
 	self.trailer = st.trailer
-	return data, err
+	if not data then
+		return nil, err
+	end
+	return data
 end
 
 -- Responses --------------------------------------------------------------------------------
@@ -459,18 +465,29 @@ end
 ---@param conn table a tcp or tls connection
 ---@param conf table the checked listen options
 ---@param scheme string
-function M.serve(conn, conf, scheme)
+---@param srv {closed: boolean, idle: table} the listener's state: once it is closed, connections
+---waiting for a request are closed
+function M.serve(conn, conf, scheme, srv)
 	local ud = conn[1]
 	local handler = conf.handler
+	local idle = srv.idle
 	local first = true
 	while true do
+		if srv.closed then
+			return conn:close()
+		end
 		-- Between requests the idle timeout applies; a head in progress has the header timeout.
 		local timeout = conf.headertimeout
-		if not first and conn:unreadbytes() == 0 then
+		local waiting = conn:unreadbytes() == 0
+		if not first and waiting then
 			timeout = conf.idletimeout
 		end
 		first = false
+		if waiting then
+			idle[conn] = true
+		end
 		local head, err = wait(c_readrequest(ud, conf.maxheadersize, timeout))
+		idle[conn] = nil
 		if not head then
 			if err == TIMEDOUT and conn:unreadbytes() > 0 then
 				refuse(conn, 408)
