@@ -27,6 +27,7 @@ const MODULES: &[(&str, Opener)] = &[
     ("silly.net.tcp.c", net::tcp::open),
     ("silly.net.tls.c", net::tls::open),
     ("silly.net.udp.c", net::udp::open),
+    ("silly.net.websocket.c", net::websocket::open),
     ("silly.signal.c", signal::open),
     ("silly.task.c", task::open),
     ("silly.time.c", time::open),

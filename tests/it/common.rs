@@ -143,9 +143,14 @@ pub struct PythonServer {
 impl PythonServer {
     /// Starts the program `code` with `args` and waits at most `limit` for its "PORT <n>" line.
     pub fn start(code: &str, args: &[&str], limit: Duration) -> PythonServer {
+        Self::start_with("python3", code, args, limit)
+    }
+
+    /// `start` with another interpreter (Debian's /usr/bin/python3, for the Debian modules).
+    pub fn start_with(python: &str, code: &str, args: &[&str], limit: Duration) -> PythonServer {
         let mut all = vec!["-c", code];
         all.extend_from_slice(args);
-        let mut child = tool("python3", &all)
+        let mut child = tool(python, &all)
             .stdin(Stdio::null())
             .spawn()
             .expect("python3 is needed by these tests");

@@ -17,3 +17,4 @@ mod repl;
 mod signals;
 mod tcp_peers;
 mod tls_peers;
+mod websocket_peers;

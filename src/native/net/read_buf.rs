@@ -18,6 +18,11 @@ pub enum Request {
     /// reports the excess). What protocol heads are read with, so a peer cannot make the
     /// buffer grow without bound.
     Bounded(Delim, usize),
+    /// A unit whose length its first bytes tell (a WebSocket frame): `size` looks at the
+    /// buffered bytes and says the whole unit's length once it can (None: more bytes first).
+    /// A length over the limit (or `usize::MAX` for a malformed start) answers with what is
+    /// buffered, up to the limit: the decoder sees a short unit and reports why.
+    Sized(fn(&[u8]) -> Option<usize>, usize),
 }
 
 /// A delimiter; the usual short ones ("\n", "\r\n") are kept inline, without an allocation
@@ -90,6 +95,11 @@ impl ReadBuf {
                 Some(n) if n <= *limit => Some(n),
                 Some(_) => Some(*limit),
                 None => (self.len() >= *limit).then_some(*limit),
+            },
+            Request::Sized(size, limit) => match size(self.bytes()) {
+                Some(n) if n <= *limit => (self.len() >= n).then_some(n),
+                Some(_) => Some(self.len().min(*limit)),
+                None => None,
             },
         }
     }
@@ -197,6 +207,27 @@ mod tests {
         let mut b = ReadBuf::default();
         b.append(&[b'x'; 40]);
         assert_eq!(b.satisfies(&req), Some(16), "no end within the limit");
+    }
+
+    #[test]
+    fn a_sized_unit_waits_for_its_length() {
+        // A toy framing: the first byte is the length of what follows.
+        fn size(b: &[u8]) -> Option<usize> {
+            b.first().map(|&n| if n == 0xff { usize::MAX } else { 1 + n as usize })
+        }
+        let req = Request::Sized(size, 10);
+        let mut b = ReadBuf::default();
+        assert_eq!(b.satisfies(&req), None, "nothing buffered");
+        b.append(&[3, b'a']);
+        assert_eq!(b.satisfies(&req), None, "2 of 4 bytes");
+        b.append(b"bcnext");
+        assert_eq!(b.satisfies(&req), Some(4));
+        let mut b = ReadBuf::default();
+        b.append(&[200, 1, 2]);
+        assert_eq!(b.satisfies(&req), Some(3), "over the limit: what is there");
+        let mut b = ReadBuf::default();
+        b.append(&[0xff]);
+        assert_eq!(b.satisfies(&req), Some(1), "malformed: what is there");
     }
 
     #[test]

@@ -12,6 +12,7 @@
 
 mod config;
 mod info;
+pub use info::base64;
 mod server;
 mod session;
 mod verify;

@@ -358,6 +358,28 @@ function stream:closewrite(data, trailer)
 	return true
 end
 
+---For silly.net.websocket: answers the request with `101 Switching Protocols` and `header`,
+---and hands over its connection, which the HTTP loop closes when the handler returns.
+---@param s silly.net.http.stream
+---@param header table
+---@return table? conn
+---@return string? err
+function M.takeover(s, header)
+	local st = s[STATE]
+	if st.responded then
+		return nil, "the response was already started"
+	end
+	local ok, err = c_writehead(st.conn[1], 101, header, nil, false, false)
+	if ok == nil then
+		error("upgrade: " .. err, 3)
+	end
+	if not ok then
+		return nil, err
+	end
+	st.responded, st.ended, st.close = true, true, true
+	return st.conn
+end
+
 -- The request loop ---------------------------------------------------------------------------
 
 -- A new stream for a parsed request head; nil and a status for a head that is refused.
