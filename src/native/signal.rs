@@ -201,8 +201,12 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
     m.set(
         "sethandled",
         lua.create_function(|_, (signo, on): (i32, bool)| {
-            if let Some(flag) = HANDLED.get(signo as usize) {
-                flag.store(on, Ordering::Relaxed);
+            if let Some(flag) = HANDLED.get(signo as usize)
+                && flag.swap(on, Ordering::Relaxed) != on
+            {
+                // A handler can wake a task parked in task.wait(): no deadlock while one is
+                // registered (docs/signal.md).
+                runtime::get().set_waker(on);
             }
             Ok(())
         })?,

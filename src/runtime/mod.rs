@@ -57,6 +57,10 @@ pub struct Runtime {
     /// listeners, a pending REPL line. Incremented when one opens, decremented (through
     /// `release_source`) when it closes.
     sources: Cell<usize>,
+    /// Things that can wake a task parked in `task.wait()` but keep no process alive on their
+    /// own (registered signal handlers): with one of them, parked tasks are not a deadlock,
+    /// the process waits. Changed by `set_waker`.
+    wakers: Cell<usize>,
     /// The future waiting for the loop to become idle, woken whenever a counter reaches zero.
     idle_waker: RefCell<Option<Waker>>,
 }
@@ -101,6 +105,7 @@ impl Runtime {
             timers: timer::Timers::default(),
             start: Instant::now(),
             sources: Cell::new(0),
+            wakers: Cell::new(0),
             idle_waker: RefCell::new(None),
         });
         RUNTIME
@@ -121,6 +126,13 @@ impl Runtime {
         self.check_idle();
     }
 
+    /// Counts one more (`on`) or one fewer thing that can wake a parked task (see `wakers`).
+    pub fn set_waker(&self, on: bool) {
+        let n = self.wakers.get();
+        self.wakers.set(if on { n + 1 } else { n.saturating_sub(1) });
+        self.check_idle();
+    }
+
     /// Wakes the idle watcher if nothing can make progress any more.
     pub fn check_idle(&self) {
         if self.is_idle()
@@ -137,8 +149,10 @@ impl Runtime {
     /// Resolves once the loop has nothing left to do.
     pub fn idle(&self) -> impl Future<Output = Idle> + '_ {
         std::future::poll_fn(move |cx| {
-            if self.is_idle() {
-                let waiting = self.tasks.waiting();
+            let waiting = self.tasks.waiting();
+            // Parked tasks with something that can still wake them (a signal handler): the
+            // process waits for it, and `set_waker` or the woken task checks again.
+            if self.is_idle() && (waiting == 0 || self.wakers.get() == 0) {
                 Poll::Ready(if waiting == 0 {
                     Idle::Done
                 } else {

@@ -9,7 +9,7 @@ use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::common::{Output, silly, temp_dir, wait_limited};
+use crate::common::{Output, run, silly, temp_dir, wait_limited};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -414,4 +414,36 @@ fn handler_error_is_logged_and_later_deliveries_still_run() {
     assert_eq!(out.code, Some(0), "{out:?}");
     assert_eq!(out.stderr.matches("handler boom").count(), 1, "{out:?}");
     assert!(out.stderr.contains("stack traceback:"), "{out:?}");
+}
+
+/// A task parked in `task.wait()` (here through a channel) while a signal handler is
+/// registered is not a deadlock: the process waits for the signal, whose handler wakes it
+/// (the `kill -USR1 $pid` pattern of a script with no socket open). Also when the signal
+/// arrives before the task parks.
+#[test]
+fn a_parked_task_waits_for_a_signal_handler() {
+    let code = "local ch = require('silly.sync.channel').new()\n\
+                require('silly.signal')('SIGUSR1', function() ch:push('got it') end)\n\
+                print('ready') io.stdout:flush()\n\
+                print((ch:pop()))\n";
+    let mut p = Running::start(&["-e", code]);
+    p.expect_line("ready");
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(p.alive(), "exited (as a deadlock?) before the signal came");
+    p.signal(libc::SIGUSR1);
+    p.expect_line("got it");
+    let out = p.finish();
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let early = "local silly = require('silly')\n\
+                 local task = require('silly.task')\n\
+                 local main = task.running()\n\
+                 require('silly.signal')('SIGUSR1', function() task.wakeup(main) end)\n\
+                 os.execute('kill -USR1 ' .. silly.pid)\n\
+                 task.wait()\n\
+                 print('woken')\n";
+    for _ in 0..20 {
+        let out = run(&["-e", early], "", Duration::from_secs(10));
+        assert_eq!(out.code, Some(0), "{out:?}");
+        assert_eq!(out.stdout, "woken\n");
+    }
 }
