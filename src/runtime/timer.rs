@@ -150,18 +150,56 @@ impl Future for Sleep {
 /// The time limit of one operation (a read, a connect, a flush ...): the one rule for every
 /// timeout. The operation is always polled before the limit is looked at, so a limit of 0
 /// means "only if it can be done at once"; None is no limit.
-pub struct Deadline(Option<Timer>);
+///
+/// It lives on the runtime's own timer heap (no lock, no syscall), and leaves it when
+/// dropped: an operation that finishes in time costs an insert and a removal.
+pub struct Deadline(Limit);
+
+enum Limit {
+    None,
+    Expired,
+    Armed(u64, Rc<SleepSlot>),
+}
 
 impl Deadline {
     pub fn after_ms(ms: Option<u64>) -> Deadline {
-        Deadline(ms.map(|ms| Timer::after(Duration::from_millis(ms))))
+        Deadline(match ms {
+            None => Limit::None,
+            Some(0) => Limit::Expired,
+            Some(ms) => {
+                let slot = Rc::new(SleepSlot::default());
+                let id = runtime::get().timers.insert(ms, Action::Wake(slot.clone()));
+                Limit::Armed(id, slot)
+            }
+        })
     }
 
     /// True once the limit has passed; otherwise the task is woken when it does.
     pub fn poll_expired(&mut self, cx: &mut Context<'_>) -> bool {
-        match &mut self.0 {
-            Some(t) => Pin::new(t).poll(cx).is_ready(),
-            None => false,
+        match &self.0 {
+            Limit::None => false,
+            Limit::Expired => true,
+            Limit::Armed(_, slot) => {
+                if slot.fired.get() {
+                    return true;
+                }
+                let mut w = slot.waker.borrow_mut();
+                if !w.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    *w = Some(cx.waker().clone());
+                }
+                false
+            }
+        }
+    }
+}
+
+impl Drop for Deadline {
+    fn drop(&mut self) {
+        if let Limit::Armed(id, slot) = &self.0
+            && !slot.fired.get()
+        {
+            let entry = runtime::get().timers.heap.borrow_mut().remove(*id);
+            drop(entry);
         }
     }
 }

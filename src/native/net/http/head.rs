@@ -48,13 +48,14 @@ fn fields(lua: &Lua, list: &[httparse::Header<'_>]) -> mlua::Result<Table> {
 }
 
 /// A request head, for `Stream::read_as`.
-pub fn request(lua: &Lua, bytes: &[u8]) -> mlua::Result<Value> {
+pub fn parse_request(lua: &Lua, bytes: &[u8]) -> mlua::Result<Value> {
     if let Some(status) = excess(bytes) {
         return Ok(Value::Integer(status));
     }
-    let mut list = [httparse::EMPTY_HEADER; MAX_FIELDS];
-    let mut req = httparse::Request::new(&mut list);
-    let status = match req.parse(bytes) {
+    // Uninitialised: a 256-entry array of empty headers would be 8 KiB to fill per request.
+    let mut list = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_FIELDS];
+    let mut req = httparse::Request::new(&mut []);
+    let status = match req.parse_with_uninit_headers(bytes, &mut list) {
         Ok(httparse::Status::Complete(_)) => None,
         Ok(httparse::Status::Partial) => Some(400),
         Err(httparse::Error::Version) => Some(505),
@@ -74,13 +75,13 @@ pub fn request(lua: &Lua, bytes: &[u8]) -> mlua::Result<Value> {
 }
 
 /// A response head, for `Stream::read_as`.
-pub fn response(lua: &Lua, bytes: &[u8]) -> mlua::Result<Value> {
+pub fn parse_response(lua: &Lua, bytes: &[u8]) -> mlua::Result<Value> {
     if excess(bytes).is_some() {
         return Ok(Value::Integer(431));
     }
-    let mut list = [httparse::EMPTY_HEADER; MAX_FIELDS];
-    let mut resp = httparse::Response::new(&mut list);
-    match resp.parse(bytes) {
+    let mut list = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_FIELDS];
+    let mut resp = httparse::Response::new(&mut []);
+    match httparse::ParserConfig::default().parse_response_with_uninit_headers(&mut resp, bytes, &mut list) {
         Ok(httparse::Status::Complete(_)) => {}
         _ => return Ok(Value::Integer(400)),
     }
@@ -166,44 +167,156 @@ fn value_bytes(v: &Value) -> Option<Vec<u8>> {
     }
 }
 
-/// What the server (or client) adds to the caller's fields.
+/// What the caller's own fields said that the framing depends on.
 #[derive(Default)]
-pub struct Extra<'a> {
-    /// `host` (requests: the URL's authority, unless the caller gave one).
-    pub host: Option<&'a str>,
-    /// No `date` (requests carry none).
-    pub no_date: bool,
-    /// `content-length` (when the handler gave none and the length is known).
-    pub length: Option<u64>,
-    pub chunked: bool,
-    /// `connection: close`.
-    pub close: bool,
+struct Given {
+    /// A `content-length` (its value, when it is a number).
+    length: Option<u64>,
+    /// A `transfer-encoding`: the caller frames the body itself.
+    te: bool,
+    /// `connection` holding the token `close`.
+    close: bool,
+    date: bool,
+    host: bool,
 }
 
-/// A response head: the status line, the handler's fields (checked: a bad name, or a value
-/// with CR, LF or NUL, is the error message), `date` unless given, then `extra`.
-pub fn build_response(
-    status: u16,
-    header: Option<&Table>,
-    extra: &Extra,
-) -> Result<Vec<u8>, String> {
+/// Appends the caller's fields (checked: a bad name, or a value with CR, LF or NUL, is the
+/// error message) and reports what they said.
+fn push_fields(out: &mut Vec<u8>, header: Option<&Table>) -> Result<Given, String> {
+    let mut given = Given::default();
+    let Some(h) = header else {
+        return Ok(given);
+    };
+    for pair in h.pairs::<Value, Value>() {
+        let (k, v) = pair.map_err(|e| e.to_string())?;
+        let Value::String(k) = k else {
+            return Err(format!("header name must be a string, got {}", k.type_name()));
+        };
+        let name = k.as_bytes();
+        if !is_token(&name) {
+            return Err(format!(
+                "header name {:?} is not a token",
+                String::from_utf8_lossy(&name)
+            ));
+        }
+        let is = |n: &[u8]| name.eq_ignore_ascii_case(n);
+        given.date |= is(b"date");
+        given.host |= is(b"host");
+        given.te |= is(b"transfer-encoding");
+        let values: Vec<Value> = match &v {
+            Value::Table(list) => list
+                .sequence_values::<Value>()
+                .collect::<mlua::Result<_>>()
+                .map_err(|e| e.to_string())?,
+            other => vec![other.clone()],
+        };
+        for item in &values {
+            let b = value_bytes(item).ok_or_else(|| {
+                format!(
+                    "header '{}': string, number or array of them expected, got {}",
+                    String::from_utf8_lossy(&name),
+                    item.type_name()
+                )
+            })?;
+            if is(b"content-length") {
+                given.length = std::str::from_utf8(&b).ok().and_then(|t| t.trim().parse().ok());
+            } else if is(b"connection") {
+                given.close |= b
+                    .split(|&c| c == b',')
+                    .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"));
+            }
+            push_field(out, &name, &b)?;
+        }
+    }
+    Ok(given)
+}
+
+fn push_number(out: &mut Vec<u8>, name: &[u8], n: u64) {
+    out.extend_from_slice(name);
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(n.to_string().as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
+/// How a response's body is delimited, as the Lua side tracks it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Framing {
+    /// Exactly this many bytes.
+    Length(u64),
+    Chunked,
+    /// Until the connection closes (an HTTP/1.0 client).
+    Close,
+    /// No body (HEAD, 1xx, 204, 304).
+    None,
+    /// The handler gave its own `transfer-encoding` and frames the body itself.
+    Raw,
+}
+
+/// What the server knows of the request a response answers.
+pub struct Req {
+    /// HEAD, or a status without a body: nothing is written after the head.
+    pub nobody: bool,
+    /// An HTTP/1.0 client: no chunked framing.
+    pub http10: bool,
+    /// The connection ends after this response.
+    pub close: bool,
+    /// The body's length when the server knows it (`closewrite(data)` without `respond`).
+    pub length: Option<u64>,
+}
+
+/// A response head: the status line, the handler's fields, `date` unless given, and the
+/// framing the server chooses: the handler's `content-length` if given; else the known
+/// length; else chunked, or close-delimited for HTTP/1.0. Also says whether the connection
+/// closes after it (the request, or the handler's `connection: close`).
+pub fn response(status: u16, header: Option<&Table>, req: &Req) -> Result<(Vec<u8>, Framing, bool), String> {
     let mut out = Vec::with_capacity(256);
     out.extend_from_slice(b"HTTP/1.1 ");
     out.extend_from_slice(status.to_string().as_bytes());
     out.push(b' ');
     out.extend_from_slice(reason(status).as_bytes());
     out.extend_from_slice(b"\r\n");
-    fields_and_extra(out, header, extra)
+    let given = push_fields(&mut out, header)?;
+    if !given.date {
+        date::append_field(&mut out);
+    }
+    let mut close = req.close || given.close;
+    let framing = if req.nobody {
+        // A HEAD response tells the length the GET would have.
+        if let (Some(n), None, true) = (req.length, given.length, status >= 200 && status != 204 && status != 304) {
+            push_number(&mut out, b"content-length", n);
+        }
+        Framing::None
+    } else if let Some(n) = given.length {
+        Framing::Length(n)
+    } else if given.te {
+        Framing::Raw
+    } else if let Some(n) = req.length {
+        push_number(&mut out, b"content-length", n);
+        Framing::Length(n)
+    } else if req.http10 {
+        close = true;
+        Framing::Close
+    } else {
+        out.extend_from_slice(b"transfer-encoding: chunked\r\n");
+        Framing::Chunked
+    };
+    if close && !given.close {
+        out.extend_from_slice(b"connection: close\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    Ok((out, framing, close))
 }
 
-/// A request head: the request line, then the fields as for a response (no `date`; `host`
-/// from `extra` unless the caller gave one). The method must be a token and the target free
-/// of spaces and control characters.
-pub fn build_request(
+/// A request head: the request line, the caller's fields, `host` (the URL's authority)
+/// unless given, and `content-length` or chunked framing. The method must be a token and
+/// the target free of spaces and control characters.
+pub fn request(
     method: &[u8],
     target: &[u8],
     header: Option<&Table>,
-    extra: &Extra,
+    host: &str,
+    length: Option<u64>,
+    chunked: bool,
 ) -> Result<Vec<u8>, String> {
     if !is_token(method) {
         return Err(format!(
@@ -222,76 +335,15 @@ pub fn build_request(
     out.push(b' ');
     out.extend_from_slice(target);
     out.extend_from_slice(b" HTTP/1.1\r\n");
-    fields_and_extra(out, header, extra)
-}
-
-fn fields_and_extra(
-    mut out: Vec<u8>,
-    header: Option<&Table>,
-    extra: &Extra,
-) -> Result<Vec<u8>, String> {
-    let mut dated = extra.no_date;
-    let mut hosted = extra.host.is_none();
-    if let Some(h) = header {
-        for pair in h.pairs::<Value, Value>() {
-            let (k, v) = pair.map_err(|e| e.to_string())?;
-            let Value::String(k) = k else {
-                return Err(format!(
-                    "header name must be a string, got {}",
-                    k.type_name()
-                ));
-            };
-            let name = k.as_bytes();
-            if !is_token(&name) {
-                return Err(format!(
-                    "header name {:?} is not a token",
-                    String::from_utf8_lossy(&name)
-                ));
-            }
-            dated |= name.eq_ignore_ascii_case(b"date");
-            hosted |= name.eq_ignore_ascii_case(b"host");
-            match &v {
-                Value::Table(list) => {
-                    for item in list.sequence_values::<Value>() {
-                        let item = item.map_err(|e| e.to_string())?;
-                        let b = value_bytes(&item).ok_or_else(|| {
-                            format!(
-                                "header '{}': values must be strings or numbers",
-                                String::from_utf8_lossy(&name)
-                            )
-                        })?;
-                        push_field(&mut out, &name, &b)?;
-                    }
-                }
-                other => {
-                    let b = value_bytes(other).ok_or_else(|| {
-                        format!(
-                            "header '{}': string, number or array expected, got {}",
-                            String::from_utf8_lossy(&name),
-                            other.type_name()
-                        )
-                    })?;
-                    push_field(&mut out, &name, &b)?;
-                }
-            }
-        }
+    let given = push_fields(&mut out, header)?;
+    if !given.host {
+        push_field(&mut out, b"host", host.as_bytes())?;
     }
-    if !dated {
-        date::append_field(&mut out);
+    if let (Some(n), None) = (length, given.length) {
+        push_number(&mut out, b"content-length", n);
     }
-    if let (false, Some(h)) = (hosted, extra.host) {
-        push_field(&mut out, b"host", h.as_bytes())?;
-    }
-    if let Some(n) = extra.length {
-        out.extend_from_slice(b"content-length: ");
-        out.extend_from_slice(n.to_string().as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    if extra.chunked {
+    if chunked && !given.te {
         out.extend_from_slice(b"transfer-encoding: chunked\r\n");
-    }
-    if extra.close {
-        out.extend_from_slice(b"connection: close\r\n");
     }
     out.extend_from_slice(b"\r\n");
     Ok(out)

@@ -49,7 +49,7 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
         "readrequest",
         lua.create_function(
             |lua, (h, limit, timeout): (UserDataRef<StreamHandle>, usize, Option<i64>)| {
-                bounded_read(lua, &h, b"\r\n\r\n", limit, timeout, head::request)
+                bounded_read(lua, &h, b"\r\n\r\n", limit, timeout, head::parse_request)
             },
         )?,
     )?;
@@ -58,7 +58,7 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
         "readresponse",
         lua.create_function(
             |lua, (h, limit, timeout): (UserDataRef<StreamHandle>, usize, Option<i64>)| {
-                bounded_read(lua, &h, b"\r\n\r\n", limit, timeout, head::response)
+                bounded_read(lua, &h, b"\r\n\r\n", limit, timeout, head::parse_response)
             },
         )?,
     )?;
@@ -72,30 +72,44 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
             },
         )?,
     )?;
-    // writehead(ud, status, header?, length?, chunked, close) -> true | false, err; or nil and
-    // the reason a field is not allowed, for the Lua side to raise at its caller.
+    // respond(ud, status, header?, length?, nobody, http10, close) -> framing, close | false,
+    // err | nil, why: writes a response head (head.rs `response`). `framing` is the body's
+    // length, or "chunked", "close", "none", "raw"; `close` whether the connection ends after
+    // it. `nil, why` for a field that is not allowed, for the Lua side to raise at its caller.
     m.set(
-        "writehead",
+        "respond",
         lua.create_function(
             |lua,
-             (h, status, header, length, chunked, close): (
+             (h, status, header, length, nobody, http10, close): (
                 UserDataRef<StreamHandle>,
                 u16,
                 Option<Table>,
                 Option<u64>,
                 bool,
                 bool,
+                bool,
             )| {
-                let extra = head::Extra {
-                    length,
-                    chunked,
+                let req = head::Req {
+                    nobody,
+                    http10,
                     close,
-                    ..Default::default()
+                    length,
                 };
-                match head::build_response(status, header.as_ref(), &extra) {
-                    Ok(bytes) => lua_status(lua, h.0.write(&bytes)),
-                    Err(e) => (Value::Nil, e).into_lua_multi(lua),
+                let (bytes, framing, close) = match head::response(status, header.as_ref(), &req) {
+                    Ok(r) => r,
+                    Err(e) => return (Value::Nil, e).into_lua_multi(lua),
+                };
+                if let Err(e) = h.0.write(&bytes) {
+                    return lua_status(lua, Err(e));
                 }
+                let framing = match framing {
+                    head::Framing::Length(n) => Value::Integer(n as i64),
+                    head::Framing::Chunked => Value::String(lua.create_string("chunked")?),
+                    head::Framing::Close => Value::String(lua.create_string("close")?),
+                    head::Framing::None => Value::String(lua.create_string("none")?),
+                    head::Framing::Raw => Value::String(lua.create_string("raw")?),
+                };
+                (framing, close).into_lua_multi(lua)
             },
         )?,
     )?;
@@ -114,18 +128,13 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
                 Option<u64>,
                 bool,
             )| {
-                let extra = head::Extra {
-                    host: Some(&host),
-                    no_date: true,
-                    length,
-                    chunked,
-                    close: false,
-                };
-                match head::build_request(
+                match head::request(
                     &method.as_bytes()[..],
                     &target.as_bytes()[..],
                     header.as_ref(),
-                    &extra,
+                    &host,
+                    length,
+                    chunked,
                 ) {
                     Ok(bytes) => lua_status(lua, h.0.write(&bytes)),
                     Err(e) => (Value::Nil, e).into_lua_multi(lua),

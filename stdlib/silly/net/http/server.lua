@@ -27,7 +27,7 @@ local gmatch = string.gmatch
 local xpcall = xpcall
 local traceback = debug.traceback
 local c_readrequest = c.readrequest
-local c_writehead = c.writehead
+local c_respond = c.respond
 local TIMEDOUT <const> = errno.TIMEDOUT
 
 -- Unread request body drained after the handler before the connection is given up.
@@ -136,7 +136,7 @@ end
 -- Writes a response with no body and ends the connection: for requests refused before the
 -- handler.
 local function refuse(conn, status)
-	c_writehead(conn[1], status, nil, 0, false, true)
+	c_respond(conn[1], status, nil, 0, false, false, true)
 	conn:close()
 end
 
@@ -189,48 +189,24 @@ local function send_head(s, st, status, header, length)
 	if st.responded then
 		error("respond: the response was already started", 3)
 	end
-	local given_length, given_te
-	if header then
-		for k, v in pairs(header) do
-			if type(k) == "string" then
-				local name = lower(k)
-				if name == "content-length" then
-					given_length = tonumber(v)
-				elseif name == "transfer-encoding" then
-					given_te = v
-				elseif name == "connection" and has_token(v, "close") then
-					st.close = true
-				end
-			end
-		end
-	end
-	local mode, chunked = nil, false
-	if st.method == "HEAD" or status < 200 or status == 204 or status == 304 then
-		mode = "none"
-	elseif given_length then
-		mode, length = given_length, nil
-	elseif given_te then
-		mode = "raw" -- the handler frames the body itself
-	elseif length then
-		mode = length
-	elseif st.minor == 0 then
-		mode = "close"
-		st.close = true
-	else
-		mode, chunked = "chunked", true
-	end
-	local ok, err = c_writehead(st.conn[1], status, header, length, chunked, st.close)
-	if ok == nil then
+	-- Rust chooses the framing from the handler's fields (docs/http.md, "stream:respond").
+	local nobody = st.head or status < 200 or status == 204 or status == 304
+	local mode, close = c_respond(st.conn[1], status, header, length, nobody, st.minor == 0, st.close)
+	if mode == nil then
 		-- A field that would split the response: a programmer error, raised at the caller.
-		error("respond: " .. err, 3)
+		error("respond: " .. close, 3)
 	end
+	if mode == false then
+		return false, close
+	end
+	st.close = close
 	if status >= 200 then
 		-- Interim (1xx) responses leave the final one to come.
 		st.responded = true
 		st.mode = mode
 		st.sent = 0
 	end
-	return ok, err
+	return true
 end
 
 ---Sends the status line and the header fields. `header` values are strings, numbers or
@@ -369,7 +345,7 @@ function M.takeover(s, header)
 	if st.responded then
 		return nil, "the response was already started"
 	end
-	local ok, err = c_writehead(st.conn[1], 101, header, nil, false, false)
+	local ok, err = c_respond(st.conn[1], 101, header, nil, true, false, false)
 	if ok == nil then
 		error("upgrade: " .. err, 3)
 	end
@@ -421,6 +397,7 @@ local function new_stream(conn, head, conf, scheme)
 	local st = {
 		conn = conn,
 		method = head.method,
+		head = head.method == "HEAD",
 		minor = minor,
 		left = framed,
 		chunk = 0,
@@ -459,11 +436,11 @@ local function finish(s, st, ok, err)
 		if st.responded then
 			return false
 		end
-		c_writehead(st.conn[1], 500, nil, 0, false, st.close)
+		c_respond(st.conn[1], 500, nil, 0, false, false, st.close)
 		st.responded, st.ended = true, true
 	elseif not st.responded then
 		logger.warn(format("[http] handler returned without a response to %s %s", st.method, s.path))
-		c_writehead(st.conn[1], 500, nil, 0, false, st.close)
+		c_respond(st.conn[1], 500, nil, 0, false, false, st.close)
 		st.responded, st.ended = true, true
 	elseif not st.ended then
 		local fine = s:closewrite()
