@@ -11,7 +11,6 @@ local c = require "silly.net.http.c"
 
 local type = type
 local pairs = pairs
-local setmetatable = setmetatable
 local mathtype = math.type
 local argerror = check.argerror
 local serve = server.serve
@@ -61,8 +60,9 @@ function M.listen(conf)
 	end
 	local scheme = conf.tls and "https" or "http"
 	-- Connections waiting for a request, closed with the listener (nothing is cut: a request
-	-- in progress is answered first).
-	local srv = { closed = false, idle = setmetatable({}, { __mode = "k" }) }
+	-- in progress is answered first). A plain table: `serve` removes each entry as soon as
+	-- its wait ends (a weak one would cost the collector on every request).
+	local srv = { closed = false, idle = {} }
 	lconf.accept = function(conn)
 		serve(conn, opts, scheme, srv)
 	end

@@ -29,20 +29,36 @@ fn excess(bytes: &[u8]) -> Option<i64> {
 
 fn fields(lua: &Lua, list: &[httparse::Header<'_>]) -> mlua::Result<Table> {
     let t = lua.create_table_with_capacity(0, list.len())?;
-    let mut lower = Vec::with_capacity(32);
-    for h in list {
-        lower.clear();
-        lower.extend(h.name.bytes().map(|b| b.to_ascii_lowercase()));
-        let name = lua.create_string(&lower)?;
-        let value = lua.create_string(h.value)?;
-        match t.raw_get::<Value>(&name)? {
-            Value::Nil => t.raw_set(name, value)?,
-            Value::Table(list) => list.raw_push(value)?,
-            first => {
-                let list = lua.create_sequence_from([first, Value::String(value)])?;
-                t.raw_set(name, list)?;
-            }
+    // Repeated names are found here, among the names before, so the common case (every name
+    // once) costs one `raw_set` per field and no lookup.
+    let mut seen = [false; MAX_FIELDS];
+    for (i, h) in list.iter().enumerate() {
+        if seen[i] {
+            continue;
         }
+        let repeats: Vec<usize> = (i + 1..list.len())
+            .filter(|&j| list[j].name.eq_ignore_ascii_case(h.name))
+            .collect();
+        let mut lower = [0u8; 64];
+        let name = if h.name.len() <= lower.len() {
+            for (d, s) in lower.iter_mut().zip(h.name.bytes()) {
+                *d = s.to_ascii_lowercase();
+            }
+            lua.create_string(&lower[..h.name.len()])?
+        } else {
+            lua.create_string(h.name.to_ascii_lowercase())?
+        };
+        if repeats.is_empty() {
+            t.raw_set(name, lua.create_string(h.value)?)?;
+            continue;
+        }
+        let values = lua.create_table_with_capacity(repeats.len() + 1, 0)?;
+        values.raw_push(lua.create_string(h.value)?)?;
+        for j in repeats {
+            seen[j] = true;
+            values.raw_push(lua.create_string(list[j].value)?)?;
+        }
+        t.raw_set(name, values)?;
     }
     Ok(t)
 }
