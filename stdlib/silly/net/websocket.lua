@@ -3,16 +3,14 @@
 -- (docs/websocket.md). Frames are parsed, masked and unmasked in Rust
 -- (src/native/net/websocket); the session rules live here.
 local c = require "silly.net.websocket.c"
+local field = require "silly.net.http.field"
 local http_c = require "silly.net.http.c"
-local task_c = require "silly.task.c"
 local tcp = require "silly.net.tcp"
 local tls = require "silly.net.tls"
 local check = require "silly.internal.check"
 local server = require "silly.net.http.server"
 local url = require "silly.net.http.url"
 
-local MARKER <const> = task_c.marker
-local yield = coroutine.yield
 local type = type
 local pairs = pairs
 local tostring = tostring
@@ -46,14 +44,10 @@ local CLOSE_WAIT <const> = 5000
 local COMPRESS_MIN <const> = 64
 local EXTENSION <const> = "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
 
-local M = {}
+local wait = field.wait
+local has_token = field.has_token
 
-local function wait(v, ...)
-	if v == MARKER then
-		return yield(MARKER)
-	end
-	return v, ...
-end
+local M = {}
 
 ---A WebSocket session.
 ---@class silly.net.websocket
@@ -258,19 +252,6 @@ local function new(conn, client, opts, protocol, compress)
 			dead = false,
 		},
 	}, ws_mt)
-end
-
--- True if the comma-separated token list `v` (a string or an array of them) holds `token`.
-local function has_token(v, token)
-	if type(v) == "table" then
-		v = concat(v, ",")
-	end
-	for t in gmatch(v or "", "[^,]+") do
-		if lower(match(t, "^%s*(.-)%s*$")) == token then
-			return true
-		end
-	end
-	return false
 end
 
 -- Whether the client offered permessage-deflate in a form we accept (no window bits asked

@@ -8,11 +8,9 @@
 -- body ended, `trailer`. `before` (optional) runs before each read from the connection (the
 -- server's "100 Continue").
 local c = require "silly.net.http.c"
-local task_c = require "silly.task.c"
+local field = require "silly.net.http.field"
 local errno = require "silly.errno"
 
-local MARKER <const> = task_c.marker
-local yield = coroutine.yield
 local type = type
 local tonumber = tonumber
 local concat = table.concat
@@ -29,15 +27,9 @@ local STEP <const> = 64 * 1024
 -- Hex digits of a chunk size: 15 keep it below 2^60, no overflow.
 local HEX_MAX <const> = 15
 
-local M = {}
+local wait = field.wait
 
--- `c_*` natives answer MARKER when the task must wait; the yield returns their answer.
-local function wait(v, ...)
-	if v == MARKER then
-		return yield(MARKER)
-	end
-	return v, ...
-end
+local M = {}
 
 -- Reads the trailer fields after the last chunk into `st.trailer`.
 local function read_trailer(st, timeout)

@@ -2,17 +2,15 @@
 -- `newclient` (docs/http.md): a connection pool per scheme, host, port (and TLS options),
 -- whole-call timeouts, bounded bodies, opt-in redirects and gzip.
 local tcp = require "silly.net.tcp"
+local field = require "silly.net.http.field"
 local tls = require "silly.net.tls"
 local time = require "silly.time"
-local task_c = require "silly.task.c"
 local c = require "silly.net.http.c"
 local url = require "silly.net.http.url"
 local body = require "silly.net.http.body"
 local conn_c = require "silly.net.conn.c"
 local check = require "silly.internal.check"
 
-local MARKER <const> = task_c.marker
-local yield = coroutine.yield
 local type = type
 local pairs = pairs
 local tostring = tostring
@@ -23,7 +21,6 @@ local sort = table.sort
 local remove = table.remove
 local format = string.format
 local lower = string.lower
-local gmatch = string.gmatch
 local match = string.match
 local monotonic = time.monotonic
 local c_readresponse = c.readresponse
@@ -49,14 +46,9 @@ local TLS_KEYS <const> = { "ca", "cafile", "verify", "insecure", "hostname", "ce
 local NO_BODY <const> = { GET = true, HEAD = true, DELETE = true, OPTIONS = true, TRACE = true }
 local REDIRECT <const> = { [301] = true, [302] = true, [303] = true, [307] = true, [308] = true }
 
-local M = {}
+local wait = field.wait
 
-local function wait(v, ...)
-	if v == MARKER then
-		return yield(MARKER)
-	end
-	return v, ...
-end
+local M = {}
 
 -- An option from the call, else from the client, else the default.
 local function option(client, opts, k)
@@ -239,13 +231,7 @@ function cstream:waitresponse(timeout)
 			local h = head.header
 			self.status, self.header = head.status, h
 			self.version = head.minor == 0 and "HTTP/1.0" or "HTTP/1.1"
-			local keep = head.minor == 1
-			for t in gmatch(type(h.connection) == "table" and concat(h.connection, ",") or h.connection or "", "[^,]+") do
-				if lower(match(t, "^%s*(.-)%s*$")) == "close" then
-					keep = false
-				end
-			end
-			st.keepalive = keep
+			st.keepalive = head.minor == 1 and not field.has_token(h.connection, "close")
 			local b = st.body
 			if st.method == "HEAD" or head.status == 204 or head.status == 304 or head.status < 200 then
 				b.left, b.done, b.trailer = 0, true, {}

@@ -5,14 +5,12 @@
 -- drain what the handler left unread, and go on with the next request while the connection
 -- stays keep-alive. Requests already buffered (pipelining) are parsed without waiting.
 local c = require "silly.net.http.c"
+local field = require "silly.net.http.field"
 local logger = require "silly.logger"
-local task_c = require "silly.task.c"
 local errno = require "silly.errno"
 local url = require "silly.net.http.url"
 local body = require "silly.net.http.body"
 
-local MARKER <const> = task_c.marker
-local yield = coroutine.yield
 local type = type
 local tostring = tostring
 local tonumber = tonumber
@@ -33,6 +31,9 @@ local TIMEDOUT <const> = errno.TIMEDOUT
 -- Unread request body drained after the handler before the connection is given up.
 local DRAIN_MAX <const> = 64 * 1024
 
+local wait = field.wait
+local has_token = field.has_token
+
 local M = {}
 
 ---A request and its response, as the handler sees it.
@@ -50,35 +51,6 @@ local stream_mt = { __index = stream, __name = "silly.net.http.stream" }
 
 -- The private state of a stream, in one table kept out of the handler's sight.
 local STATE <const> = {}
-
--- `c_*` natives answer MARKER when the task must wait; the yield returns their answer.
-local function wait(v, ...)
-	if v == MARKER then
-		return yield(MARKER)
-	end
-	return v, ...
-end
-
--- True if the comma-separated token list `v` (a string or an array of them) holds `token`.
-local function has_token(v, token)
-	if v == nil then
-		return false
-	end
-	if type(v) == "table" then
-		for i = 1, #v do
-			if has_token(v[i], token) then
-				return true
-			end
-		end
-		return false
-	end
-	for t in gmatch(v, "[^,]+") do
-		if lower(match(t, "^%s*(.-)%s*$")) == token then
-			return true
-		end
-	end
-	return false
-end
 
 -- A field's value when it must be single: several differing values are an error.
 local function single(v)
