@@ -129,7 +129,8 @@ impl Runtime {
     /// Counts one more (`on`) or one fewer thing that can wake a parked task (see `wakers`).
     pub fn set_waker(&self, on: bool) {
         let n = self.wakers.get();
-        self.wakers.set(if on { n + 1 } else { n.saturating_sub(1) });
+        self.wakers
+            .set(if on { n + 1 } else { n.saturating_sub(1) });
         self.check_idle();
     }
 

@@ -213,7 +213,13 @@ mod tests {
     fn a_sized_unit_waits_for_its_length() {
         // A toy framing: the first byte is the length of what follows.
         fn size(b: &[u8]) -> Option<usize> {
-            b.first().map(|&n| if n == 0xff { usize::MAX } else { 1 + n as usize })
+            b.first().map(|&n| {
+                if n == 0xff {
+                    usize::MAX
+                } else {
+                    1 + n as usize
+                }
+            })
         }
         let req = Request::Sized(size, 10);
         let mut b = ReadBuf::default();

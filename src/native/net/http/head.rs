@@ -97,7 +97,9 @@ pub fn parse_response(lua: &Lua, bytes: &[u8]) -> mlua::Result<Value> {
     }
     let mut list = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_FIELDS];
     let mut resp = httparse::Response::new(&mut []);
-    match httparse::ParserConfig::default().parse_response_with_uninit_headers(&mut resp, bytes, &mut list) {
+    match httparse::ParserConfig::default()
+        .parse_response_with_uninit_headers(&mut resp, bytes, &mut list)
+    {
         Ok(httparse::Status::Complete(_)) => {}
         _ => return Ok(Value::Integer(400)),
     }
@@ -206,7 +208,10 @@ fn push_fields(out: &mut Vec<u8>, header: Option<&Table>) -> Result<Given, Strin
     for pair in h.pairs::<Value, Value>() {
         let (k, v) = pair.map_err(|e| e.to_string())?;
         let Value::String(k) = k else {
-            return Err(format!("header name must be a string, got {}", k.type_name()));
+            return Err(format!(
+                "header name must be a string, got {}",
+                k.type_name()
+            ));
         };
         let name = k.as_bytes();
         if !is_token(&name) {
@@ -235,7 +240,9 @@ fn push_fields(out: &mut Vec<u8>, header: Option<&Table>) -> Result<Given, Strin
                 )
             })?;
             if is(b"content-length") {
-                given.length = std::str::from_utf8(&b).ok().and_then(|t| t.trim().parse().ok());
+                given.length = std::str::from_utf8(&b)
+                    .ok()
+                    .and_then(|t| t.trim().parse().ok());
             } else if is(b"connection") {
                 given.close |= b
                     .split(|&c| c == b',')
@@ -284,7 +291,11 @@ pub struct Req {
 /// framing the server chooses: the handler's `content-length` if given; else the known
 /// length; else chunked, or close-delimited for HTTP/1.0. Also says whether the connection
 /// closes after it (the request, or the handler's `connection: close`).
-pub fn response(status: u16, header: Option<&Table>, req: &Req) -> Result<(Vec<u8>, Framing, bool), String> {
+pub fn response(
+    status: u16,
+    header: Option<&Table>,
+    req: &Req,
+) -> Result<(Vec<u8>, Framing, bool), String> {
     let mut out = Vec::with_capacity(256);
     out.extend_from_slice(b"HTTP/1.1 ");
     out.extend_from_slice(status.to_string().as_bytes());
@@ -298,7 +309,11 @@ pub fn response(status: u16, header: Option<&Table>, req: &Req) -> Result<(Vec<u
     let mut close = req.close || given.close;
     let framing = if req.nobody {
         // A HEAD response tells the length the GET would have.
-        if let (Some(n), None, true) = (req.length, given.length, status >= 200 && status != 204 && status != 304) {
+        if let (Some(n), None, true) = (
+            req.length,
+            given.length,
+            status >= 200 && status != 204 && status != 304,
+        ) {
             push_number(&mut out, b"content-length", n);
         }
         Framing::None

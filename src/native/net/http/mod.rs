@@ -151,7 +151,9 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
             let mut out = Vec::new();
             let mut dec = flate2::read::MultiGzDecoder::new(&bytes[..]).take(max as u64 + 1);
             match dec.read_to_end(&mut out) {
-                Ok(_) if out.len() > max => (Value::Nil, "body over maxbodysize").into_lua_multi(lua),
+                Ok(_) if out.len() > max => {
+                    (Value::Nil, "body over maxbodysize").into_lua_multi(lua)
+                }
                 Ok(_) => lua.create_string(&out)?.into_lua_multi(lua),
                 Err(e) => (Value::Nil, format!("bad gzip body: {e}")).into_lua_multi(lua),
             }

@@ -182,11 +182,16 @@ mod tests {
         // RFC 6455 §5.7: a single-frame unmasked and masked "Hello".
         let plain = [0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f];
         assert_eq!(parse(&plain, 100).unwrap().payload, b"Hello");
-        let masked = [0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
+        let masked = [
+            0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+        ];
         let f = parse(&masked, 100).unwrap();
         assert_eq!(f.payload, b"Hello");
         assert!(f.masked);
-        assert_eq!(encode(true, false, 1, b"Hello", Some([0x37, 0xfa, 0x21, 0x3d])), masked);
+        assert_eq!(
+            encode(true, false, 1, b"Hello", Some([0x37, 0xfa, 0x21, 0x3d])),
+            masked
+        );
     }
 
     #[test]
@@ -197,8 +202,14 @@ mod tests {
         let mut long_ping = vec![0x89, 126, 0, 126];
         long_ping.extend(vec![0; 126]);
         assert_eq!(parse(&long_ping, 1000), Err("control frame over 125 bytes"));
-        assert_eq!(parse(&[0x82, 127, 0x80, 0, 0, 0, 0, 0, 0, 1], 100), Err("frame over maxframe"));
-        assert_eq!(parse(&[0x82, 126, 0x10, 0x00], 100), Err("frame over maxframe"));
+        assert_eq!(
+            parse(&[0x82, 127, 0x80, 0, 0, 0, 0, 0, 0, 1], 100),
+            Err("frame over maxframe")
+        );
+        assert_eq!(
+            parse(&[0x82, 126, 0x10, 0x00], 100),
+            Err("frame over maxframe")
+        );
         assert_eq!(size(&[0x82]), None);
         assert_eq!(size(&[0x82, 126, 0]), None);
     }
@@ -207,7 +218,11 @@ mod tests {
     fn xor_matches_bytewise() {
         let key = [9, 8, 7, 6];
         let mut data: Vec<u8> = (0..37).collect();
-        let want: Vec<u8> = data.iter().enumerate().map(|(i, b)| b ^ key[i % 4]).collect();
+        let want: Vec<u8> = data
+            .iter()
+            .enumerate()
+            .map(|(i, b)| b ^ key[i % 4])
+            .collect();
         xor(key, &mut data);
         assert_eq!(data, want);
     }

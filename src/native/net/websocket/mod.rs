@@ -104,7 +104,11 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
             |lua, (h, limit, timeout): (UserDataRef<StreamHandle>, usize, Option<i64>)| {
                 let req = Request::Sized(frame::size, limit.max(14));
                 let timeout = timeout.map(|ms| ms.max(0) as u64);
-                match h.0.read_as(lua, req, timeout, decode).map_err(mlua::Error::runtime)? {
+                match h
+                    .0
+                    .read_as(lua, req, timeout, decode)
+                    .map_err(mlua::Error::runtime)?
+                {
                     ReadNow::Data(v) => v.into_lua_multi(lua),
                     ReadNow::Err(e) => lua_pair(lua, &e)?.into_lua_multi(lua),
                     ReadNow::Wait(op) => task::suspend(op)?.into_lua_multi(lua),
@@ -126,18 +130,24 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
     m.set(
         "accept",
         lua.create_function(|_, key: mlua::LuaString| {
-            let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY);
+            let mut ctx =
+                aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY);
             ctx.update(&key.as_bytes());
             ctx.update(GUID.as_bytes());
             Ok(base64(ctx.finish().as_ref()))
         })?,
     )?;
     // key() -> a fresh sec-websocket-key (16 random bytes, base64)
-    m.set("key", lua.create_function(|_, ()| Ok(base64(&random::<16>())))?)?;
+    m.set(
+        "key",
+        lua.create_function(|_, ()| Ok(base64(&random::<16>())))?,
+    )?;
     // isutf8(s) -> whether `s` is valid UTF-8
     m.set(
         "isutf8",
-        lua.create_function(|_, s: mlua::LuaString| Ok(std::str::from_utf8(&s.as_bytes()).is_ok()))?,
+        lua.create_function(
+            |_, s: mlua::LuaString| Ok(std::str::from_utf8(&s.as_bytes()).is_ok()),
+        )?,
     )?;
     // deflate(s) -> one message compressed for permessage-deflate (no context kept)
     m.set(
@@ -173,7 +183,12 @@ mod tests {
             x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
             noise.push((x >> 16) as u8);
         }
-        for msg in [b"".to_vec(), b"abc".to_vec(), b"compressible ".repeat(10_000), noise] {
+        for msg in [
+            b"".to_vec(),
+            b"abc".to_vec(),
+            b"compressible ".repeat(10_000),
+            noise,
+        ] {
             let z = deflate(&msg).unwrap();
             assert!(!z.ends_with(&[0x00, 0x00, 0xff, 0xff]));
             assert_eq!(inflate(&z, msg.len().max(1)).unwrap(), msg);
