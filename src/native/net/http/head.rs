@@ -176,13 +176,40 @@ fn push_field(out: &mut Vec<u8>, name: &[u8], value: &[u8]) -> Result<(), String
     Ok(())
 }
 
-fn value_bytes(v: &Value) -> Option<Vec<u8>> {
-    match v {
-        Value::String(s) => Some(s.as_bytes().to_vec()),
-        Value::Integer(n) => Some(n.to_string().into_bytes()),
-        Value::Number(n) => Some(n.to_string().into_bytes()),
-        _ => None,
+/// Appends one field with one value (a string, or a number written as Lua writes it),
+/// noting what the framing depends on. The value's bytes are borrowed, not copied.
+fn push_value(out: &mut Vec<u8>, name: &[u8], v: &Value, given: &mut Given) -> Result<(), String> {
+    let text;
+    let borrowed;
+    let b: &[u8] = match v {
+        Value::String(s) => {
+            borrowed = s.as_bytes();
+            &borrowed
+        }
+        Value::Integer(n) => {
+            text = n.to_string();
+            text.as_bytes()
+        }
+        Value::Number(n) => {
+            text = n.to_string();
+            text.as_bytes()
+        }
+        other => {
+            return Err(format!(
+                "header '{}': string, number or array of them expected, got {}",
+                String::from_utf8_lossy(name),
+                other.type_name()
+            ));
+        }
+    };
+    if name.eq_ignore_ascii_case(b"content-length") {
+        given.length = std::str::from_utf8(b).ok().and_then(|t| t.trim().parse().ok());
+    } else if name.eq_ignore_ascii_case(b"connection") {
+        given.close |= b
+            .split(|&c| c == b',')
+            .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"));
     }
+    push_field(out, name, b)
 }
 
 /// What the caller's own fields said that the framing depends on.
@@ -224,31 +251,14 @@ fn push_fields(out: &mut Vec<u8>, header: Option<&Table>) -> Result<Given, Strin
         given.date |= is(b"date");
         given.host |= is(b"host");
         given.te |= is(b"transfer-encoding");
-        let values: Vec<Value> = match &v {
-            Value::Table(list) => list
-                .sequence_values::<Value>()
-                .collect::<mlua::Result<_>>()
-                .map_err(|e| e.to_string())?,
-            other => vec![other.clone()],
-        };
-        for item in &values {
-            let b = value_bytes(item).ok_or_else(|| {
-                format!(
-                    "header '{}': string, number or array of them expected, got {}",
-                    String::from_utf8_lossy(&name),
-                    item.type_name()
-                )
-            })?;
-            if is(b"content-length") {
-                given.length = std::str::from_utf8(&b)
-                    .ok()
-                    .and_then(|t| t.trim().parse().ok());
-            } else if is(b"connection") {
-                given.close |= b
-                    .split(|&c| c == b',')
-                    .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"));
+        match &v {
+            Value::Table(list) => {
+                for item in list.sequence_values::<Value>() {
+                    let item = item.map_err(|e| e.to_string())?;
+                    push_value(out, &name, &item, &mut given)?;
+                }
             }
-            push_field(out, &name, &b)?;
+            single => push_value(out, &name, single, &mut given)?,
         }
     }
     Ok(given)
