@@ -303,6 +303,10 @@ import resource, socket, ssl, sys
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 port, n, tls = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "tls"
+http = len(sys.argv) > 4 and sys.argv[4] == "http"
+# An HTTP response ends with its body, or with the last chunk when nginx chunks it.
+req, end = ((b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", (b"world\n", b"0\r\n\r\n")) if http
+            else (b"PING\r\n", (b"\r\n",)))
 ctx = ssl.create_default_context()
 ctx.check_hostname = False
 ctx.verify_mode = ssl.CERT_NONE
@@ -311,9 +315,9 @@ for i in range(n):
     s = socket.create_connection(("127.0.0.1", port), timeout=30)
     if tls:
         s = ctx.wrap_socket(s)
-    s.sendall(b"PING\r\n")
+    s.sendall(req)
     got = b""
-    while not got.endswith(b"\r\n"):
+    while not got.endswith(end):
         b = s.recv(64)
         if not b:
             raise SystemExit("closed after %d connections" % i)
@@ -324,14 +328,15 @@ sys.stdin.read()
 """
 
 
-def idle_memory(n, tls):
+def idle_memory(n, tls, http=False):
     """A measure: the server's resident memory growth per connection, in KiB, with `n`
-    connections open and idle (each served one PING first)."""
+    connections open and idle (each served one PING, or one HTTP GET, first)."""
     def measure(port, pid):
         time.sleep(0.2)
         before = rss_kib(pid)
         cli = subprocess.Popen([sys.executable, "-c", IDLE_CLIENT, str(port), str(n),
-                                "tls" if tls else "tcp"], cwd=ROOT, stdin=subprocess.PIPE,
+                                "tls" if tls else "tcp", "http" if http else "ping"],
+                               cwd=ROOT, stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             line = cli.stdout.readline()
@@ -499,6 +504,14 @@ BENCHES += [
     http_bench("https_get", "HTTPS GET, 50 connections, keep-alive", wrk(tls=True), tls=True,
                lua_tcp=False),
 ]
+# Memory of an idle keep-alive HTTP connection (one GET served), against nginx; the target
+# of the issue compares it with the TCP row (tcp_idle_mem) of the same run.
+BENCHES.append(ServerBench(
+    "http_idle_mem", "HTTP: resident memory per idle keep-alive connection, 5,000 open",
+    [("silly", [SILLY, bench_script("http_silly.lua"), "--port={port}"]),
+     ("nginx", [sys.executable, bench_script("nginx_lua.py"), "{port}"])],
+    measure=idle_memory(5000, tls=False, http=True), unit="KiB/conn", ratio="lower",
+    target=None))
 
 
 def select(benches):

@@ -29,7 +29,8 @@ master_process off;
 worker_processes 1;
 error_log {prefix}/logs/error.log error;
 pid {prefix}/nginx.pid;
-events {{ worker_connections 4096; }}
+worker_rlimit_nofile 65536;
+events {{ worker_connections 20000; }}
 http {{
     access_log off;
     client_body_temp_path {prefix}/tmp/body;
