@@ -717,3 +717,58 @@ silly.exit(3)
     assert_eq!(out.stdout, "staged\t8\n");
     assert_eq!(rest.trim(), "got b'one\\ntwo\\n'", "what the peer received");
 }
+
+/// `reuseport = true`: two processes listen on one port and the kernel spreads the
+/// connections between them (both accept some of 200), over TCP and TLS. Without it the
+/// second bind fails with ADDRINUSE.
+#[test]
+fn reuseport_spreads_connections_over_two_processes() {
+    for tls in [false, true] {
+        let start = |addr: &str, name: &str| {
+            let mut cmd = silly();
+            cmd.arg("tests/lua_servers/reuseport.lua")
+                .arg(format!("--addr={addr}"))
+                .arg(format!("--name={name}"));
+            if tls {
+                cmd.arg("--tls=1");
+            }
+            Running::listening(cmd, LIMIT)
+        };
+        let (mut a, addr) = start("127.0.0.1:0", "a");
+        let (mut b, _) = start(&addr, "b");
+        let code = r#"
+import socket, ssl, sys
+host, port = sys.argv[1].rsplit(":", 1)
+tls = sys.argv[2] == "tls"
+ctx = ssl.create_default_context(cafile="tests/fixtures/certs/ca.crt")
+seen = {}
+for _ in range(200):
+    s = socket.create_connection((host, int(port)), timeout=10)
+    if tls:
+        s = ctx.wrap_socket(s, server_hostname="localhost")
+    name = s.recv(10).strip()
+    seen[name] = seen.get(name, 0) + 1
+    s.close()
+assert set(seen) == {b"a", b"b"}, seen
+print("OK", seen)
+"#;
+        let out = python(code, &[&addr, if tls { "tls" } else { "tcp" }], LIMIT);
+        assert_python_ok(&out, "reuseport client");
+        a.assert_running();
+        b.assert_running();
+    }
+    // Without reuseport, the port is taken.
+    let taken = crate::common::run(
+        &[
+            "-e",
+            "local tcp = require 'silly.net.tcp'\n\
+             local a = assert(tcp.listen{addr = '127.0.0.1:0', accept = function() end})\n\
+             local b, err = tcp.listen{addr = a:localaddr(), accept = function() end}\n\
+             print(b, err == require('silly.errno').ADDRINUSE)\n\
+             a:close()",
+        ],
+        "",
+        LIMIT,
+    );
+    assert_eq!(taken.stdout, "nil\ttrue\n", "{taken:?}");
+}

@@ -35,14 +35,14 @@ impl ListenerCore {
     pub fn listen<F>(
         ip: &str,
         port: u16,
-        backlog: i32,
+        how: Bind,
         serve: impl FnOnce(Async<TcpListener>) -> F,
     ) -> Result<Self, NetError>
     where
         F: Future<Output = ()> + 'static,
     {
         let sa = addr::socket_addr(ip, port)?;
-        let listener = bind(sa, backlog)
+        let listener = bind(sa, how)
             .and_then(Async::new)
             .map_err(|e| NetError::from_io(&e))?;
         let fd = listener.as_raw_fd();
@@ -105,14 +105,25 @@ where
     Ok(())
 }
 
-fn bind(sa: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
+/// How a listening socket is bound.
+pub struct Bind {
+    pub backlog: i32,
+    /// SO_REUSEPORT: several processes listen on one port and the kernel spreads the
+    /// connections among them (one process per core, docs/tcp.md).
+    pub reuseport: bool,
+}
+
+fn bind(sa: SocketAddr, how: Bind) -> io::Result<TcpListener> {
     let sock = Socket::new(Domain::for_address(sa), Type::STREAM, Some(Protocol::TCP))?;
     sock.set_reuse_address(true)?;
+    if how.reuseport {
+        sock.set_reuse_port(true)?;
+    }
     if sa.is_ipv6() && sa.ip().is_unspecified() {
         sock.set_only_v6(false)?;
     }
     sock.bind(&sa.into())?;
-    sock.listen(backlog)?;
+    sock.listen(how.backlog)?;
     Ok(sock.into())
 }
 

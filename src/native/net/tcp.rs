@@ -15,7 +15,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::native::net::error::{NetError, lua_result};
 use crate::native::net::et_tcp::{self, EtTcp};
-use crate::native::net::listener::{self, ListenerCore};
+use crate::native::net::listener::{self, Bind, ListenerCore};
 use crate::native::net::{addr, conn, stream::Stream};
 use crate::runtime::timer::with_timeout;
 use crate::runtime::{self, task};
@@ -109,12 +109,23 @@ type ConnectArgs = (String, u16, Option<String>, Option<u16>, Option<i64>);
 
 pub fn open(lua: &Lua) -> mlua::Result<Table> {
     let m = lua.create_table()?;
-    // listen(ip, port, backlog, handler) -> listener | nil, err
+    // listen(ip, port, backlog, handler, reuseport?) -> listener | nil, err
     m.set(
         "listen",
         lua.create_function(
-            |lua, (ip, port, backlog, handler): (String, u16, i32, Function)| {
-                let core = ListenerCore::listen(&ip, port, backlog, |l| accept_loop(l, handler));
+            |lua,
+             (ip, port, backlog, handler, reuseport): (
+                String,
+                u16,
+                i32,
+                Function,
+                Option<bool>,
+            )| {
+                let how = Bind {
+                    backlog,
+                    reuseport: reuseport.unwrap_or(false),
+                };
+                let core = ListenerCore::listen(&ip, port, how, |l| accept_loop(l, handler));
                 lua_result(lua, core.map(Listener))
             },
         )?,

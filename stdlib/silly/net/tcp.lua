@@ -44,7 +44,9 @@ local listener_mt = { __index = listener, __name = "silly.net.tcp.listener" }
 local newlistener = stream.listener(listener_mt, c)
 
 ---Listens for connections; `accept(conn)` runs in a new task for each.
----@param conf {addr: string, accept: fun(conn: silly.net.tcp.conn), backlog: integer?}
+---`reuseport = true` lets several processes listen on one port (SO_REUSEPORT): the kernel
+---spreads the connections among them, the way to use every core.
+---@param conf {addr: string, accept: fun(conn: silly.net.tcp.conn), backlog: integer?, reuseport: boolean?}
 ---@return silly.net.tcp.listener? listener
 ---@return string? err INVAL, RESOLVE, ADDRINUSE, ACCES ...
 function M.listen(conf)
@@ -65,7 +67,11 @@ function M.listen(conf)
 	if not ip then
 		return nil, port
 	end
-	local ud, err = c.listen(ip, port, backlog, onaccept(accept))
+	local reuseport = conf.reuseport
+	if reuseport ~= nil and type(reuseport) ~= "boolean" then
+		argerror(1, "listen", "conf.reuseport: boolean expected, got " .. type(reuseport))
+	end
+	local ud, err = c.listen(ip, port, backlog, onaccept(accept), reuseport)
 	if not ud then
 		return nil, err
 	end

@@ -388,7 +388,7 @@ end
 
 ---Listens for TLS connections; `accept(conn)` runs in a new task after each successful
 ---handshake (docs/tls.md#accepting-connections).
----@param conf {addr: string, certs: {cert: string?, key: string?, certfile: string?, keyfile: string?}[], accept: fun(conn: silly.net.tls.conn), backlog: integer?, ciphers: string?, ciphersuites: string?, alpnprotos: string[]?, handshaketimeout: integer?, minversion: string?, maxversion: string?, verify: boolean|string?, ca: string|string[]?, cafile: string?}
+---@param conf {addr: string, certs: {cert: string?, key: string?, certfile: string?, keyfile: string?}[], accept: fun(conn: silly.net.tls.conn), backlog: integer?, reuseport: boolean?, ciphers: string?, ciphersuites: string?, alpnprotos: string[]?, handshaketimeout: integer?, minversion: string?, maxversion: string?, verify: boolean|string?, ca: string|string[]?, cafile: string?}
 ---@return silly.net.tls.listener? listener
 ---@return string? err an errno value, or "tls: <field>: <reason>"
 function M.listen(conf)
@@ -424,7 +424,12 @@ function M.listen(conf)
 		return nil, port
 	end
 	local ud
-	ud, err = c.listen(ip, port, backlog, cfg, stored.handshaketimeout or HANDSHAKE_TIMEOUT, onaccept(accept))
+	local reuseport = conf.reuseport
+	if reuseport ~= nil and type(reuseport) ~= "boolean" then
+		argerror(1, "listen", "conf.reuseport: boolean expected, got " .. type(reuseport))
+	end
+	ud, err = c.listen(ip, port, backlog, cfg, stored.handshaketimeout or HANDSHAKE_TIMEOUT, onaccept(accept),
+		reuseport)
 	if not ud then
 		return nil, err
 	end

@@ -203,7 +203,9 @@ fn push_value(out: &mut Vec<u8>, name: &[u8], v: &Value, given: &mut Given) -> R
         }
     };
     if name.eq_ignore_ascii_case(b"content-length") {
-        given.length = std::str::from_utf8(b).ok().and_then(|t| t.trim().parse().ok());
+        given.length = std::str::from_utf8(b)
+            .ok()
+            .and_then(|t| t.trim().parse().ok());
     } else if name.eq_ignore_ascii_case(b"connection") {
         given.close |= b
             .split(|&c| c == b',')

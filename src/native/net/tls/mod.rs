@@ -32,7 +32,7 @@ use rustls_pki_types::ServerName;
 use crate::log::{self, Level};
 use crate::native::net::error::{NetError, lua_result, lua_status};
 use crate::native::net::et_tcp::EtTcp;
-use crate::native::net::listener::{self, ListenerCore};
+use crate::native::net::listener::{self, Bind, ListenerCore};
 use crate::native::net::{conn, stream::Stream, tcp};
 use crate::runtime::timer::with_timeout;
 use crate::runtime::{self, task};
@@ -198,21 +198,26 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
         "listen",
         lua.create_function(
             |lua,
-             (ip, port, backlog, conf, hs_ms, handler): (
+             (ip, port, backlog, conf, hs_ms, handler, reuseport): (
                 String,
                 u16,
                 i32,
                 UserDataRef<ServerConf>,
                 i64,
                 Function,
+                Option<bool>,
             )| {
                 let current = Rc::new(Current {
                     config: RefCell::new(conf.0.clone()),
                     handshake_ms: Cell::new(hs_ms.max(0) as u64),
                 });
                 let serving = current.clone();
+                let how = Bind {
+                    backlog,
+                    reuseport: reuseport.unwrap_or(false),
+                };
                 let core =
-                    ListenerCore::listen(&ip, port, backlog, |l| accept_loop(l, serving, handler));
+                    ListenerCore::listen(&ip, port, how, |l| accept_loop(l, serving, handler));
                 lua_result(lua, core.map(|core| Listener { core, current }))
             },
         )?,
