@@ -44,12 +44,18 @@ fn plain(lua: &Lua, b: &[u8]) -> mlua::Result<Value> {
 pub fn open(lua: &Lua) -> mlua::Result<Table> {
     let m = lua.create_table()?;
     m.set("maxfields", head::MAX_FIELDS)?;
-    // readrequest(ud, limit, timeout?) -> head | status | nil, err | MARKER
+    // readrequest(ud, limit, timeout, idletimeout?) -> head | status | nil, err | MARKER: the
+    // idle timeout applies when nothing of the next request has arrived yet.
     m.set(
         "readrequest",
         lua.create_function(
-            |lua, (h, limit, timeout): (UserDataRef<StreamHandle>, usize, Option<i64>)| {
-                bounded_read(lua, &h, b"\r\n\r\n", limit, timeout, head::parse_request)
+            |lua,
+             (h, limit, timeout, idle): (UserDataRef<StreamHandle>, usize, i64, Option<i64>)| {
+                let timeout = match idle {
+                    Some(idle) if h.0.unread() == 0 => idle,
+                    _ => timeout,
+                };
+                bounded_read(lua, &h, b"\r\n\r\n", limit, Some(timeout), head::parse_request)
             },
         )?,
     )?;

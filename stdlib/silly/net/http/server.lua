@@ -6,6 +6,7 @@
 -- stays keep-alive. Requests already buffered (pipelining) are parsed without waiting.
 local c = require "silly.net.http.c"
 local field = require "silly.net.http.field"
+local task_c = require "silly.task.c"
 local logger = require "silly.logger"
 local errno = require "silly.errno"
 local url = require "silly.net.http.url"
@@ -32,6 +33,8 @@ local TIMEDOUT <const> = errno.TIMEDOUT
 local DRAIN_MAX <const> = 64 * 1024
 
 local wait = field.wait
+local MARKER <const> = task_c.marker
+local yield = coroutine.yield
 local has_token = field.has_token
 
 local M = {}
@@ -442,23 +445,22 @@ function M.serve(conn, conf, scheme, srv)
 	local ud = conn[1]
 	local handler = conf.handler
 	local idle = srv.idle
-	local first = true
+	local headertimeout, maxheadersize = conf.headertimeout, conf.maxheadersize
+	-- The first request has the header timeout from the start; between requests the idle
+	-- timeout applies until the next one begins (the native picks).
+	local idletimeout = nil
 	while true do
 		if srv.closed then
 			return conn:close()
 		end
-		-- Between requests the idle timeout applies; a head in progress has the header timeout.
-		local timeout = conf.headertimeout
-		local waiting = conn:unreadbytes() == 0
-		if not first and waiting then
-			timeout = conf.idletimeout
-		end
-		first = false
-		if waiting then
+		local head, err = c_readrequest(ud, maxheadersize, headertimeout, idletimeout)
+		if head == MARKER then
+			-- Waiting for the socket: a connection `listener:close()` may close.
 			idle[conn] = true
+			head, err = yield(MARKER)
+			idle[conn] = nil
 		end
-		local head, err = wait(c_readrequest(ud, conf.maxheadersize, timeout))
-		idle[conn] = nil
+		idletimeout = conf.idletimeout
 		if not head then
 			if err == TIMEDOUT and conn:unreadbytes() > 0 then
 				refuse(conn, 408)
