@@ -9,6 +9,7 @@ local concat = table.concat
 local gmatch = string.gmatch
 local match = string.match
 local lower = string.lower
+local find = string.find
 
 local M = {}
 
@@ -24,8 +25,13 @@ function M.has_token(v, token)
 	if type(v) == "table" then
 		v = concat(v, ",")
 	end
+	v = lower(v)
+	-- Most values do not hold the token at all: one plain search says so.
+	if not find(v, token, 1, true) then
+		return false
+	end
 	for t in gmatch(v, "[^,]+") do
-		if lower(match(t, "^%s*(.-)%s*$")) == token then
+		if match(t, "^%s*(.-)%s*$") == token then
 			return true
 		end
 	end

@@ -20,6 +20,8 @@ local concat = table.concat
 local format = string.format
 local lower = string.lower
 local find = string.find
+local byte = string.byte
+local SLASH <const> = 47 -- "/": an origin-form target, the usual one
 local sub = string.sub
 local match = string.match
 local gmatch = string.gmatch
@@ -345,7 +347,7 @@ local function new_stream(conn, head, conf, scheme)
 		return nil, 400
 	end
 	local path, query
-	if find(target, "^[Hh][Tt][Tt][Pp][Ss]?://") then
+	if byte(target, 1) ~= SLASH and find(target, "^[Hh][Tt][Tt][Pp][Ss]?://") then
 		-- Absolute form (a proxy-style request): the path is what follows the authority.
 		local rest = match(target, "^%a+://[^/?#]*(.*)$")
 		target = (rest == "" or sub(rest, 1, 1) ~= "/") and ("/" .. rest) or rest
