@@ -48,6 +48,20 @@ local routes = {
 		s:respond(200, { ["content-length"] = 100 })
 		s:closewrite("only this")
 	end,
+	["/badargs"] = function(s)
+		local out = {}
+		for _, f in ipairs({
+			function() s:respond("200") end,
+			function() s:respond(99) end,
+			function() s:respond(200, "x") end,
+			function() s:write(5) end,
+			function() s:respond(200, { ["bad name"] = "v" }) end,
+		}) do
+			local ok, err = pcall(f)
+			out[#out + 1] = ok and "no error" or tostring(err)
+		end
+		s:closewrite(table.concat(out, "\n"))
+	end,
 	["/echo"] = function(s)
 		local b = s:readall()
 		s:respond(200, { ["x-method"] = s.method, ["x-host"] = s.header.host })
@@ -142,6 +156,18 @@ task.fork(function()
 	T.eq(s.header["content-length"], "100000", "HEAD keeps the length")
 	T.eq(s:readall(), "", "HEAD has no body")
 	s:close()
+
+	-- Programmer errors in a handler raise with the handler's line.
+	r = assert(c:get(base .. "/badargs"))
+	local lines = {}
+	for l in r.body:gmatch("[^\n]+") do
+		lines[#lines + 1] = l
+	end
+	T.match(lines[1], "http_client%.lua:%d+: bad argument #1 to 'respond' %(status code", "respond('200')")
+	T.match(lines[2], "bad argument #1 to 'respond'", "respond(99)")
+	T.match(lines[3], "bad argument #2 to 'respond' %(table expected, got string%)", "respond(200, 'x')")
+	T.match(lines[4], "http_client%.lua:%d+: bad argument #1 to 'write' %(string expected, got number%)", "write(5)")
+	T.match(lines[5], "http_client%.lua:%d+: respond: header name \"bad name\" is not a token", "a bad field name")
 
 	-- Bad URLs and arguments.
 	none, err = http.get("ftp://x/")

@@ -1,12 +1,6 @@
 -- silly.internal.boot: run once before the script. Installs the coroutine wrappers and the task
 -- entry, and returns the entry of the main task (called by src/boot.rs).
 
--- The generational collector: a server makes many short-lived tables and strings per
--- request, which it collects young and cheaply (measured: ~17% less CPU per HTTP request
--- than the incremental mode, docs/benchmarks.md). `collectgarbage("incremental")` switches
--- back (docs/cli.md).
-collectgarbage("generational")
-
 require "silly.internal.coroutine"
 require "silly.task"
 local c = require "silly.c"

@@ -40,6 +40,13 @@ function M.argerror(n, fname, msg, level)
 	error(format(BAD, n, fname, msg), level or outside())
 end
 
+---Raises `msg` at the first caller outside the standard library (a programmer error found
+---deep inside a library call, such as a response field that would split the response).
+---@param msg string
+function M.raise(msg)
+	error(msg, outside())
+end
+
 ---Checks a milliseconds argument: an integer-valued number (or a numeric string), negative
 ---taken as 0, at most 2^32-1. NaN and infinities have no integer representation.
 ---@param v any
@@ -48,23 +55,27 @@ end
 ---@param level integer? default: the first caller outside the standard library
 ---@return integer ms
 function M.ms(v, n, fname, level)
-	level = level or outside()
+	-- The common case first, without working out where an error would point.
+	local i = tointeger(v)
+	if i and i >= 0 and i <= MS_MAX then
+		return i
+	end
 	local num = v
 	if type(v) == "string" then
 		num = tonumber(v)
 	end
 	if type(num) ~= "number" then
-		error(format(BAD, n, fname, "number expected, got " .. type(v)), level)
+		error(format(BAD, n, fname, "number expected, got " .. type(v)), level or outside())
 	end
-	local i = tointeger(num)
+	i = tointeger(num)
 	if not i then
-		error(format(BAD, n, fname, "number has no integer representation"), level)
+		error(format(BAD, n, fname, "number has no integer representation"), level or outside())
 	end
 	if i < 0 then
 		return 0
 	end
 	if i > MS_MAX then
-		error(format(BAD, n, fname, "expire too large"), level)
+		error(format(BAD, n, fname, "expire too large"), level or outside())
 	end
 	return i
 end

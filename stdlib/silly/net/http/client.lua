@@ -189,7 +189,7 @@ function cstream:closewrite(data, trailer)
 		local tail = {}
 		for k, v in pairs(trailer or {}) do
 			if not match(k, "^[%w!#$%%&'*+%-.^_`|~]+$") or match(tostring(v), "[\r\n%z]") then
-				error("closewrite: trailer field " .. format("%q", k) .. " is not allowed", 2)
+				check.raise("closewrite: trailer field " .. format("%q", k) .. " is not allowed")
 			end
 			tail[#tail + 1] = k .. ": " .. tostring(v) .. "\r\n"
 		end

@@ -6,6 +6,7 @@
 -- stays keep-alive. Requests already buffered (pipelining) are parsed without waiting.
 local c = require "silly.net.http.c"
 local field = require "silly.net.http.field"
+local check = require "silly.internal.check"
 local task_c = require "silly.task.c"
 local logger = require "silly.logger"
 local errno = require "silly.errno"
@@ -164,14 +165,14 @@ end
 -- Writes the head: the handler's fields plus the framing the server chooses.
 local function send_head(s, st, status, header, length)
 	if st.responded then
-		error("respond: the response was already started", 3)
+		check.raise("respond: the response was already started")
 	end
 	-- Rust chooses the framing from the handler's fields (docs/http.md, "stream:respond").
 	local nobody = st.head or status < 200 or status == 204 or status == 304
 	local mode, close = c_respond(st.conn[1], status, header, length, nobody, st.minor == 0, st.close)
 	if mode == nil then
 		-- A field that would split the response: a programmer error, raised at the caller.
-		error("respond: " .. close, 3)
+		check.raise("respond: " .. close)
 	end
 	if mode == false then
 		return false, close
@@ -194,10 +195,10 @@ end
 ---@return string? err
 function stream:respond(status, header)
 	if type(status) ~= "number" or status < 100 or status > 999 or status % 1 ~= 0 then
-		error("bad argument #1 to 'respond' (status code 100..999 expected)", 2)
+		check.argerror(1, "respond", "status code 100..999 expected")
 	end
 	if header ~= nil and type(header) ~= "table" then
-		error("bad argument #2 to 'respond' (table expected, got " .. type(header) .. ")", 2)
+		check.argerror(2, "respond", "table expected, got " .. type(header))
 	end
 	return send_head(self, self[STATE], status, header)
 end
@@ -230,7 +231,7 @@ end
 ---@return string? err
 function stream:write(data)
 	if type(data) ~= "string" then
-		error("bad argument #1 to 'write' (string expected, got " .. type(data) .. ")", 2)
+		check.argerror(1, "write", "string expected, got " .. type(data))
 	end
 	local st = self[STATE]
 	if st.ended then
@@ -261,7 +262,7 @@ local function trailer_text(trailer)
 		for i = 1, #list do
 			local value = tostring(list[i])
 			if not match(k, "^[%w!#$%%&'*+%-.^_`|~]+$") or find(value, "[\r\n%z]") then
-				error("closewrite: trailer field " .. format("%q", k) .. " is not allowed", 3)
+				check.raise("closewrite: trailer field " .. format("%q", k) .. " is not allowed")
 			end
 			out[#out + 1] = k .. ": " .. value .. "\r\n"
 		end
@@ -324,7 +325,7 @@ function M.takeover(s, header)
 	end
 	local ok, err = c_respond(st.conn[1], 101, header, nil, true, false, false)
 	if ok == nil then
-		error("upgrade: " .. err, 3)
+		check.raise("upgrade: " .. err)
 	end
 	if not ok then
 		return nil, err
