@@ -286,6 +286,20 @@ s.sendall(b"POST /echo HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n
 r = Reader(s)
 st, f, body = r.response()
 assert st == 400 and b"maxbodysize" in body, (st, body)
+# A malformed chunk, and chunk data not followed by CRLF: the read fails, the connection closes.
+for bad in (b"zz\r\nab\r\n0\r\n\r\n", b"2\r\nabXY0\r\n\r\n"):
+    s = conn()
+    s.sendall(b"POST /echo HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n" + bad)
+    r = Reader(s)
+    st, f, body = r.response()
+    assert st == 400 and b"bad chunked body" in body, (bad, st, body)
+    assert r.closed(), bad
+# Chunk extensions are skipped; trailer fields arrive in `trailer`.
+s = conn()
+s.sendall(b"POST /info HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n3;ext=1\r\nabc\r\n0\r\nx-sum: 3\r\n\r\n")
+r = Reader(s)
+st, f, body = r.response()
+assert st == 200 and b"body=abc" in body and b"trailer.x-sum=3" in body, (st, body)
 # A head that never ends: 408 after the header timeout.
 s = conn()
 s.sendall(b"GET / HTTP/1.1\r\nhost: x\r\n")

@@ -3,6 +3,7 @@
 //! (head.rs, httparse), bounded reads of protocol lines, and response heads written into the
 //! connection's write queue with the `date` field cached per second (date.rs).
 
+mod chunk;
 mod date;
 mod head;
 
@@ -65,6 +66,26 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
         lua.create_function(
             |lua, (h, limit, timeout): (UserDataRef<StreamHandle>, usize, Option<i64>)| {
                 bounded_read(lua, &h, b"\r\n\r\n", limit, timeout, head::parse_response)
+            },
+        )?,
+    )?;
+    // readchunk(ud, limit, timeout?) -> data | false (the last chunk) | -1 (malformed) | -2
+    // (over `limit`) | nil, err | MARKER: one whole chunk of a chunked body (chunk.rs).
+    m.set(
+        "readchunk",
+        lua.create_function(
+            |lua, (h, limit, timeout): (UserDataRef<StreamHandle>, usize, Option<i64>)| {
+                let req = Request::Sized(chunk::size, limit.saturating_add(chunk::LINE_MAX + 2));
+                let timeout = timeout.map(|ms| ms.max(0) as u64);
+                match h
+                    .0
+                    .read_as(lua, req, timeout, chunk::decode)
+                    .map_err(mlua::Error::runtime)?
+                {
+                    ReadNow::Data(v) => v.into_lua_multi(lua),
+                    ReadNow::Err(e) => lua_pair(lua, &e)?.into_lua_multi(lua),
+                    ReadNow::Wait(op) => task::suspend(op)?.into_lua_multi(lua),
+                }
             },
         )?,
     )?;

@@ -3,8 +3,8 @@
 -- response bodies (docs/http.md).
 --
 -- A body state is a table: `conn` (the tcp/tls connection), `left` (bytes still to come, or
--- "chunked", or "close" for a body that ends with the connection), `chunk` (bytes left in the
--- current chunk), `started` (a chunk was read), `done`, `received`, `maxbody`, and, once the
+-- "chunked", or "close" for a body that ends with the connection), `pending` and `pos` (the
+-- chunk in hand and where its unread part starts), `done`, `received`, `maxbody`, and, once the
 -- body ended, `trailer`. `before` (optional) runs before each read from the connection (the
 -- server's "100 Continue").
 local c = require "silly.net.http.c"
@@ -12,20 +12,18 @@ local field = require "silly.net.http.field"
 local errno = require "silly.errno"
 
 local type = type
-local tonumber = tonumber
 local concat = table.concat
 local lower = string.lower
 local sub = string.sub
 local match = string.match
 local c_readline = c.readline
+local c_readchunk = c.readchunk
 local EOF <const> = errno.EOF
 
 -- Longest chunk-size or trailer line accepted.
 local LINE_MAX <const> = 8 * 1024
 -- Body bytes read from the connection per step of `readall`.
 local STEP <const> = 64 * 1024
--- Hex digits of a chunk size: 15 keep it below 2^60, no overflow.
-local HEX_MAX <const> = 15
 
 local wait = field.wait
 
@@ -64,35 +62,33 @@ local function read_trailer(st, timeout)
 	return true
 end
 
--- Starts the next chunk: its size into `st.chunk`, or the end of the body.
+-- The next chunk's data into `st.pending` (read whole, in one native call), or, after the
+-- last chunk, the trailer fields and the end of the body.
 local function next_chunk(st, timeout)
-	local ud = st.conn[1]
-	if st.chunk == 0 and st.started then
-		-- The CRLF after the previous chunk's data.
-		local crlf, err = st.conn:read(2, timeout)
-		if not crlf then
-			return nil, err
-		end
-		if crlf ~= "\r\n" then
-			return nil, "bad chunked body: missing CRLF after chunk data"
-		end
+	local allow = st.maxbody - st.received
+	if allow < 0 then
+		allow = 0
 	end
-	st.started = true
-	local line, err = wait(c_readline(ud, LINE_MAX, timeout))
-	if not line then
+	local chunk, err = wait(c_readchunk(st.conn[1], allow, timeout))
+	if chunk == nil then
 		return nil, err
 	end
-	local hex = match(line, "^(%x+)[^\r\n]*\r\n$")
-	if not hex or #hex > HEX_MAX then
-		return nil, "bad chunked body: malformed chunk size"
-	end
-	local size = tonumber(hex, 16)
-	if size == 0 then
+	if chunk == false then
 		st.left = 0
 		st.done = true
 		return read_trailer(st, timeout)
 	end
-	st.chunk = size
+	if chunk == -2 then
+		return nil, "body over maxbodysize"
+	end
+	if type(chunk) ~= "string" then
+		return nil, "bad chunked body: malformed chunk"
+	end
+	st.received = st.received + #chunk
+	if st.received > st.maxbody then
+		return nil, "body over maxbodysize"
+	end
+	st.pending, st.pos = chunk, 1
 	return true
 end
 
@@ -107,7 +103,7 @@ function M.read_some(st, n, timeout)
 		st.before(st)
 	end
 	if st.left == "chunked" then
-		if st.chunk == 0 then
+		if not st.pending then
 			local ok, err = next_chunk(st, timeout)
 			if not ok then
 				return nil, err
@@ -116,9 +112,14 @@ function M.read_some(st, n, timeout)
 				return ""
 			end
 		end
-		if n > st.chunk then
-			n = st.chunk
+		-- From the chunk in hand: all of what is left of it, or `n` bytes.
+		local p, pos = st.pending, st.pos
+		if n >= #p - pos + 1 then
+			st.pending = nil
+			return pos == 1 and p or sub(p, pos)
 		end
+		st.pos = pos + n
+		return sub(p, pos, pos + n - 1)
 	elseif st.left == "close" then
 		-- Ends with the connection: whatever arrives, up to `n`.
 		local data, err = st.conn:read(n, timeout)
@@ -147,14 +148,10 @@ function M.read_some(st, n, timeout)
 	if st.received > st.maxbody then
 		return nil, "body over maxbodysize"
 	end
-	if st.left == "chunked" then
-		st.chunk = st.chunk - n
-	else
-		st.left = st.left - n
-		if st.left == 0 then
-			st.done = true
-			st.trailer = st.trailer or {}
-		end
+	st.left = st.left - n
+	if st.left == 0 then
+		st.done = true
+		st.trailer = st.trailer or {}
 	end
 	return data
 end

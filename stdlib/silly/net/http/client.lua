@@ -409,7 +409,7 @@ local function request(client, method, target, header, opts)
 		keepalive = false,
 		broken = false,
 		closed = false,
-		body = { conn = conn, left = 0, chunk = 0, started = false, done = false, received = 0, maxbody = maxbody },
+		body = { conn = conn, left = 0, done = false, received = 0, maxbody = maxbody },
 	}
 	return setmetatable({ [STATE] = st }, cstream_mt)
 end

@@ -378,8 +378,6 @@ local function new_stream(conn, head, conf, scheme)
 		head = head.method == "HEAD",
 		minor = minor,
 		left = framed,
-		chunk = 0,
-		started = false,
 		done = framed == 0,
 		trailer = framed == 0 and {} or nil,
 		received = 0,
