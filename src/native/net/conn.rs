@@ -11,7 +11,7 @@ use mlua::{AnyUserData, IntoLuaMulti, Lua, Table, UserData, UserDataRef, Value};
 use crate::native::net::conn_fast;
 use crate::native::net::error::{lua_pair, lua_status};
 use crate::native::net::read_buf::{Delim, Request};
-use crate::native::net::stream::{ReadNow, Stream};
+use crate::native::net::stream::{Decode, ReadNow, Stream, as_string};
 use crate::runtime::task;
 
 /// A connection as Lua holds it; `.1` is its id for the raw fast paths (conn_fast.rs).
@@ -35,6 +35,28 @@ fn timeout_ms(v: Option<i64>) -> Option<u64> {
     v.map(|ms| ms.max(0) as u64)
 }
 
+/// A read whose answer is one Lua value, made of the bytes by `decode`: value | nil, err |
+/// MARKER (the task yields for one of those). Two values, not a MultiValue: no allocation per
+/// call on this hot path. Every protocol read (HTTP heads and chunks, WebSocket frames) goes
+/// through here.
+pub fn read_value(
+    lua: &Lua,
+    h: &StreamHandle,
+    req: Request,
+    timeout: Option<i64>,
+    decode: Decode,
+) -> mlua::Result<(Value, Value)> {
+    match h
+        .0
+        .read_as(lua, req, timeout_ms(timeout), decode)
+        .map_err(mlua::Error::runtime)?
+    {
+        ReadNow::Data(d) => Ok((d, Value::Nil)),
+        ReadNow::Err(e) => lua_pair(lua, &e),
+        ReadNow::Wait(op) => Ok((task::suspend(op)?, Value::Nil)),
+    }
+}
+
 pub fn functions(lua: &Lua) -> mlua::Result<Table> {
     let m = lua.create_table()?;
     // read(ud, n | delim, timeout?) -> data | nil, err | MARKER (yield for the answer)
@@ -52,16 +74,7 @@ pub fn functions(lua: &Lua) -> mlua::Result<Table> {
                         ));
                     }
                 };
-                // Two values, not a MultiValue: no allocation on this hot path.
-                match h
-                    .0
-                    .read(lua, req, timeout_ms(timeout))
-                    .map_err(mlua::Error::runtime)?
-                {
-                    ReadNow::Data(d) => Ok((d, Value::Nil)),
-                    ReadNow::Err(e) => lua_pair(lua, &e),
-                    ReadNow::Wait(op) => Ok((task::suspend(op)?, Value::Nil)),
-                }
+                read_value(lua, &h, req, timeout, as_string)
             },
         )?,
     )?;

@@ -273,18 +273,8 @@ impl Stream {
         }
     }
 
-    /// `read`: the data at once if buffered, an error value, or a future to wait on.
-    pub fn read(
-        self: &Rc<Self>,
-        lua: &Lua,
-        req: Request,
-        timeout: Option<u64>,
-    ) -> Result<ReadNow, String> {
-        self.read_as(lua, req, timeout, as_string)
-    }
-
-    /// `read` whose bytes become the Lua value `decode` makes of them (a parsed protocol
-    /// head, say) instead of a string.
+    /// `read`: the data at once if buffered (as the Lua value `decode` makes of the bytes: a
+    /// string, a parsed protocol head ...), an error value, or a future to wait on.
     pub fn read_as(
         self: &Rc<Self>,
         lua: &Lua,
@@ -592,7 +582,7 @@ fn set_waker(slot: &mut Option<Waker>, cx: &Context<'_>) {
 pub type Decode = fn(&Lua, &[u8]) -> mlua::Result<Value>;
 
 /// The plain `read`: the bytes as a string.
-fn as_string(lua: &Lua, b: &[u8]) -> mlua::Result<Value> {
+pub fn as_string(lua: &Lua, b: &[u8]) -> mlua::Result<Value> {
     lua.create_string(b).map(Value::String)
 }
 

@@ -7,16 +7,14 @@ mod chunk;
 mod date;
 mod head;
 
-use mlua::{IntoLuaMulti, Lua, MultiValue, Table, UserDataRef, Value};
+use mlua::{IntoLuaMulti, Lua, Table, UserDataRef, Value};
 
-use crate::native::net::conn::StreamHandle;
+use crate::native::net::conn::{StreamHandle, read_value};
 use crate::native::net::error::{lua_pair, lua_status};
 use crate::native::net::read_buf::{Delim, Request};
-use crate::native::net::stream::{Decode, ReadNow};
-use crate::runtime::task;
+use crate::native::net::stream::Decode;
 
-/// A bounded read of `ud` up to `delim`, its bytes made into a value by `decode`:
-/// value | nil, err | MARKER (the task yields for one of those).
+/// A bounded read of `ud` up to `delim`, its bytes made into a value by `decode`.
 fn bounded_read(
     lua: &Lua,
     h: &StreamHandle,
@@ -24,18 +22,9 @@ fn bounded_read(
     limit: usize,
     timeout: Option<i64>,
     decode: Decode,
-) -> mlua::Result<MultiValue> {
+) -> mlua::Result<(Value, Value)> {
     let req = Request::Bounded(Delim::new(delim), limit.max(delim.len()));
-    let timeout = timeout.map(|ms| ms.max(0) as u64);
-    match h
-        .0
-        .read_as(lua, req, timeout, decode)
-        .map_err(mlua::Error::runtime)?
-    {
-        ReadNow::Data(v) => v.into_lua_multi(lua),
-        ReadNow::Err(e) => lua_pair(lua, &e)?.into_lua_multi(lua),
-        ReadNow::Wait(op) => task::suspend(op)?.into_lua_multi(lua),
-    }
+    read_value(lua, h, req, timeout, decode)
 }
 
 fn plain(lua: &Lua, b: &[u8]) -> mlua::Result<Value> {
@@ -76,16 +65,7 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
         lua.create_function(
             |lua, (h, limit, timeout): (UserDataRef<StreamHandle>, usize, Option<i64>)| {
                 let req = Request::Sized(chunk::size, limit.saturating_add(chunk::LINE_MAX + 2));
-                let timeout = timeout.map(|ms| ms.max(0) as u64);
-                match h
-                    .0
-                    .read_as(lua, req, timeout, chunk::decode)
-                    .map_err(mlua::Error::runtime)?
-                {
-                    ReadNow::Data(v) => v.into_lua_multi(lua),
-                    ReadNow::Err(e) => lua_pair(lua, &e)?.into_lua_multi(lua),
-                    ReadNow::Wait(op) => task::suspend(op)?.into_lua_multi(lua),
-                }
+                read_value(lua, &h, req, timeout, chunk::decode)
             },
         )?,
     )?;
@@ -124,10 +104,11 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
                 };
                 let (bytes, framing, close) = match head::response(status, header.as_ref(), &req) {
                     Ok(r) => r,
-                    Err(e) => return (Value::Nil, e).into_lua_multi(lua),
+                    Err(e) => return Ok((Value::Nil, Value::String(lua.create_string(e)?))),
                 };
                 if let Err(e) = h.0.write(&bytes) {
-                    return lua_status(lua, Err(e));
+                    let (_, err) = lua_pair(lua, &e)?;
+                    return Ok((Value::Boolean(false), err));
                 }
                 let framing = match framing {
                     head::Framing::Length(n) => Value::Integer(n as i64),
@@ -136,7 +117,8 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
                     head::Framing::None => Value::String(lua.create_string("none")?),
                     head::Framing::Raw => Value::String(lua.create_string("raw")?),
                 };
-                (framing, close).into_lua_multi(lua)
+                // Two values, not a MultiValue: no allocation per response.
+                Ok((framing, Value::Boolean(close)))
             },
         )?,
     )?;

@@ -7,12 +7,9 @@ mod frame;
 
 use mlua::{IntoLuaMulti, Lua, MultiValue, Table, UserDataRef, Value};
 
-use crate::native::net::conn::StreamHandle;
-use crate::native::net::error::lua_pair;
+use crate::native::net::conn::{StreamHandle, read_value};
 use crate::native::net::read_buf::Request;
-use crate::native::net::stream::ReadNow;
 use crate::native::net::tls::base64;
-use crate::runtime::task;
 
 /// The GUID of RFC 6455 §1.3, appended to the client's key.
 const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -103,16 +100,7 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
         lua.create_function(
             |lua, (h, limit, timeout): (UserDataRef<StreamHandle>, usize, Option<i64>)| {
                 let req = Request::Sized(frame::size, limit.max(14));
-                let timeout = timeout.map(|ms| ms.max(0) as u64);
-                match h
-                    .0
-                    .read_as(lua, req, timeout, decode)
-                    .map_err(mlua::Error::runtime)?
-                {
-                    ReadNow::Data(v) => v.into_lua_multi(lua),
-                    ReadNow::Err(e) => lua_pair(lua, &e)?.into_lua_multi(lua),
-                    ReadNow::Wait(op) => task::suspend(op)?.into_lua_multi(lua),
-                }
+                read_value(lua, &h, req, timeout, decode)
             },
         )?,
     )?;
