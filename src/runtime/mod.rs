@@ -72,8 +72,9 @@ pub struct SourceGuard(());
 
 impl Drop for SourceGuard {
     fn drop(&mut self) {
-        // The runtime outlives every guard: guards live in futures and objects it owns.
-        RUNTIME.with(|r| {
+        // Guards live in futures and objects the runtime owns; when the runtime itself goes
+        // (the thread's locals being destroyed at exit) there is nothing left to tell.
+        let _ = RUNTIME.try_with(|r| {
             if let Some(rt) = r.get() {
                 rt.release_source();
             }
@@ -93,6 +94,12 @@ pub fn get() -> Rc<Runtime> {
             .cloned()
             .expect("runtime used before it was installed")
     })
+}
+
+/// The runtime of this thread, if it is installed and not being torn down (for destructors,
+/// which can run while the thread's locals are destroyed at exit).
+pub fn try_get() -> Option<Rc<Runtime>> {
+    RUNTIME.try_with(|r| r.get().cloned()).ok().flatten()
 }
 
 impl Runtime {

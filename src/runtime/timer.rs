@@ -194,11 +194,16 @@ impl Deadline {
 }
 
 impl Drop for Deadline {
+    /// Takes the entry off the heap. Should that not be possible (the runtime being torn down,
+    /// or the heap busy firing), the entry stays until its time and then wakes nobody.
     fn drop(&mut self) {
         if let Limit::Armed(id, slot) = &self.0
             && !slot.fired.get()
+            && let Some(rt) = runtime::try_get()
+            && let Ok(mut heap) = rt.timers.heap.try_borrow_mut()
         {
-            let entry = runtime::get().timers.heap.borrow_mut().remove(*id);
+            let entry = heap.remove(*id);
+            drop(heap);
             drop(entry);
         }
     }
