@@ -472,3 +472,54 @@ l:close()
     assert_eq!(out.code, Some(0), "{out:?}");
     assert_eq!(out.stdout, "200 hello, silly\n");
 }
+
+/// A pooled connection the server closed right after its response (a server that closes
+/// keep-alive connections early): the next GET reuses it before the close is noticed, meets
+/// the end of the stream, and is retried once on a fresh connection. (Only requests without
+/// a body whose method is safe to repeat: GET and HEAD.)
+#[test]
+fn a_stale_pooled_connection_is_retried_for_get() {
+    let upstream = crate::common::PythonServer::start(
+        r#"
+import socket, threading
+ls = socket.socket()
+ls.bind(("127.0.0.1", 0))
+ls.listen(16)
+print("PORT", ls.getsockname()[1], flush=True)
+ls.settimeout(20)
+def serve(c):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        d = c.recv(4096)
+        if not d:
+            return c.close()
+        data += d
+    c.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+    c.close()   # says nothing of it: the client's pool keeps the connection
+for _ in range(4):
+    c, _ = ls.accept()
+    threading.Thread(target=serve, args=(c,)).start()
+"#,
+        &[],
+        LIMIT,
+    );
+    let script = format!(
+        r#"
+local http = require "silly.net.http"
+local c = http.newclient({{ timeout = 5000 }})
+local base = "http://127.0.0.1:{port}/"
+for i = 1, 3 do
+	local r, err = c:get(base)
+	print("GET", i, r and r.status, r and r.body or err)
+end
+c:close()
+"#,
+        port = upstream.port
+    );
+    let out = crate::common::run(&["-e", &script], "", LIMIT);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_eq!(
+        out.stdout, "GET\t1\t200\tok\nGET\t2\t200\tok\nGET\t3\t200\tok\n",
+        "{out:?}"
+    );
+}

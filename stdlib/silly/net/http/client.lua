@@ -8,6 +8,7 @@ local time = require "silly.time"
 local c = require "silly.net.http.c"
 local url = require "silly.net.http.url"
 local body = require "silly.net.http.body"
+local errno = require "silly.errno"
 local conn_c = require "silly.net.conn.c"
 local check = require "silly.internal.check"
 
@@ -45,6 +46,11 @@ local TLS_KEYS <const> = { "ca", "cafile", "verify", "insecure", "hostname", "ce
 -- Methods that send no body unless the caller says how long it is.
 local NO_BODY <const> = { GET = true, HEAD = true, DELETE = true, OPTIONS = true, TRACE = true }
 local REDIRECT <const> = { [301] = true, [302] = true, [303] = true, [307] = true, [308] = true }
+-- Requests retried once on a fresh connection when a pooled one turns out closed: safe to
+-- repeat, and sent without a body.
+local RETRY <const> = { GET = true, HEAD = true }
+-- What a pooled connection that the server already closed answers.
+local STALE <const> = { [errno.EOF] = true, [errno.CONNRESET] = true, [errno.CLOSED] = true, [errno.PIPE] = true }
 
 local wait = field.wait
 
@@ -331,7 +337,7 @@ end
 ---@param opts table?
 ---@return silly.net.http.clientstream? stream
 ---@return string? err
-local function request(client, method, target, header, opts)
+local function request(client, method, target, header, opts, fresh)
 	check.type(method, "string", 1, "request")
 	check.type(target, "string", 2, "request")
 	if header ~= nil then
@@ -375,7 +381,8 @@ local function request(client, method, target, header, opts)
 	else
 		mode, chunked = "chunked", true
 	end
-	local conn = take_idle(client, key)
+	local conn = not fresh and take_idle(client, key)
+	local reused = conn and true or false
 	if not conn then
 		local err
 		conn, err = connect(client, u, opts, deadline - monotonic())
@@ -409,6 +416,7 @@ local function request(client, method, target, header, opts)
 		keepalive = false,
 		broken = false,
 		closed = false,
+		reused = reused,
 		body = { conn = conn, left = 0, done = false, received = 0, maxbody = maxbody },
 	}
 	return setmetatable({ [STATE] = st }, cstream_mt)
@@ -450,6 +458,19 @@ local function exchange(client, method, target, header, data, opts)
 		local ok, werr = s:closewrite(data)
 		if ok then
 			ok, werr = s:waitresponse()
+		end
+		if not ok and s[STATE].reused and RETRY[method] and not data and STALE[werr] then
+			-- The pooled connection was closed by the server before this request reached it
+			-- (the close not yet seen here): once more, on a fresh connection.
+			s:close()
+			s, err = request(client, method, target, h, opts, true)
+			if not s then
+				return nil, err
+			end
+			ok, werr = s:closewrite()
+			if ok then
+				ok, werr = s:waitresponse()
+			end
 		end
 		if not ok then
 			s:close()
