@@ -367,17 +367,18 @@ function M.connect(target, header, opts)
 	if not u then
 		return nil, uerr
 	end
-	local address = (u.host:find(":", 1, true) and ("[" .. u.host .. "]") or u.host) .. ":" .. u.port
 	local timeout = opts.timeout or 10000
 	local conn, err
 	if scheme == "wss" then
 		local t = { timeout = timeout, hostname = u.host, alpnprotos = { "http/1.1" } }
-		for _, k in pairs({ "ca", "cafile", "verify", "insecure", "cert", "certfile", "key", "keyfile" }) do
-			t[k] = opts[k]
+		for _, k in pairs(field.TLS_KEYS) do
+			if opts[k] ~= nil then
+				t[k] = opts[k]
+			end
 		end
-		conn, err = tls.connect(address, t)
+		conn, err = tls.connect(u.address, t)
 	else
-		conn, err = tcp.connect(address, { timeout = timeout })
+		conn, err = tcp.connect(u.address, { timeout = timeout })
 	end
 	if not conn then
 		return nil, err

@@ -40,9 +40,7 @@ local DEFAULTS <const> = {
 	redirects = 0,
 	gzip = false,
 }
--- The options that go to tls.connect (they also tell pooled connections apart).
-local TLS_KEYS <const> = { "ca", "cafile", "verify", "insecure", "hostname", "cert", "certfile",
-	"key", "keyfile", "ciphers", "ciphersuites", "minversion", "maxversion" }
+local TLS_KEYS <const> = field.TLS_KEYS
 -- Methods that send no body unless the caller says how long it is.
 local NO_BODY <const> = { GET = true, HEAD = true, DELETE = true, OPTIONS = true, TRACE = true }
 local REDIRECT <const> = { [301] = true, [302] = true, [303] = true, [307] = true, [308] = true }
@@ -118,7 +116,6 @@ local function put_idle(client, key, conn, max, idletimeout)
 end
 
 local function connect(client, u, opts, left)
-	local address = (u.host:find(":", 1, true) and ("[" .. u.host .. "]") or u.host) .. ":" .. u.port
 	local ctimeout = option(client, opts, "connecttimeout")
 	if left < ctimeout then
 		ctimeout = left
@@ -131,9 +128,9 @@ local function connect(client, u, opts, left)
 				t[k] = v
 			end
 		end
-		return tls.connect(address, t)
+		return tls.connect(u.address, t)
 	end
-	return tcp.connect(address, { timeout = ctimeout })
+	return tcp.connect(u.address, { timeout = ctimeout })
 end
 
 ---A request in progress and its response.
@@ -192,14 +189,7 @@ function cstream:closewrite(data, trailer)
 	end
 	st.ended = true
 	if st.mode == "chunked" then
-		local tail = {}
-		for k, v in pairs(trailer or {}) do
-			if not match(k, "^[%w!#$%%&'*+%-.^_`|~]+$") or match(tostring(v), "[\r\n%z]") then
-				check.raise("closewrite: trailer field " .. format("%q", k) .. " is not allowed")
-			end
-			tail[#tail + 1] = k .. ": " .. tostring(v) .. "\r\n"
-		end
-		return st.conn:write({ "0\r\n", concat(tail), "\r\n" })
+		return st.conn:write({ "0\r\n", trailer and field.trailer(trailer) or "", "\r\n" })
 	end
 	if type(st.mode) == "number" and st.sent < st.mode then
 		st.broken = true

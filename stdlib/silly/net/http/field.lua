@@ -1,6 +1,8 @@
 -- silly.net.http.field: what the HTTP and WebSocket modules share: reading token lists in
--- field values (`connection: keep-alive, Upgrade`), and waiting on a native that may suspend.
+-- field values (`connection: keep-alive, Upgrade`), trailer fields, the TLS options a client
+-- passes on, and waiting on a native that may suspend.
 local task_c = require "silly.task.c"
+local check = require "silly.internal.check"
 
 local MARKER <const> = task_c.marker
 local yield = coroutine.yield
@@ -10,8 +12,15 @@ local gmatch = string.gmatch
 local match = string.match
 local lower = string.lower
 local find = string.find
+local format = string.format
+local pairs = pairs
+local tostring = tostring
 
 local M = {}
+
+-- The client options that go to tls.connect as they are (docs/http.md, docs/websocket.md).
+M.TLS_KEYS = { "ca", "cafile", "verify", "insecure", "hostname", "cert", "certfile", "key", "keyfile",
+	"ciphers", "ciphersuites", "minversion", "maxversion" }
 
 ---True if the comma-separated token list `v` (a field value, or an array of them for a
 ---repeated field) holds `token` (lower case), compared without regard to case.
@@ -36,6 +45,26 @@ function M.has_token(v, token)
 		end
 	end
 	return false
+end
+
+---Trailer fields after the last chunk, as "name: value\r\n" lines. Values are strings,
+---numbers or arrays of them; a name that is not a token or a value with CR, LF or NUL
+---raises at the caller of `closewrite`.
+---@param fields table<string, string|number|(string|number)[]>
+---@return string
+function M.trailer(fields)
+	local out = {}
+	for k, v in pairs(fields) do
+		local list = type(v) == "table" and v or { v }
+		for i = 1, #list do
+			local value = tostring(list[i])
+			if type(k) ~= "string" or not match(k, "^[%w!#$%%&'*+%-.^_`|~]+$") or find(value, "[\r\n%z]") then
+				check.raise("closewrite: trailer field " .. format("%q", tostring(k)) .. " is not allowed")
+			end
+			out[#out + 1] = k .. ": " .. value .. "\r\n"
+		end
+	end
+	return concat(out)
 end
 
 ---The answer of a native that may suspend: it returns the task marker when the task must

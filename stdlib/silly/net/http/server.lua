@@ -163,7 +163,7 @@ end
 -- Responses --------------------------------------------------------------------------------
 
 -- Writes the head: the handler's fields plus the framing the server chooses.
-local function send_head(s, st, status, header, length)
+local function send_head(st, status, header, length)
 	if st.responded then
 		check.raise("respond: the response was already started")
 	end
@@ -200,7 +200,7 @@ function stream:respond(status, header)
 	if header ~= nil and type(header) ~= "table" then
 		check.argerror(2, "respond", "table expected, got " .. type(header))
 	end
-	return send_head(self, self[STATE], status, header)
+	return send_head(self[STATE], status, header)
 end
 
 -- Sends body bytes under the response's framing.
@@ -238,7 +238,7 @@ function stream:write(data)
 		return false, "write: the response has ended"
 	end
 	if not st.responded then
-		local ok, err = send_head(self, st, 200, nil)
+		local ok, err = send_head(st, 200, nil)
 		if not ok then
 			return ok, err
 		end
@@ -254,22 +254,6 @@ function stream:flush(timeout)
 	return self[STATE].conn:flush(timeout)
 end
 
--- Trailer fields after the last chunk ("name: value" lines), checked like header fields.
-local function trailer_text(trailer)
-	local out = {}
-	for k, v in pairs(trailer) do
-		local list = type(v) == "table" and v or { v }
-		for i = 1, #list do
-			local value = tostring(list[i])
-			if not match(k, "^[%w!#$%%&'*+%-.^_`|~]+$") or find(value, "[\r\n%z]") then
-				check.raise("closewrite: trailer field " .. format("%q", k) .. " is not allowed")
-			end
-			out[#out + 1] = k .. ": " .. value .. "\r\n"
-		end
-	end
-	return concat(out)
-end
-
 ---Sends the last body bytes (and, on a chunked response, trailer fields) and ends the
 ---response. Without an earlier `respond`, the response is `200` with a content-length.
 ---@param data string?
@@ -283,7 +267,7 @@ function stream:closewrite(data, trailer)
 	end
 	data = data or ""
 	if not st.responded then
-		local ok, err = send_head(self, st, 200, nil, not trailer and #data or nil)
+		local ok, err = send_head(st, 200, nil, not trailer and #data or nil)
 		if not ok then
 			return ok, err
 		end
@@ -291,7 +275,7 @@ function stream:closewrite(data, trailer)
 	st.ended = true
 	local mode = st.mode
 	if mode == "chunked" then
-		local tail = trailer and trailer_text(trailer) or ""
+		local tail = trailer and field.trailer(trailer) or ""
 		if #data > 0 then
 			return st.conn:write({ format("%x\r\n", #data), data, "\r\n0\r\n", tail, "\r\n" })
 		end
@@ -305,9 +289,6 @@ function stream:closewrite(data, trailer)
 		st.close = true
 		st.conn:close()
 		return false, "closewrite: body shorter than its content-length"
-	end
-	if mode == "close" then
-		st.close = true
 	end
 	return true
 end

@@ -6,6 +6,7 @@ local gsub = string.gsub
 local gmatch = string.gmatch
 local match = string.match
 local lower = string.lower
+local find = string.find
 
 local M = {}
 
@@ -49,9 +50,10 @@ function M.query(q)
 end
 
 ---Splits an http(s) URL: scheme, host (without brackets), port, the authority as the `host`
----field carries it, and the target (path and query). nil and a reason for anything else.
+---field carries it, the address to dial (`host:port`, an IPv6 host in brackets), and the
+---target (path and query). nil and a reason for anything else.
 ---@param u string
----@return {scheme: string, host: string, port: integer, authority: string, target: string}?
+---@return {scheme: string, host: string, port: integer, authority: string, address: string, target: string}?
 ---@return string? err
 function M.parse(u)
 	local scheme, rest = match(u, "^(%a[%w+.-]*)://(.*)$")
@@ -89,7 +91,9 @@ function M.parse(u)
 	if p ~= default then
 		shown = shown .. ":" .. p
 	end
-	return { scheme = scheme, host = host, port = p, authority = shown, target = target }
+	-- Only an IPv6 literal has a colon; the dialer wants it in brackets.
+	local address = (find(host, ":", 1, true) and ("[" .. host .. "]") or host) .. ":" .. p
+	return { scheme = scheme, host = host, port = p, authority = shown, address = address, target = target }
 end
 
 return M
