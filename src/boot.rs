@@ -149,7 +149,6 @@ pub fn run(cfg: Config) -> Result<i32, Error> {
     let lua = new_lua(&cfg)?;
     let rt = Runtime::install(lua.clone())?;
     rt.executor.spawn(timer::drive()).detach();
-    rt.executor.spawn(runtime::reactor::drive()).detach();
     rt.executor.spawn(native::signal::drive()).detach();
 
     // `silly.internal.boot` installs the coroutine wrappers and the task entry, and returns the

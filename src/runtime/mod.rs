@@ -20,7 +20,7 @@ pub mod workers;
 use std::cell::{Cell, OnceCell, RefCell};
 use std::future::Future;
 use std::rc::Rc;
-use std::task::{Poll, Waker};
+use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use async_executor::LocalExecutor;
@@ -173,9 +173,22 @@ impl Runtime {
         })
     }
 
-    /// Runs the executor on this thread until `until` resolves.
+    /// Runs the executor on this thread until `until` resolves: run what is ready, then sleep
+    /// in the reactor's epoll until a socket edge, the earliest timer or a wake from another
+    /// thread (reactor.rs explains why the loop owns its one level of waiting).
     pub fn block_on<T>(&self, until: impl Future<Output = T>) -> T {
-        async_io::block_on(self.executor.run(until))
+        let notifier = reactor::notifier();
+        let waker = Waker::from(notifier.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut run = std::pin::pin!(self.executor.run(until));
+        loop {
+            notifier.reset();
+            if let Poll::Ready(v) = run.as_mut().poll(&mut cx) {
+                return v;
+            }
+            reactor::wait(self.timers.time_to_next(Instant::now()));
+            self.timers.wake_if_due(Instant::now());
+        }
     }
 
     /// Milliseconds since the process started.

@@ -1,24 +1,30 @@
-//! Edge-triggered readiness for sockets (Linux epoll): the generic `Source`, as async-io keeps
-//! its `Source` apart from the typed `Async<T>`. The TCP socket on top of it is
-//! `native/net/et_tcp.rs`.
+//! The event loop's one epoll instance: edge-triggered readiness for sockets (the generic
+//! `Source`, `Io<T>` for listeners and UDP sockets; the TCP socket on top of it is
+//! `native/net/et_tcp.rs`), the loop's blocking `wait`, and the `Notifier` that lets other
+//! threads interrupt it.
 //!
 //! async-io re-arms a one-shot epoll registration every time a read or write would block, and
 //! finds out that a socket is drained only by a read that fails with EAGAIN: two extra
 //! syscalls per request on a request/response connection. Sources here are instead registered
 //! once, edge-triggered (EPOLLET), in a private epoll instance; the owner reports a drained
-//! socket (`clear_readable`, after a read that returned less than asked: TCP hands over
+//! socket (`short_read`, after a read that returned less than asked: TCP hands over
 //! everything it has queued), and a new edge says when it is readable again. A peer's FIN that
 //! arrived with the last data raises no further edge, so EPOLLRDHUP is recorded and keeps the
-//! socket readable until the read that returns 0. The epoll descriptor itself is watched
-//! through async-io, so one executor future (`drive`) turns its events into wake-ups.
+//! socket readable until the read that returns 0.
+//!
+//! The loop (`Runtime::block_on`) sleeps in this epoll itself, with the earliest timer as its
+//! timeout: one level of waiting, no timer descriptor, no lock or futex between the executor
+//! and the poller. What still uses async-io (DNS sockets, signals) is driven by async-io's own
+//! thread, whose wakes reach the loop through the `Notifier`'s eventfd.
 
 use std::cell::{Cell, RefCell};
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
-
-use async_io::Async;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
 
 /// Readiness of one registered socket, as the last edges and syscalls left it.
 #[derive(Default)]
@@ -69,29 +75,39 @@ struct Reactor {
     /// Registered sockets by key; a slot is freed when its `EtTcp` drops.
     sources: RefCell<Vec<Option<Rc<Readiness>>>>,
     free: RefCell<Vec<usize>>,
+    notifier: Arc<Notifier>,
 }
 
 thread_local! {
-    static REACTOR: Reactor = Reactor {
+    static REACTOR: Reactor = Reactor::new();
+}
+
+impl Reactor {
+    fn new() -> Reactor {
         // SAFETY: epoll_create1 has no memory-safety preconditions; a valid fd is owned below.
-        epoll: match unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) } {
+        let epoll = match unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) } {
             // SAFETY: a new descriptor that nothing else owns.
             fd if fd >= 0 => Some(unsafe { OwnedFd::from_raw_fd(fd) }),
             _ => None,
-        },
-        sources: RefCell::new(Vec::new()),
-        free: RefCell::new(Vec::new()),
-    };
+        };
+        let notifier = Arc::new(Notifier::new(epoll.as_ref()));
+        Reactor {
+            epoll,
+            sources: RefCell::new(Vec::new()),
+            free: RefCell::new(Vec::new()),
+            notifier,
+        }
+    }
 }
 
-fn register(fd: BorrowedFd<'_>) -> io::Result<(usize, Rc<Readiness>)> {
+fn register(fd: BorrowedFd<'_>, writable: bool) -> io::Result<(usize, Rc<Readiness>)> {
     REACTOR.with(|r| {
         let Some(epoll) = &r.epoll else {
             return Err(io::Error::other("the socket poller could not be created"));
         };
         let state = Rc::new(Readiness::default());
         state.readable.set(true);
-        state.writable.set(true);
+        state.writable.set(writable);
         let key = match r.free.borrow_mut().pop() {
             Some(k) => {
                 r.sources.borrow_mut()[k] = Some(state.clone());
@@ -135,70 +151,171 @@ fn deregister(key: usize) {
     })
 }
 
-/// Turns epoll events into wake-ups; runs for the life of the process.
-pub async fn drive() {
-    let epoll = REACTOR.with(|r| r.epoll.as_ref().and_then(|e| e.try_clone().ok()));
-    let Some(epoll) = epoll else { return };
-    let watched = match Async::new(epoll) {
-        Ok(w) => w,
-        Err(e) => {
-            crate::log::message(
-                crate::log::Level::Error,
-                &format!("cannot watch the socket poller: {e}"),
-            );
-            return;
-        }
-    };
+/// The key of the loop's own eventfd in the epoll set (never a source's slot index).
+const NOTIFY_KEY: u64 = u64::MAX;
+
+/// How often the loop looks for wakes from other threads when it has no eventfd.
+const POLL_FALLBACK: Duration = Duration::from_millis(5);
+
+/// Waits up to `timeout` (None: without limit) for events and turns them into wake-ups; does
+/// not wait at all if the loop was woken since `Notifier::reset`. This is the loop's only
+/// blocking call (`Runtime::block_on`).
+pub fn wait(timeout: Option<Duration>) {
     const BATCH: usize = 256;
-    let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; BATCH];
-    loop {
-        if watched.readable().await.is_err() {
+    let mut events = [libc::epoll_event { events: 0, u64: 0 }; BATCH];
+    REACTOR.with(|r| {
+        let notifier = &r.notifier;
+        // Paired with `Notifier::wake_by_ref`: either the waker sees `sleeping` and writes the
+        // eventfd, or this sees `notified` and does not block (both are SeqCst).
+        notifier.sleeping.store(true, Ordering::SeqCst);
+        let timeout = if notifier.notified.load(Ordering::SeqCst) {
+            Some(Duration::ZERO)
+        } else if notifier.fd.is_none() {
+            // Nothing could interrupt the wait: look again every few milliseconds.
+            Some(timeout.map_or(POLL_FALLBACK, |t| t.min(POLL_FALLBACK)))
+        } else {
+            timeout
+        };
+        // epoll counts in milliseconds: round up, or a timer due in 0.3 ms would spin.
+        let mut ms = timeout.map_or(-1, |t| {
+            let ms = t.as_nanos().div_ceil(1_000_000);
+            ms.min(i32::MAX as u128) as i32
+        });
+        let Some(epoll) = &r.epoll else {
+            // No poller: sockets cannot be registered, only timers and other threads remain.
+            if ms > 0 {
+                std::thread::sleep(Duration::from_millis(ms as u64));
+            }
+            notifier.sleeping.store(false, Ordering::SeqCst);
             return;
-        }
+        };
         loop {
-            // SAFETY: `events` has room for BATCH entries; timeout 0 never blocks.
+            // SAFETY: `events` has room for BATCH entries.
             let n = unsafe {
-                libc::epoll_wait(
-                    watched.get_ref().as_raw_fd(),
-                    events.as_mut_ptr(),
-                    BATCH as i32,
-                    0,
-                )
+                libc::epoll_wait(epoll.as_raw_fd(), events.as_mut_ptr(), BATCH as i32, ms)
             };
+            // Awake: the wakes the events below cause need no eventfd write.
+            notifier.sleeping.store(false, Ordering::SeqCst);
             if n <= 0 {
-                break;
+                // A signal interrupted the wait (EINTR), or the time is up: back to the loop.
+                return;
             }
-            REACTOR.with(|r| {
-                let sources = r.sources.borrow();
-                for ev in &events[..n as usize] {
-                    let flags = ev.events as i32;
-                    let Some(Some(state)) = sources.get(ev.u64 as usize) else {
-                        continue;
-                    };
-                    if flags & (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR)
-                        != 0
-                    {
-                        if flags & (libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) != 0 {
-                            state.read_closed.set(true);
-                        }
-                        state.readable.set(true);
-                        if let Some(w) = state.reader.borrow_mut().take() {
-                            w.wake();
-                        }
-                    }
-                    if flags & (libc::EPOLLOUT | libc::EPOLLHUP | libc::EPOLLERR) != 0 {
-                        state.writable.set(true);
-                        // Taken out first: a woken waker may re-enter this socket's state.
-                        let mut writers = std::mem::take(&mut *state.writers.borrow_mut());
-                        writers.wake_all();
-                    }
+            for ev in &events[..n as usize] {
+                if ev.u64 == NOTIFY_KEY {
+                    notifier.drain();
+                } else {
+                    dispatch(r, ev);
                 }
-            });
-            if (n as usize) < BATCH {
-                break;
             }
+            if (n as usize) < BATCH {
+                return;
+            }
+            // A full batch: collect the rest without waiting.
+            ms = 0;
+        }
+    })
+}
+
+/// Records one socket's edges and wakes the tasks waiting for them.
+fn dispatch(r: &Reactor, ev: &libc::epoll_event) {
+    let flags = ev.events as i32;
+    let state = match r.sources.borrow().get(ev.u64 as usize) {
+        Some(Some(state)) => state.clone(),
+        _ => return,
+    };
+    if flags & (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) != 0 {
+        if flags & (libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) != 0 {
+            state.read_closed.set(true);
+        }
+        state.readable.set(true);
+        let reader = state.reader.borrow_mut().take();
+        if let Some(w) = reader {
+            w.wake();
         }
     }
+    if flags & (libc::EPOLLOUT | libc::EPOLLHUP | libc::EPOLLERR) != 0 {
+        state.writable.set(true);
+        // Taken out first: a woken waker may re-enter this socket's state.
+        let mut writers = std::mem::take(&mut *state.writers.borrow_mut());
+        writers.wake_all();
+    }
+}
+
+/// The loop's waker. A wake while the loop is awake (the common case: a socket edge or a task
+/// waking another) only sets a flag; a wake from another thread (a TLS worker, the REPL's line
+/// reader, async-io's thread for DNS and signals) while the loop sleeps in `wait` also writes
+/// the eventfd, so no wake costs a syscall unless it must interrupt a sleep.
+pub struct Notifier {
+    /// An eventfd in the epoll set, level-triggered: readable until `drain` reads it.
+    fd: Option<OwnedFd>,
+    notified: AtomicBool,
+    sleeping: AtomicBool,
+}
+
+impl Notifier {
+    /// An eventfd added to `epoll`; without one (either could not be created) the loop
+    /// polls instead (`sleep` caps its waits).
+    fn new(epoll: Option<&OwnedFd>) -> Notifier {
+        // SAFETY: eventfd has no memory-safety preconditions; a valid fd is owned below.
+        let fd = match unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) } {
+            // SAFETY: a new descriptor that nothing else owns.
+            fd if fd >= 0 => Some(unsafe { OwnedFd::from_raw_fd(fd) }),
+            _ => None,
+        };
+        let fd = fd.filter(|fd| {
+            let Some(epoll) = epoll else { return false };
+            let mut ev = libc::epoll_event {
+                events: libc::EPOLLIN as u32,
+                u64: NOTIFY_KEY,
+            };
+            // SAFETY: both fds are open; `ev` is a valid epoll_event.
+            let rc = unsafe {
+                libc::epoll_ctl(epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, fd.as_raw_fd(), &mut ev)
+            };
+            rc == 0
+        });
+        Notifier {
+            fd,
+            notified: AtomicBool::new(false),
+            sleeping: AtomicBool::new(false),
+        }
+    }
+
+    /// Forgets earlier wakes: the executor is about to be polled and will see their work.
+    pub fn reset(&self) {
+        self.notified.store(false, Ordering::SeqCst);
+    }
+
+    fn drain(&self) {
+        if let Some(fd) = &self.fd {
+            let mut count = 0u64;
+            // SAFETY: reads 8 bytes into a u64 from an open eventfd; EAGAIN is harmless.
+            unsafe { libc::read(fd.as_raw_fd(), (&mut count as *mut u64).cast(), 8) };
+        }
+    }
+}
+
+impl Wake for Notifier {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.notified.store(true, Ordering::SeqCst);
+        if self.sleeping.load(Ordering::SeqCst)
+            && let Some(fd) = &self.fd
+        {
+            let one = 1u64;
+            // SAFETY: writes 8 bytes from a u64 to an open eventfd; a full counter (EAGAIN)
+            // still leaves it readable, which is all a wake needs.
+            unsafe { libc::write(fd.as_raw_fd(), (&one as *const u64).cast(), 8) };
+        }
+    }
+}
+
+/// The loop's waker state (see `Notifier`), shared with every thread that may wake it.
+pub fn notifier() -> Arc<Notifier> {
+    REACTOR.with(|r| r.notifier.clone())
 }
 
 /// One registered file descriptor's readiness. The owner keeps the descriptor open for as
@@ -211,7 +328,15 @@ pub struct Source {
 impl Source {
     /// Registers `fd` for read and write edges; it starts out readable and writable.
     pub fn register(fd: BorrowedFd<'_>) -> io::Result<Source> {
-        let (key, state) = register(fd)?;
+        let (key, state) = register(fd, true)?;
+        Ok(Source { key, state })
+    }
+
+    /// Registers a socket whose connect is in progress: it is writable only once the first
+    /// write edge says the connection is made (or failed). Registering after the connect
+    /// completed is fine: epoll reports the readiness a descriptor already has when added.
+    pub fn register_connecting(fd: BorrowedFd<'_>) -> io::Result<Source> {
+        let (key, state) = register(fd, false)?;
         Ok(Source { key, state })
     }
 
@@ -270,5 +395,65 @@ impl Source {
 impl Drop for Source {
     fn drop(&mut self) {
         deregister(self.key);
+    }
+}
+
+/// A descriptor owner (a listener, a UDP socket) on this reactor, for code that drives its
+/// own syscalls: the edge-triggered counterpart of async-io's `Async<T>`.
+pub struct Io<T: AsFd> {
+    // Declared first: dropped (closed, leaving the epoll set) before its slot is freed.
+    inner: T,
+    source: Source,
+}
+
+impl<T: AsFd> Io<T> {
+    /// Registers `inner`, which must already be non-blocking.
+    pub fn new(inner: T) -> io::Result<Io<T>> {
+        let source = Source::register(inner.as_fd())?;
+        Ok(Io { inner, source })
+    }
+
+    pub fn get_ref(&self) -> &T {
+        &self.inner
+    }
+
+    /// After a read-side syscall said EAGAIN: always Pending, and the waker is woken by the
+    /// next read edge.
+    pub fn poll_read_blocked(&self, cx: &Context<'_>) -> Poll<()> {
+        self.source.read_would_block();
+        self.source.poll_readable(cx)
+    }
+
+    /// After a write-side syscall said EAGAIN: always Pending, and the waker is woken by the
+    /// next write edge.
+    pub fn poll_write_blocked(&self, cx: &Context<'_>) -> Poll<()> {
+        self.source.write_would_block();
+        self.source.poll_writable(cx)
+    }
+
+    /// Runs the read-side syscall `op` until it does not say EAGAIN, waiting for a read edge
+    /// after each EAGAIN.
+    pub async fn read_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
+        std::future::poll_fn(|cx| {
+            loop {
+                if self.source.poll_readable(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                match op(&self.inner) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.source.read_would_block()
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    r => return Poll::Ready(r),
+                }
+            }
+        })
+        .await
+    }
+}
+
+impl<T: AsFd> AsRawFd for Io<T> {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.inner.as_fd().as_raw_fd()
     }
 }

@@ -1,6 +1,7 @@
 //! Timers: `time.sleep` and `time.after` on one `TimerHeap` (timer_heap.rs), served by one
-//! executor future (`drive`) that sleeps on a single `async_io::Timer` armed for the earliest
-//! deadline.
+//! executor future (`drive`) that fires what is due and parks until the earliest deadline;
+//! the loop (`Runtime::block_on`) uses that deadline as its epoll timeout and wakes `drive`
+//! when it has passed.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -10,7 +11,6 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use async_io::Timer;
 use mlua::{Function, Value};
 
 use crate::runtime::timer_heap::TimerHeap;
@@ -128,6 +128,21 @@ impl Timers {
     fn next_deadline(&self) -> Option<Instant> {
         self.heap.borrow_mut().next_deadline()
     }
+
+    /// How long the loop may sleep before the earliest timer is due; None: no timer.
+    pub fn time_to_next(&self, now: Instant) -> Option<Duration> {
+        self.armed.get().map(|at| at.saturating_duration_since(now))
+    }
+
+    /// Wakes the driver if the deadline it parked for has passed.
+    pub fn wake_if_due(&self, now: Instant) {
+        if self.armed.get().is_some_and(|at| at <= now) {
+            let driver = self.driver.borrow_mut().take();
+            if let Some(w) = driver {
+                w.wake();
+            }
+        }
+    }
 }
 
 struct Sleep {
@@ -209,6 +224,19 @@ impl Drop for Deadline {
     }
 }
 
+/// Completes `ms` milliseconds from now (for native code; scripts use `Timers::sleep`).
+pub async fn sleep_ms(ms: u64) {
+    let mut deadline = Deadline::after_ms(Some(ms));
+    std::future::poll_fn(|cx| {
+        if deadline.poll_expired(cx) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await
+}
+
 /// Runs `fut` under a `Deadline` of `ms`; None when the limit passed first.
 pub async fn with_timeout<T>(ms: Option<u64>, fut: impl Future<Output = T>) -> Option<T> {
     let mut fut = std::pin::pin!(fut);
@@ -229,7 +257,6 @@ pub async fn with_timeout<T>(ms: Option<u64>, fut: impl Future<Output = T>) -> O
 pub async fn drive() {
     let rt = runtime::get();
     let timers = &rt.timers;
-    let mut timer = Timer::never();
     loop {
         // Each expiry is its own event (docs/task.md#scheduling, docs/time.md#order): after one timer fires, everything
         // it made ready runs before the next due timer fires, so a task it wakes can still
@@ -243,19 +270,18 @@ pub async fn drive() {
                 spins += 1;
             }
         }
-        let next = timers.next_deadline();
-        timers.armed.set(next);
-        match next {
-            Some(at) => timer.set_at(at),
-            None => timer = Timer::never(),
-        }
+        timers.armed.set(timers.next_deadline());
         std::future::poll_fn(|cx| {
-            if timers.next_deadline() != timers.armed.get() {
+            let armed = timers.armed.get();
+            if timers.next_deadline() != armed {
                 // A new timer sits before the one we are armed for.
                 return Poll::Ready(());
             }
+            if armed.is_some_and(|at| at <= Instant::now()) {
+                return Poll::Ready(());
+            }
             *timers.driver.borrow_mut() = Some(cx.waker().clone());
-            Pin::new(&mut timer).poll(cx).map(|_| ())
+            Poll::Pending
         })
         .await;
     }

@@ -29,6 +29,18 @@ impl EtTcp {
         Ok(EtTcp { stream, source })
     }
 
+    /// Registers a socket whose non-blocking connect is in progress; `writable` says when it
+    /// is over.
+    pub fn connecting(stream: TcpStream) -> io::Result<EtTcp> {
+        let source = Source::register_connecting(stream.as_fd())?;
+        Ok(EtTcp { stream, source })
+    }
+
+    /// Completes at the first write edge (a connect in progress has finished, or failed).
+    pub async fn writable(&self) {
+        std::future::poll_fn(|cx| self.source.poll_writable(cx)).await
+    }
+
     pub fn get_ref(&self) -> &TcpStream {
         &self.stream
     }

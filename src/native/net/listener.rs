@@ -7,9 +7,7 @@ use std::future::Future;
 use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::AsRawFd;
-use std::time::Duration;
 
-use async_io::{Async, Timer};
 use mlua::{Function, Lua, MultiValue, Table, UserData, UserDataRef, Value};
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -17,6 +15,8 @@ use crate::log::{self, Level};
 use crate::native::net::addr;
 use crate::native::net::error::{NetError, lua_status};
 use crate::native::net::et_tcp::{self, EtTcp};
+use crate::runtime::reactor::Io;
+use crate::runtime::timer::sleep_ms;
 use crate::runtime::{self, SourceGuard, task};
 
 /// A bound socket and its accept loop.
@@ -36,14 +36,14 @@ impl ListenerCore {
         ip: &str,
         port: u16,
         how: Bind,
-        serve: impl FnOnce(Async<TcpListener>) -> F,
+        serve: impl FnOnce(Io<TcpListener>) -> F,
     ) -> Result<Self, NetError>
     where
         F: Future<Output = ()> + 'static,
     {
         let sa = addr::socket_addr(ip, port)?;
         let listener = bind(sa, how)
-            .and_then(Async::new)
+            .and_then(Io::new)
             .map_err(|e| NetError::from_io(&e))?;
         let fd = listener.as_raw_fd();
         let local = listener
@@ -124,6 +124,7 @@ fn bind(sa: SocketAddr, how: Bind) -> io::Result<TcpListener> {
     }
     sock.bind(&sa.into())?;
     sock.listen(how.backlog)?;
+    sock.set_nonblocking(true)?;
     Ok(sock.into())
 }
 
@@ -138,7 +139,7 @@ fn is_fd_exhaustion(e: &io::Error) -> bool {
 /// (`et_tcp::tune`) and registered edge-triggered. Out of descriptors it pauses and retries;
 /// other per-connection failures are logged under `tag` ("tcp", "tls").
 pub async fn accept_each(
-    listener: Async<TcpListener>,
+    listener: Io<TcpListener>,
     tag: &str,
     mut accepted: impl FnMut(EtTcp, SocketAddr),
 ) {
@@ -166,7 +167,7 @@ pub async fn accept_each(
                     );
                     exhausted_logged = true;
                 }
-                Timer::after(Duration::from_millis(50)).await;
+                sleep_ms(50).await;
             }
             Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
                 // The socket no longer listens (`lclose` shut it down).

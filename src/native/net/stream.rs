@@ -17,7 +17,6 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use async_io::Timer;
 use futures_lite::io::{AsyncRead, AsyncWrite};
 use mlua::{Lua, MultiValue, Value};
 
@@ -77,7 +76,7 @@ struct State {
     /// The transport buffers output itself (TLS): the driver must flush it.
     needs_flush: bool,
     /// After `close()`: wakes the driver at the flush deadline if the peer never reads.
-    close_timer: Option<Timer>,
+    close_timer: Option<Deadline>,
     /// Gives the transport's read interest to a waker without a wake-up (see
     /// `hand_input_to_driver`); None: just wake the driver.
     reader_handoff: Option<ReaderHandoff>,
@@ -541,8 +540,11 @@ impl Stream {
             }
             if let Some(d) = st.close_deadline {
                 // Come back at the deadline even if the peer never reads.
-                let t = st.close_timer.get_or_insert_with(|| Timer::at(d));
-                if Pin::new(t).poll(cx).is_ready() {
+                let t = st.close_timer.get_or_insert_with(|| {
+                    let left = d.saturating_duration_since(Instant::now());
+                    Deadline::after_ms(Some(left.as_millis() as u64 + 1))
+                });
+                if t.poll_expired(cx) {
                     cx.waker().wake_by_ref();
                 }
             }

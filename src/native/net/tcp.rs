@@ -9,7 +9,6 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
 
-use async_io::Async;
 use mlua::{Function, IntoLuaMulti, Lua, Table, UserData, Value};
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -18,6 +17,7 @@ use crate::native::net::et_tcp::{self, EtTcp};
 use crate::native::net::listener::{self, Bind, ListenerCore};
 use crate::native::net::{addr, conn, stream::Stream};
 use crate::runtime::timer::with_timeout;
+use crate::runtime::reactor::Io;
 use crate::runtime::{self, task};
 
 /// A listening socket; its accept loop runs until `close`.
@@ -70,8 +70,10 @@ pub async fn connect(sa: SocketAddr, bind: Option<SocketAddr>) -> Result<EtTcp, 
         Err(e) => return Err(err(e)),
     }
     let stream: TcpStream = sock.into();
-    let stream = Async::new(stream).map_err(err)?;
-    stream.writable().await.map_err(err)?;
+    // Watched edge-triggered from the start (runtime/reactor.rs): the first write edge says
+    // the connect is over, one way or the other.
+    let stream = EtTcp::connecting(stream).map_err(err)?;
+    stream.writable().await;
     if let Some(e) = stream.get_ref().take_error().map_err(err)? {
         return Err(err(e));
     }
@@ -79,8 +81,7 @@ pub async fn connect(sa: SocketAddr, bind: Option<SocketAddr>) -> Result<EtTcp, 
     // for the peer to be sure the connection exists.
     stream.get_ref().peer_addr().map_err(err)?;
     et_tcp::tune(stream.get_ref());
-    // From here on the connection is watched edge-triggered (runtime/reactor.rs).
-    stream.into_inner().and_then(EtTcp::new).map_err(err)
+    Ok(stream)
 }
 
 /// A connected socket as a started stream.
@@ -91,7 +92,7 @@ fn stream(io: EtTcp, peer: String) -> Rc<Stream> {
 }
 
 /// Accepts connections forever, starting `handler(conn)` in a new task for each.
-async fn accept_loop(listener: Async<TcpListener>, handler: Function) {
+async fn accept_loop(listener: Io<TcpListener>, handler: Function) {
     let rt = runtime::get();
     listener::accept_each(listener, "tcp", |io, peer| {
         let s = stream(io, peer.to_string());

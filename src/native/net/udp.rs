@@ -18,13 +18,13 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use async_io::Async;
 use mlua::{IntoLuaMulti, Lua, MultiValue, Table, UserData, UserDataRef};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::log::{self, Level};
 use crate::native::net::addr;
 use crate::native::net::error::{NetError, lua_result, lua_status};
+use crate::runtime::reactor::Io;
 use crate::runtime::timer::Deadline;
 use crate::runtime::{self, SourceGuard, task};
 
@@ -45,7 +45,7 @@ pub struct Udp {
 
 struct State {
     /// None once closed: dropping it closes the descriptor.
-    sock: Option<Async<UdpSocket>>,
+    sock: Option<Io<UdpSocket>>,
     /// Datagrams received and not yet read, oldest first, with their senders.
     stash: VecDeque<(Vec<u8>, SocketAddr)>,
     /// Total payload bytes in `stash` (`unreadbytes`).
@@ -68,7 +68,8 @@ struct State {
 impl Udp {
     fn start(sock: UdpSocket, connected: bool) -> io::Result<Rc<Udp>> {
         let local = sock.local_addr().map(|a| a.to_string()).unwrap_or_default();
-        let sock = Async::new(sock)?;
+        sock.set_nonblocking(true)?;
+        let sock = Io::new(sock)?;
         let fd = sock.as_raw_fd();
         let rt = runtime::get();
         let source = Some(rt.hold_source());
@@ -201,14 +202,11 @@ impl Udp {
                         w.wake();
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => match sock.poll_readable(cx) {
-                    Poll::Ready(Ok(())) => continue,
-                    Poll::Ready(Err(e)) => {
-                        Self::die(st, NetError::from_io(&e));
-                        return Poll::Ready(());
-                    }
-                    Poll::Pending => break,
-                },
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    // Woken by the next read edge.
+                    let _ = sock.poll_read_blocked(cx);
+                    break;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     // On a connected socket this is the peer's ICMP error (CONNREFUSED ...).
@@ -226,10 +224,11 @@ impl Udp {
                 None => sock.get_ref().send(data),
             };
             match r {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => match sock.poll_writable(cx) {
-                    Poll::Ready(_) => continue,
-                    Poll::Pending => break,
-                },
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    // Woken by the next write edge.
+                    let _ = sock.poll_write_blocked(cx);
+                    break;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 r => {
                     let n = data.len();

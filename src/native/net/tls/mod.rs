@@ -23,7 +23,6 @@ use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use async_io::Async;
 use futures_rustls::{TlsConnector, TlsStream};
 use mlua::{Function, IntoLuaMulti, Lua, MultiValue, Table, UserData, UserDataRef, Value};
 use rustls::{ClientConfig, ServerConfig};
@@ -35,6 +34,7 @@ use crate::native::net::et_tcp::EtTcp;
 use crate::native::net::listener::{self, Bind, ListenerCore};
 use crate::native::net::{conn, stream::Stream, tcp};
 use crate::runtime::timer::with_timeout;
+use crate::runtime::reactor::Io;
 use crate::runtime::{self, task};
 use config::Sessions;
 use session::{TlsIo, TlsState};
@@ -128,7 +128,7 @@ async fn serve(
 }
 
 /// Accepts TCP connections until closed; each gets its own handshake future.
-async fn accept_loop(listener: Async<TcpListener>, current: Rc<Current>, handler: Function) {
+async fn accept_loop(listener: Io<TcpListener>, current: Rc<Current>, handler: Function) {
     let rt = runtime::get();
     listener::accept_each(listener, "tls", |io, peer| {
         let config = current.config.borrow().clone();
