@@ -11,6 +11,7 @@ local family = require "silly.metrics.internal.family"
 local check = require "silly.internal.check"
 
 local type = type
+local ipairs = ipairs
 local setmetatable = setmetatable
 local argerror = check.argerror
 local newfamily = family.new

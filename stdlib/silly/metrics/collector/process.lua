@@ -6,6 +6,7 @@
 local c = require "silly.metrics.c"
 
 local process = c.process
+local ipairs = ipairs
 
 local M = {}
 

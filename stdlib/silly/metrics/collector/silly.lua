@@ -7,6 +7,7 @@
 local c = require "silly.metrics.c"
 
 local runtime = c.runtime
+local ipairs = ipairs
 local collectgarbage = collectgarbage
 local floor = math.floor
 
