@@ -7,6 +7,7 @@
 pub mod core;
 pub mod errno;
 pub mod logger;
+pub mod metrics;
 pub mod net;
 pub mod signal;
 pub mod task;
@@ -20,6 +21,7 @@ const MODULES: &[(&str, Opener)] = &[
     ("silly.c", core::open),
     ("silly.errno.c", errno::open),
     ("silly.logger.c", logger::open),
+    ("silly.metrics.c", metrics::open),
     ("silly.net.addr.c", net::addr::open),
     ("silly.net.conn.c", net::conn::functions),
     ("silly.net.dns.c", net::dns::open),

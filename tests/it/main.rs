@@ -11,6 +11,7 @@ mod dns;
 mod env_logger;
 mod http_peers;
 mod lua_scripts;
+mod metrics;
 mod readme;
 mod regress_write_stall;
 mod repl;

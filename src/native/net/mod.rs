@@ -10,6 +10,7 @@ pub mod et_tcp;
 pub mod http;
 pub mod listener;
 pub mod read_buf;
+pub mod stats;
 pub mod stream;
 pub mod tcp;
 pub mod tls;

@@ -22,6 +22,7 @@ use mlua::{Lua, MultiValue, Value};
 
 use crate::native::net::error::{NetError, lua_result, lua_status};
 use crate::native::net::read_buf::{ReadBuf, Request};
+use crate::native::net::stats;
 use crate::runtime::timer::Deadline;
 use crate::runtime::{self, SourceGuard, task};
 
@@ -48,6 +49,9 @@ struct Chunk {
 
 struct State {
     io: Option<Box<dyn Transport>>,
+    /// Counts the connection as open (`silly.metrics`) while `io` holds its socket; cleared
+    /// with `io`.
+    open: Option<stats::Open>,
     rbuf: ReadBuf,
     /// The first error seen on the stream (EOF, CONNRESET ...); reads fail with it once the
     /// buffer cannot satisfy them.
@@ -230,18 +234,21 @@ impl Stream {
         peer: String,
         handoff: ReaderHandoff,
     ) -> Rc<Stream> {
-        let s = Self::start(io, fd, peer, false);
+        let s = Self::start(io, fd, peer, stats::Kind::Tcp);
         s.st.borrow_mut().reader_handoff = Some(handoff);
         s
     }
 
     /// Wraps a connected transport and starts its driver.
-    pub fn start(io: Box<dyn Transport>, fd: i32, peer: String, needs_flush: bool) -> Rc<Stream> {
+    pub fn start(io: Box<dyn Transport>, fd: i32, peer: String, kind: stats::Kind) -> Rc<Stream> {
         let rt = runtime::get();
+        // TLS buffers output in its session: the driver must flush it.
+        let needs_flush = kind == stats::Kind::Tls;
         let source = Some(rt.hold_source());
         let s = Rc::new(Stream {
             st: RefCell::new(State {
                 io: Some(io),
+                open: Some(stats::Open::new(kind)),
                 rbuf: ReadBuf::default(),
                 error: None,
                 closed: false,
@@ -534,6 +541,7 @@ impl Stream {
                     }
                 }
                 st.io = None;
+                st.open = None;
                 st.queue.clear();
                 st.source = None;
                 return Poll::Ready(());

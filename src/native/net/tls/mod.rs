@@ -32,7 +32,7 @@ use crate::log::{self, Level};
 use crate::native::net::error::{NetError, lua_result, lua_status};
 use crate::native::net::et_tcp::EtTcp;
 use crate::native::net::listener::{self, Bind, ListenerCore};
-use crate::native::net::{conn, stream::Stream, tcp};
+use crate::native::net::{conn, stats, stream::Stream, tcp};
 use crate::runtime::timer::with_timeout;
 use crate::runtime::reactor::Io;
 use crate::runtime::{self, task};
@@ -85,9 +85,14 @@ async fn serve(
     let fd = io.get_ref().as_raw_fd();
     // A handshake timeout of 0 is no limit (docs/tls.md, "handshaketimeout").
     let limit = (handshake_ms > 0).then_some(handshake_ms);
+    // Counted as failed on every way out but success (silly.metrics).
+    let counted = stats::Handshake::start();
     // The handshake's cryptography runs on worker threads (server.rs).
     let tls = match with_timeout(limit, server::handshake(io, config)).await {
-        Some(Ok(tls)) => tls,
+        Some(Ok(tls)) => {
+            counted.succeeded();
+            tls
+        }
         Some(Err(e)) => {
             let e = NetError::from_io(&e);
             let why = e.reason().map(str::to_string).unwrap_or_else(|| e.value());
@@ -111,7 +116,12 @@ async fn serve(
         let (_, sess) = tls.get_ref();
         info::info_table(&rt.lua, sess, sess.server_name(), state.clone())
     };
-    let s = Stream::start(Box::new(TlsIo::new(tls, state)), fd, peer.to_string(), true);
+    let s = Stream::start(
+        Box::new(TlsIo::new(tls, state)),
+        fd,
+        peer.to_string(),
+        stats::Kind::Tls,
+    );
     // The stream holds the process from here on.
     drop(source);
     let started = info.and_then(|info| {
@@ -269,10 +279,13 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
                     let attempt = async move {
                         let io = tcp::connect(sa, bind).await?;
                         let fd = io.get_ref().as_raw_fd();
+                        // A timeout drops it unfinished: counted as failed (silly.metrics).
+                        let counted = stats::Handshake::start();
                         let tls = TlsConnector::from(config)
                             .connect(sname, io)
                             .await
                             .map_err(|e| NetError::from_io(&e))?;
+                        counted.succeeded();
                         Ok::<_, NetError>((tls, fd))
                     };
                     let ms = timeout.map(|t| t.max(0) as u64);
@@ -287,7 +300,7 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
                     let state = Rc::new(RefCell::new(None));
                     let info = info::info_table(&lua, tls.get_ref().1, None, state.clone())?;
                     let io = TlsIo::new(TlsStream::Client(tls), state);
-                    let s = Stream::start(Box::new(io), fd, sa.to_string(), true);
+                    let s = Stream::start(Box::new(io), fd, sa.to_string(), stats::Kind::Tls);
                     (conn::new_userdata(&lua, s)?, info).into_lua_multi(&lua)
                 });
                 task::suspend(op)?.into_lua_multi(lua)
