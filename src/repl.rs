@@ -372,7 +372,7 @@ async fn run_entry(
     }
 }
 
-/// Runs the REPL until Ctrl-D.
+/// Runs the REPL until Ctrl-D, or Ctrl-C twice in a row at an empty prompt.
 pub async fn run() {
     // The process can end while a line is being read (`silly.exit` from a timer, SIGTERM).
     runtime::hooks::on_exit(restore_terminal);

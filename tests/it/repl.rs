@@ -490,6 +490,11 @@ fn top_level_locals_stay_visible() {
     enter(&mut p, "> ", "a = 'changed' g = 'global'");
     enter(&mut p, "> ", "a, rawget(_G, 'a'), rawget(_G, 'g')");
     expect_line(&mut p, "changed\tnil\tglobal");
+    // A local declared without a value is a local too.
+    enter(&mut p, "> ", "local n");
+    enter(&mut p, "> ", "n = 1");
+    enter(&mut p, "> ", "n, rawget(_G, 'n')");
+    expect_line(&mut p, "1\tnil");
     assert!(exited_with(quit(&mut p), 0));
 }
 

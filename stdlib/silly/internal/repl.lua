@@ -83,14 +83,35 @@ end
 
 ---@return {run: fun(fn: function), env: table, complete: fun(text: string): integer, string[]}
 return function()
-	-- The entries' environment: their top-level locals, then the globals. Assigning a name that
-	-- is not one of those locals sets the global, as in a script.
-	local env = setmetatable({}, { __index = _G, __newindex = _G })
+	-- The entries' environment: their kept top-level locals, then the globals. `declared` holds
+	-- the names of those locals, so that one whose value is nil still hides the global of its
+	-- name. Assigning any other name sets the global, as in a script.
+	local declared = {}
+	local env = setmetatable({}, {
+		__index = function(_, name)
+			if not declared[name] then
+				return _G[name]
+			end
+		end,
+		__newindex = function(t, name, value)
+			if declared[name] then
+				rawset(t, name, value)
+			else
+				_G[name] = value
+			end
+		end,
+	})
+
+	local function keep(name, value)
+		declared[name] = true
+		rawset(env, name, value)
+	end
 
 	-- Called at the end of an entry compiled with a capture (src/repl.rs): the locals active at
 	-- that point are the entry's top-level ones, in declaration order, so a name declared twice
 	-- keeps the later value. `consts` holds the compile-time constants, which have no slot
-	-- `getlocal` could see.
+	-- `getlocal` could see. Internal names ("(temporary)") and `_ENV`, which is never looked up
+	-- in an environment, are skipped.
 	local function capture(consts)
 		local i = 1
 		while true do
@@ -98,14 +119,14 @@ return function()
 			if name == nil then
 				break
 			end
-			if sub(name, 1, 1) ~= "(" then
-				rawset(env, name, value)
+			if sub(name, 1, 1) ~= "(" and name ~= "_ENV" then
+				keep(name, value)
 			end
 			i = i + 1
 		end
 		if consts then
 			for name, value in next, consts do
-				rawset(env, name, value)
+				keep(name, value)
 			end
 		end
 	end
@@ -141,6 +162,9 @@ return function()
 		end
 		local found = {}
 		collect(v, word, sep == ":", found, 0)
+		if v == env then
+			collect(_G, word, false, found, 0)
+		end
 		local out = {}
 		for k in next, found do
 			out[#out + 1] = k
