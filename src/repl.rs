@@ -314,7 +314,7 @@ async fn serve_completions(complete: Function, requests: async_channel::Receiver
 /// How an entry's run ended.
 enum Ran {
     Finished,
-    /// Ctrl-C cancelled it while it waited.
+    /// Ctrl-C cancelled it.
     Cancelled,
 }
 
