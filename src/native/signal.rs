@@ -9,9 +9,13 @@
 //! SIGINT and SIGTERM are watched from the start so that the default exit goes through the loop
 //! (flushing what the process holds). If the loop is stuck in a Lua busy loop, a second one of
 //! them ends the process from the signal handler itself.
+//!
+//! The REPL takes SIGINT over (`take_sigint`): a delivery then interrupts the running entry
+//! instead of exiting. Deliveries are also counted in the handler itself (`sigint_count`), so the
+//! REPL's instruction hook can see one while an entry holds the loop in a busy loop.
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use async_signal::{Signal, Signals};
 use futures_lite::StreamExt;
@@ -58,12 +62,29 @@ const SIGNALS: &[(&str, i32, Option<Signal>)] = &[
 static HANDLED: [AtomicBool; 32] = [const { AtomicBool::new(false) }; 32];
 /// Deliveries of SIGINT/SIGTERM not yet acted on without a handler (for the forced exit).
 static UNHANDLED_SEEN: [AtomicU32; 32] = [const { AtomicU32::new(0) }; 32];
+/// SIGINTs delivered since the start, counted in the signal handler (see `sigint_count`).
+static SIGINTS: AtomicU64 = AtomicU64::new(0);
 
 thread_local! {
     /// The watched set, shared between `watch` (adds) and `drive` (reads).
     static SET: RefCell<Option<Signals>> = const { RefCell::new(None) };
     /// The Lua function that runs the registered handler: dispatch(name).
     static DISPATCH: RefCell<Option<Function>> = const { RefCell::new(None) };
+    /// Set by `take_sigint`: SIGINT is told to the REPL instead of ending the process.
+    static REPL_SIGINT: RefCell<Option<async_channel::Sender<()>>> = const { RefCell::new(None) };
+}
+
+/// How many SIGINTs were delivered so far. Counted in the signal handler, so it moves even
+/// while a busy task holds the loop.
+pub fn sigint_count() -> u64 {
+    SIGINTS.load(Ordering::SeqCst)
+}
+
+/// Makes SIGINT the REPL's: a delivery no longer ends the process; `to` gets a message for it
+/// (deliveries close together may share one when `to` is bounded), and a Lua handler, if one
+/// is set, runs too.
+pub fn take_sigint(to: async_channel::Sender<()>) {
+    REPL_SIGINT.with(|r| *r.borrow_mut() = Some(to));
 }
 
 fn by_name(name: &str) -> Option<&'static (&'static str, i32, Option<Signal>)> {
@@ -98,6 +119,9 @@ pub fn init() -> std::io::Result<()> {
     }
     for signo in [libc::SIGINT, libc::SIGTERM] {
         let action = move || {
+            if signo == libc::SIGINT {
+                SIGINTS.fetch_add(1, Ordering::SeqCst);
+            }
             let i = signo as usize;
             if !HANDLED[i].load(Ordering::Relaxed)
                 && UNHANDLED_SEEN[i].fetch_add(1, Ordering::Relaxed) >= 1
@@ -151,7 +175,19 @@ pub async fn drive() {
             None => return,
         };
         let i = signo as usize;
-        if !HANDLED[i].load(Ordering::Relaxed) {
+        let repl = if signo == libc::SIGINT {
+            REPL_SIGINT.with(|r| r.borrow().clone())
+        } else {
+            None
+        };
+        if let Some(repl) = repl {
+            UNHANDLED_SEEN[i].store(0, Ordering::Relaxed);
+            // Full: the REPL has not taken the previous one yet, which stands for both.
+            let _ = repl.try_send(());
+            if !HANDLED[i].load(Ordering::Relaxed) {
+                continue;
+            }
+        } else if !HANDLED[i].load(Ordering::Relaxed) {
             UNHANDLED_SEEN[i].store(0, Ordering::Relaxed);
             default_action(signo);
             continue;

@@ -360,6 +360,33 @@ async fn drive(task: Rc<Task>, start: Start) {
     finish(&rt, &task);
 }
 
+/// Ends a task whose `drive` future was dropped before its coroutine finished (the REPL cancels
+/// an entry on Ctrl-C this way). The operation it waited on (a timer, a socket read) went with
+/// the future; this does the bookkeeping `drive` would have done at the end, then closes the
+/// coroutine, which runs its pending to-be-closed variables. A task that has ended is left alone.
+pub fn abandon(lua: &Lua, thread: &Thread) {
+    let rt = runtime::get();
+    let Some(task) = rt.tasks.find(thread) else {
+        return;
+    };
+    match task.status.get() {
+        Status::Ready => rt.tasks.count(Counts::run),
+        Status::Run => {}
+        Status::Wait => rt.tasks.count(Counts::unparked),
+    }
+    task.waker.borrow_mut().take();
+    finish(&rt, &task);
+    let closed = lua
+        .create_function(|_, ()| Ok(()))
+        .and_then(|noop| thread.reset(noop));
+    if let Err(e) = closed {
+        crate::log::message(
+            crate::log::Level::Error,
+            &format!("closing a cancelled task failed: {e}"),
+        );
+    }
+}
+
 fn finish(rt: &runtime::Runtime, task: &Task) {
     rt.tasks.call_hook("term", &task.thread);
     rt.tasks
@@ -401,6 +428,12 @@ impl Counts {
         self.waiting += 1;
     }
 
+    /// A parked task is abandoned (it is active again only to end at once).
+    pub fn unparked(&mut self) {
+        self.waiting -= 1;
+        self.active += 1;
+    }
+
     /// `wakeup` makes a parked task ready.
     pub fn woken(&mut self) {
         self.waiting -= 1;
@@ -439,5 +472,19 @@ mod tests {
         assert_eq!((c.active, c.waiting, c.ready), (0, 1, 0));
         let c = apply(&[Counts::spawned, Counts::run, Counts::parked, Counts::woken]);
         assert_eq!((c.active, c.waiting, c.ready), (1, 0, 1));
+    }
+
+    #[test]
+    fn an_abandoned_task_leaves_nothing_in_any_state() {
+        // As `abandon` applies them: from READY, RUN and WAIT.
+        // READY (not yet resumed) and RUN end the same way: `run` is applied for READY.
+        let ready = apply(&[Counts::spawned, Counts::run, Counts::ended]);
+        let parked = &[Counts::spawned, Counts::run, Counts::parked];
+        let waiting = apply(&[parked as &[_], &[Counts::unparked, Counts::ended]].concat());
+        let woken = &[Counts::spawned, Counts::run, Counts::parked, Counts::woken];
+        let rewoken = apply(&[woken as &[_], &[Counts::run, Counts::ended]].concat());
+        for c in [ready, waiting, rewoken] {
+            assert_eq!(c, Counts::default());
+        }
     }
 }

@@ -361,3 +361,189 @@ fn dash_i_without_a_script_takes_piped_lines_as_entries() {
     let out = common::run(&[], "print(1+1)\n", Duration::from_secs(20));
     assert_eq!((out.code, out.stdout.as_str()), (Some(0), "2\n"), "{out:?}");
 }
+
+/// Waits (bounded) for the process to end and returns how.
+fn wait_exit(p: &mut PtySession, what: &str) -> WaitStatus {
+    let deadline = Instant::now() + Duration::from_millis(EXPECT_MS);
+    loop {
+        match p.process().status() {
+            Some(WaitStatus::StillAlive) | None => {}
+            Some(status) => return status,
+        }
+        assert!(Instant::now() < deadline, "{what}: the REPL did not exit");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Types `line`, an entry that does not end by itself, then Ctrl-C once it runs; expects the
+/// REPL's "Interrupted" soon after and returns how long that took.
+fn interrupt(p: &mut PtySession, line: &str) -> Duration {
+    enter(p, "> ", line);
+    p.exp_string(line).expect("echo of the entry");
+    // The entry has started once its line is echoed and the terminal is out of raw mode; a
+    // moment later it is surely waiting (or looping).
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = Instant::now();
+    p.send_control('c').expect("Ctrl-C");
+    expect_line(p, "Interrupted");
+    sent.elapsed()
+}
+
+#[test]
+fn ctrl_c_cancels_the_running_entry() {
+    let home = temp_home("ctrl-c-entry");
+    let mut p = spawn_repl(&home);
+    enter(
+        &mut p,
+        "> ",
+        "time = require('silly.time') closer = setmetatable({}, {__close = function() print('closed') end})",
+    );
+    let took = interrupt(&mut p, "time.sleep(5000) print('not cancelled')");
+    assert!(took < Duration::from_secs(2), "Ctrl-C took {took:?}");
+    enter(&mut p, "> ", "1+1");
+    expect_line(&mut p, "2");
+    // A to-be-closed variable of the cancelled entry is closed.
+    enter(
+        &mut p,
+        "> ",
+        "do local c <close> = closer time.sleep(5000) end",
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    p.send_control('c').expect("Ctrl-C");
+    expect_line(&mut p, "closed");
+    expect_line(&mut p, "Interrupted");
+    // An entry that holds the loop in Lua code, even under pcall, is interrupted too.
+    interrupt(&mut p, "while true do end");
+    interrupt(&mut p, "while true do pcall(function() end) end");
+    // The cancelled tasks are gone: the entry that asks is the only live task.
+    enter(
+        &mut p,
+        "> ",
+        "n = 0 for _ in pairs(require('silly.task').inspect()) do n = n + 1 end print('tasks', n)",
+    );
+    expect_line(&mut p, "tasks\t1");
+    assert!(exited_with(quit(&mut p), 0), "after Ctrl-C");
+}
+
+#[test]
+fn a_listener_started_at_the_prompt_serves_after_ctrl_c() {
+    use std::io::Read;
+    let home = temp_home("ctrl-c-listener");
+    let mut p = spawn_repl(&home);
+    enter(
+        &mut p,
+        "> ",
+        "l = require('silly.net.tcp').listen{addr = '127.0.0.1:0', accept = function(c) c:write('pong\\n') c:close() end}",
+    );
+    enter(&mut p, "> ", "'ad' .. 'dr=' .. l:localaddr()");
+    p.exp_string("addr=").expect("address");
+    let addr = p.exp_string("\r\n").expect("address line");
+    interrupt(&mut p, "require('silly.time').sleep(5000)");
+    let mut conn = std::net::TcpStream::connect(addr.trim()).expect("connect after Ctrl-C");
+    conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut got = String::new();
+    conn.read_to_string(&mut got).expect("read the answer");
+    assert_eq!(got, "pong\n");
+    enter(&mut p, "> ", "'still here'");
+    expect_line(&mut p, "still here");
+    assert!(exited_with(quit(&mut p), 0));
+}
+
+#[test]
+fn ctrl_c_twice_at_an_empty_prompt_exits_0() {
+    let home = temp_home("ctrl-c-twice");
+    let mut p = spawn_repl(&home);
+    expect_at_line_start(&mut p, "> ").expect("prompt");
+    p.send_control('c').expect("Ctrl-C");
+    expect_line(&mut p, "(To exit, press Ctrl+C again or Ctrl+D)");
+    // Something else in between disarms it.
+    enter(&mut p, "> ", "1+1");
+    expect_line(&mut p, "2");
+    expect_at_line_start(&mut p, "> ").expect("prompt");
+    p.send_control('c').expect("Ctrl-C");
+    expect_line(&mut p, "(To exit, press Ctrl+C again or Ctrl+D)");
+    expect_at_line_start(&mut p, "> ").expect("prompt");
+    p.send_control('c').expect("second Ctrl-C");
+    let status = wait_exit(&mut p, "two Ctrl-C");
+    assert!(exited_with(status, 0), "{status:?}");
+}
+
+#[test]
+fn top_level_locals_stay_visible() {
+    let home = temp_home("locals");
+    let mut p = spawn_repl(&home);
+    enter(&mut p, "> ", "local t = require 'silly.time'");
+    enter(&mut p, "> ", "t.sleep(1) print(type(t.sleep))");
+    expect_line(&mut p, "function");
+    enter(
+        &mut p,
+        "> ",
+        "local a, b = 1, 2 do local inner = 3 end local function f() return a + b end",
+    );
+    enter(&mut p, "> ", "f(), a, b, inner, rawget(_G, 'a')");
+    expect_line(&mut p, "3\t1\t2\tnil\tnil");
+    // A compile-time constant has no stack slot; it is kept all the same.
+    enter(&mut p, "> ", "local k <const> = 42 local a = 'later'");
+    enter(&mut p, "> ", "k, a");
+    expect_line(&mut p, "42\tlater");
+    // Assigning a kept local changes it; other names are globals.
+    enter(&mut p, "> ", "a = 'changed' g = 'global'");
+    enter(&mut p, "> ", "a, rawget(_G, 'a'), rawget(_G, 'g')");
+    expect_line(&mut p, "changed\tnil\tglobal");
+    // A local declared without a value is a local too.
+    enter(&mut p, "> ", "local n");
+    enter(&mut p, "> ", "n = 1");
+    enter(&mut p, "> ", "n, rawget(_G, 'n')");
+    expect_line(&mut p, "1\tnil");
+    assert!(exited_with(quit(&mut p), 0));
+}
+
+#[test]
+fn a_traceback_ends_at_the_entry() {
+    let home = temp_home("traceback");
+    let mut p = spawn_repl(&home);
+    enter(
+        &mut p,
+        "> ",
+        "local function boom() error('deep') end boom()",
+    );
+    p.exp_string("Error: stdin:1: deep").expect("the error");
+    let trace = p
+        .exp_string("\r\n\r> ")
+        .expect("the traceback, then the prompt");
+    assert!(trace.contains("stack traceback:"), "{trace}");
+    assert!(trace.contains("in local 'boom'"), "{trace}");
+    assert!(trace.trim_end().ends_with("in main chunk"), "{trace}");
+    assert!(
+        !trace.contains("xpcall") && !trace.contains("repl"),
+        "{trace}"
+    );
+    // The prompt that ended the traceback is waiting.
+    p.send_line("1+1").expect("type at the prompt");
+    expect_line(&mut p, "2");
+    assert!(exited_with(quit(&mut p), 0));
+}
+
+#[test]
+fn tab_completes_names_fields_and_methods() {
+    let home = temp_home("complete");
+    let mut p = spawn_repl(&home);
+    enter(&mut p, "> ", "local s = 'ab' tcp = require 'silly.net.tcp'");
+    // Each Tab must be answered before the rest of the line is typed.
+    let cases = [
+        ("pri", "print", "('x' .. 1)", "x1"),
+        ("string.up", "string.upper", "(s)", "AB"),
+        ("s:up", "s:upper", "()", "AB"),
+        ("tcp.lis", "tcp.listen", " ~= nil", "true"),
+    ];
+    for (typed, completed, rest, want) in cases {
+        expect_at_line_start(&mut p, "> ").expect("prompt");
+        p.send(&format!("{typed}\t")).expect("type and Tab");
+        p.flush().expect("flush");
+        p.exp_string(completed)
+            .unwrap_or_else(|e| panic!("{typed:?} completed to {completed:?}: {e}"));
+        p.send_line(rest).expect("finish the line");
+        expect_line(&mut p, want);
+    }
+    assert!(exited_with(quit(&mut p), 0));
+}
