@@ -264,6 +264,10 @@ fn declaration(
     if is_literal(value) {
         return Some(format!("{target} = {value}"));
     }
+    if value.starts_with('{') {
+        skip_constructor(value, lines, i);
+        return Some(format!("{target} = {{}}"));
+    }
     // `conn.read`, or a wrapper of it (`conn_only("read", conn.read)`): the function it names.
     let named = value
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
@@ -280,6 +284,16 @@ fn doc_params(doc: &[&str]) -> Vec<String> {
         .filter_map(|rest| rest.split_whitespace().next())
         .map(|n| n.trim_end_matches('?').to_string())
         .collect()
+}
+
+/// Moves `*i` past the lines of a table constructor that starts with `value`.
+fn skip_constructor(value: &str, lines: &[&str], i: &mut usize) {
+    let depth = |s: &str| s.matches('{').count() as i64 - s.matches('}').count() as i64;
+    let mut open = depth(value);
+    while open > 0 && *i < lines.len() {
+        open += depth(lines[*i]);
+        *i += 1;
+    }
 }
 
 /// A multi-line table constructor `local NAME = {`: the fields whose values are literals are
@@ -349,6 +363,8 @@ function thing:size()
 end
 
 M.size = c.wrap("size", thing.size)
+M.KEYS = { "a",
+	"b" }
 M._private = c.x
 c.other = 1
 
@@ -390,6 +406,7 @@ function M.now() end
 ---@param self demo.thing
 function thing:size() end
 M.size = thing.size
+M.KEYS = {}
 
 ---Facts.
 ---@class demo.facts
