@@ -272,8 +272,7 @@ fn declaration(
     let named = value
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
         .filter_map(|w| w.split_once('.'))
-        .filter(|(t, f)| declared.contains(*t) && is_ident(f))
-        .last()?;
+        .rfind(|(t, f)| declared.contains(*t) && is_ident(f))?;
     Some(format!("{target} = {}.{}", named.0, named.1))
 }
 

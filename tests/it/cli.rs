@@ -331,7 +331,9 @@ fn locked_version(package: &str) -> String {
         .lines()
         .find(|l| l.starts_with("version = "))
         .expect("version line");
-    line.trim_start_matches("version = ").trim_matches('"').to_string()
+    line.trim_start_matches("version = ")
+        .trim_matches('"')
+        .to_string()
 }
 
 #[test]
@@ -373,7 +375,10 @@ fn make_install_honours_prefix_and_destdir() {
         .output()
         .expect("run make");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("target/release/silly /usr/local/bin/silly"), "{text}");
+    assert!(
+        text.contains("target/release/silly /usr/local/bin/silly"),
+        "{text}"
+    );
 }
 
 #[test]
