@@ -223,6 +223,11 @@ fn declaration(
         }
         return Some(format!("local {name} = {{}}"));
     }
+    // A module that is a function: `return function(...)` at the top level.
+    if raw.starts_with("return function") {
+        let end = line.find(')')?;
+        return Some(format!("{} end", &line[..=end]));
+    }
     // function A.b(...) / function A:b(...), A declared.
     if let Some(rest) = line.strip_prefix("function ") {
         let receiver = rest.split(['.', ':']).next().unwrap_or("");
@@ -414,6 +419,17 @@ M.KEYS = {}
 return M
 ";
         assert_eq!(d, expected);
+    }
+
+    #[test]
+    fn a_module_that_is_a_function() {
+        let src = "local c = require 'x.c'\n\n---Makes a thing.\n---@param name string\n\
+                   ---@return table\nreturn function(name)\n\treturn c.new(name)\nend\n";
+        assert_eq!(
+            definitions(src),
+            "---@meta\n\n---Makes a thing.\n---@param name string\n---@return table\n\
+             return function(name) end\n"
+        );
     }
 
     #[test]

@@ -39,7 +39,12 @@ local text = io.open(path):read("a")
 local t = text:match("\nreturn (%w+)\n$")
 local map = text:find("---@type table<string, ", 1, true)
 local missing = {}
-for k in pairs(require(module)) do
+local real = require(module)
+if type(real) ~= "table" then
+	print(text:find("\nreturn function(", 1, true) and "ok" or "not declared as a function")
+	return
+end
+for k in pairs(real) do
 	if type(k) == "string" and k:match("^[%a][%w_]*$") and not map then
 		local declared = text:find("function " .. t .. "." .. k .. "(", 1, true)
 			or text:find("function " .. t .. ":" .. k .. "(", 1, true)
