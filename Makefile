@@ -1,7 +1,10 @@
 # silly: build, test, benchmark. `make test` is what CI runs (.ci/run).
 CARGO ?= cargo
+# `make install`: the one release binary (the stdlib is embedded), under $(DESTDIR)$(PREFIX)/bin.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
 
-.PHONY: all build release demo test lint fmt bench clean
+.PHONY: all build release install uninstall demo test lint fmt bench clean
 
 all: build
 
@@ -10,6 +13,13 @@ build:
 
 release:
 	$(CARGO) build --release
+
+install: release
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 755 target/release/silly $(DESTDIR)$(BINDIR)/silly
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/silly
 
 # The main job of the README: build, then run the HTTPS example server with the shipped
 # development certificate, talk to it with the HTTP client example, the TLS client example

@@ -1,8 +1,11 @@
 //! Build script: embeds every Lua file under `stdlib/` into the binary.
 //!
 //! It writes `$OUT_DIR/stdlib_files.rs`, a table of (module name, path relative to the
-//! project root, source) that `src/runtime/stdlib.rs` serves to `require`.
+//! project root, source) that `src/runtime/stdlib.rs` serves to `require`; and
+//! `$OUT_DIR/lua_headers.rs`, the C headers of the Lua compiled into the binary, with the list
+//! of its C API functions that the binary exports for C modules (docs/cli.md#c-modules).
 
+use std::collections::BTreeSet;
 use std::env;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -50,6 +53,106 @@ fn main() {
     fs::write(out_dir.join("stdlib_files.rs"), code).expect("write stdlib_files.rs");
     write_lua_tests(&root, &out_dir);
     rustls_version(&root);
+    lua_api(&out_dir);
+}
+
+/// The headers installed by `silly --headers` are the very files the vendored Lua was compiled
+/// with: mlua-sys copies them into its include directory and announces it (DEP_LUA_INCLUDE).
+const LUA_HEADERS: [&str; 5] = ["lua.h", "luaconf.h", "lualib.h", "lauxlib.h", "lua.hpp"];
+
+/// Embeds the Lua headers, exports the Lua C API from the binary, and sets `SILLY_LUA_RELEASE`.
+///
+/// C modules loaded with `require` (`package.cpath`) are linked against no Lua library: their
+/// `lua_*`/`luaL_*` references resolve to the binary's own. So the binary must put exactly the
+/// API functions in its dynamic symbol table (a dynamic list, not `--export-dynamic`, which
+/// would export every Rust symbol too), and must contain all of them: `--undefined` pulls each
+/// one out of the static Lua library and keeps it from `--gc-sections`, even when nothing in
+/// silly calls it.
+fn lua_api(out_dir: &Path) {
+    let include = PathBuf::from(
+        env::var("DEP_LUA_INCLUDE").expect("mlua-sys (vendored) sets DEP_LUA_INCLUDE"),
+    );
+    let mut code = String::from("pub static HEADERS: &[(&str, &[u8])] = &[\n");
+    let mut names = BTreeSet::new();
+    let mut lua_h = String::new();
+    for file in LUA_HEADERS {
+        let path = include.join(file);
+        let Ok(text) = fs::read_to_string(&path) else {
+            continue; // lua.hpp is not shipped by every Lua release
+        };
+        println!("cargo:rerun-if-changed={}", path.display());
+        code.push_str(&format!(
+            "    ({file:?}, include_bytes!({:?})),\n",
+            path.display().to_string()
+        ));
+        api_names(&text, &mut names);
+        if file == "lua.h" {
+            lua_h = text;
+        }
+    }
+    code.push_str("];\n");
+    fs::write(out_dir.join("lua_headers.rs"), code).expect("write lua_headers.rs");
+
+    let dynlist = out_dir.join("lua_api.dynlist");
+    let mut text = String::from("{\n");
+    for n in &names {
+        text.push_str(&format!("  {n};\n"));
+    }
+    text.push_str("};\n");
+    fs::write(&dynlist, text).expect("write lua_api.dynlist");
+    println!(
+        "cargo:rustc-link-arg-bins=-Wl,--dynamic-list={}",
+        dynlist.display()
+    );
+    let undefined: Vec<String> = names.iter().map(|n| format!("--undefined={n}")).collect();
+    println!("cargo:rustc-link-arg-bins=-Wl,{}", undefined.join(","));
+
+    let number = |key: &str| -> String {
+        lua_h
+            .lines()
+            .find_map(|l| {
+                let rest = l.strip_prefix("#define")?.trim().strip_prefix(key)?;
+                rest.starts_with(char::is_whitespace).then_some(rest)
+            })
+            .map(|v| v.trim().to_string())
+            .unwrap_or_else(|| panic!("lua.h defines no {key}"))
+    };
+    println!(
+        "cargo:rustc-env=SILLY_LUA_RELEASE=Lua {}.{}.{}",
+        number("LUA_VERSION_MAJOR_N"),
+        number("LUA_VERSION_MINOR_N"),
+        number("LUA_VERSION_RELEASE_N")
+    );
+}
+
+/// The functions a Lua header declares for C code: `LUA_API int (lua_gettop) (lua_State *L);`
+/// and the likes with `LUALIB_API`/`LUAMOD_API`, each name in parentheses; and the one data
+/// symbol, `extern const char lua_ident[];`.
+fn api_names(header: &str, names: &mut BTreeSet<String>) {
+    for line in header.lines().map(str::trim) {
+        if line.starts_with('#') {
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("extern const char ") {
+            names.insert(rest.trim_end_matches("[];").to_string());
+            continue;
+        }
+        if !["LUA_API ", "LUALIB_API ", "LUAMOD_API "]
+            .iter()
+            .any(|m| line.starts_with(m))
+        {
+            continue;
+        }
+        let name = line
+            .split('(')
+            .nth(1)
+            .and_then(|s| s.split(')').next())
+            .map(str::trim)
+            .filter(|n| n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+        if let Some(n) = name.filter(|n| n.starts_with("lua")) {
+            names.insert(n.to_string());
+        }
+    }
 }
 
 /// The rustls version Cargo.lock pins, as `SILLY_RUSTLS_VERSION` for `silly -v` (docs/cli.md).

@@ -6,21 +6,18 @@ use std::io::Read;
 use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
 
 use crate::cli::{Config, Script};
-use crate::error::Error;
+use crate::error::{Error, io_reason};
 use crate::log;
 use crate::native;
 use crate::runtime::{self, Idle, Runtime, stdlib, task, timer};
 
-/// The `--version` line.
+/// The `--version` line. The Lua release is read from the `lua.h` the embedded Lua was compiled
+/// with, the rustls version from Cargo.lock (build.rs).
 pub fn version_line() -> String {
-    let lua = Lua::new();
-    let v: String = lua
-        .globals()
-        .get("_VERSION")
-        .unwrap_or_else(|_| "Lua".into());
     format!(
-        "silly {} ({v}, rustls {})",
+        "silly {} ({}, rustls {})",
         env!("CARGO_PKG_VERSION"),
+        env!("SILLY_LUA_RELEASE"),
         env!("SILLY_RUSTLS_VERSION")
     )
 }
@@ -93,15 +90,6 @@ fn read_script(script: &Script) -> Result<(Vec<u8>, String), Error> {
         src.drain(..end);
     }
     Ok((src, name))
-}
-
-/// The OS's text for an I/O error, without Rust's "(os error N)" suffix.
-fn io_reason(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_string(),
-        None => s,
-    }
 }
 
 fn compile(lua: &Lua, src: &[u8], name: &str) -> Result<Function, Error> {

@@ -38,6 +38,12 @@ struct Args {
     /// Print the versions of silly, Lua and rustls
     #[arg(short = 'v', long = "version")]
     version: bool,
+    /// Write LuaLS definition files of the silly.* modules and a .luarc.json into DIR, and exit
+    #[arg(long = "types", value_name = "DIR")]
+    types: Option<PathBuf>,
+    /// Write the C headers of the embedded Lua (lua.h, luaconf.h, ...) into DIR, and exit
+    #[arg(long = "headers", value_name = "DIR")]
+    headers: Option<PathBuf>,
     /// The script to run ('-' reads it from stdin), then its arguments
     #[arg(
         value_name = "SCRIPT",
@@ -77,6 +83,10 @@ pub struct Config {
     pub lualib_path: Vec<String>,
     pub lualib_cpath: Vec<String>,
     pub show_version: bool,
+    /// `--types DIR`: write the editor definitions instead of running anything.
+    pub types_dir: Option<PathBuf>,
+    /// `--headers DIR`: write the Lua C headers instead of running anything.
+    pub headers_dir: Option<PathBuf>,
 }
 
 /// Parses the command line. On error or `--help`, clap's message and exit code (2 for errors).
@@ -121,5 +131,7 @@ pub fn parse() -> Result<Config, clap::Error> {
         lualib_path: a.lualib_path,
         lualib_cpath: a.lualib_cpath,
         show_version: a.version,
+        types_dir: a.types,
+        headers_dir: a.headers,
     })
 }

@@ -9,12 +9,15 @@
 mod boot;
 mod cli;
 mod error;
+mod headers;
 mod log;
 mod native;
 mod repl;
 mod runtime;
+mod types;
 
 use std::io::Write;
+use std::path::Path;
 use std::process::ExitCode;
 
 /// Parses the command line, runs the script, and turns the outcome into an exit status.
@@ -32,6 +35,9 @@ pub fn main() -> ExitCode {
         println!("{}", boot::version_line());
         return ExitCode::SUCCESS;
     }
+    if config.types_dir.is_some() || config.headers_dir.is_some() {
+        return write_tool_files(&config);
+    }
     native::core::ARGV.get_or_init(|| {
         std::env::args_os()
             .map(|a| a.to_string_lossy().into_owned())
@@ -47,4 +53,25 @@ pub fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// `--types DIR` and `--headers DIR` (docs/cli.md#editor-support, docs/cli.md#c-modules): the
+/// files for tools are written, and nothing runs.
+fn write_tool_files(config: &cli::Config) -> ExitCode {
+    type Writer = fn(&Path) -> Result<usize, error::Error>;
+    let jobs: [(Option<&std::path::PathBuf>, Writer); 2] = [
+        (config.types_dir.as_ref(), types::write),
+        (config.headers_dir.as_ref(), headers::write),
+    ];
+    for (dir, write) in jobs {
+        let Some(dir) = dir else { continue };
+        match write(dir) {
+            Ok(n) => println!("silly: wrote {n} files into {}", dir.display()),
+            Err(e) => {
+                eprintln!("silly: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    }
+    ExitCode::SUCCESS
 }

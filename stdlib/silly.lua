@@ -9,6 +9,14 @@ local tostring = tostring
 local traceback = debug.traceback
 local tointeger = math.tointeger
 
+---Process facts (docs/silly.md) and the error helpers.
+---@class silly
+---@field pid integer the process id
+---@field version string the version of this runtime
+---@field gitsha1 string the commit the binary was built from, or ""
+---@field allocator string
+---@field multiplexer string
+---@field timerresolution integer milliseconds
 local M = {
 	pid = c.pid,
 	version = c.version,

@@ -28,6 +28,11 @@ pub fn source(module: &str) -> Option<(Vec<u8>, String)> {
     Some((embedded.to_vec(), format!("@{rel}")))
 }
 
+/// The names of the embedded modules (`silly`, `silly.net.tcp` ...).
+pub fn modules() -> impl Iterator<Item = &'static str> {
+    files::FILES.iter().map(|(module, _, _)| *module)
+}
+
 /// Loads an embedded module's chunk (without running it).
 pub fn load(lua: &Lua, module: &str) -> mlua::Result<mlua::Function> {
     let (src, name) = source(module)

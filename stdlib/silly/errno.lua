@@ -2,6 +2,8 @@
 -- Compare with `==`: the same condition always gives an equal string.
 local c = require "silly.errno.c"
 
+---The error values by name (`errno.EOF`, `errno.TIMEDOUT` ...), each a string.
+---@type table<string, string>
 local M = {}
 for name, code in pairs(c.codes) do
 	M[name] = c.text(code)

@@ -6,6 +6,7 @@
 
 mod common;
 
+mod c_modules;
 mod cli;
 mod dns;
 mod env_logger;
@@ -18,4 +19,5 @@ mod repl;
 mod signals;
 mod tcp_peers;
 mod tls_peers;
+mod types;
 mod websocket_peers;

@@ -8,11 +8,13 @@ local setmetatable = setmetatable
 
 local CLOSED <const> = "channel closed"
 
+---A channel: `new` makes one, the methods act on it.
+---@class silly.sync.channel
 local M = {}
 local mt = { __index = M }
 
 ---A new, empty, open channel.
----@return table
+---@return silly.sync.channel
 function M.new()
 	return setmetatable({ head = 1, tail = 0, items = {}, closed = false, reason = nil, popper = nil }, mt)
 end

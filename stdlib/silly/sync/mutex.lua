@@ -7,6 +7,8 @@ local running = task.running
 local setmetatable = setmetatable
 local remove = table.remove
 
+---A set of keyed locks: `new` makes one, the methods act on it.
+---@class silly.sync.mutex
 local M = {}
 local mt = { __index = M }
 
@@ -14,7 +16,7 @@ local proxy_mt = {}
 proxy_mt.__index = proxy_mt
 
 ---A new, independent set of locks.
----@return table
+---@return silly.sync.mutex
 function M.new()
 	return setmetatable({ locks = {} }, mt)
 end

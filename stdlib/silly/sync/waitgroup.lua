@@ -10,11 +10,13 @@ local running = task.running
 local spcall = silly.pcall
 local setmetatable = setmetatable
 
+---A wait group: `new` makes one, the methods act on it.
+---@class silly.sync.waitgroup
 local M = {}
 local mt = { __index = M }
 
 ---A new group with `count == 0`.
----@return table
+---@return silly.sync.waitgroup
 function M.new()
 	return setmetatable({ count = 0, waiter = nil }, mt)
 end
