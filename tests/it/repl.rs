@@ -426,6 +426,41 @@ fn ctrl_c_cancels_the_running_entry() {
 }
 
 #[test]
+fn sync_primitives_forget_an_entry_cancelled_while_waiting_on_them() {
+    let home = temp_home("ctrl-c-sync");
+    let mut p = spawn_repl(&home);
+    enter(
+        &mut p,
+        "> ",
+        "ch = require('silly.sync.channel').new() mu = require('silly.sync.mutex').new() wg = require('silly.sync.waitgroup').new() task = require('silly.task') time = require('silly.time')",
+    );
+    interrupt(&mut p, "print('popped', ch:pop())");
+    // The cancelled popper is forgotten: the item is queued for the next pop.
+    enter(&mut p, "> ", "print('push', ch:push(1)) print('got', ch:pop())");
+    expect_line(&mut p, "push\ttrue");
+    expect_line(&mut p, "got\t1\tnil");
+    // A cancelled mutex waiter is passed over when the owner unlocks.
+    enter(
+        &mut p,
+        "> ",
+        "task.fork(function() local l = mu:lock('k') time.sleep(600) l:unlock() end)",
+    );
+    interrupt(&mut p, "mu:lock('k') print('locked by the entry')");
+    enter(
+        &mut p,
+        "> ",
+        "time.sleep(700) local l = mu:lock('k') print('relocked') l:unlock()",
+    );
+    expect_line(&mut p, "relocked");
+    // A cancelled waitgroup waiter is dropped when the group finishes.
+    enter(&mut p, "> ", "wg:fork(function() time.sleep(600) end)");
+    interrupt(&mut p, "wg:wait() print('waited')");
+    enter(&mut p, "> ", "time.sleep(700) print('group done')");
+    expect_line(&mut p, "group done");
+    assert!(exited_with(quit(&mut p), 0), "after the cancelled waits");
+}
+
+#[test]
 fn a_listener_started_at_the_prompt_serves_after_ctrl_c() {
     use std::io::Read;
     let home = temp_home("ctrl-c-listener");

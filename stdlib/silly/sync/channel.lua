@@ -4,6 +4,7 @@ local task = require "silly.task"
 local wait = task.wait
 local wakeup = task.wakeup
 local running = task.running
+local status = task.status
 local setmetatable = setmetatable
 
 local CLOSED <const> = "channel closed"
@@ -33,8 +34,11 @@ function M:push(v)
 	local p = self.popper
 	if p then
 		self.popper = nil
-		wakeup(p, v)
-		return true
+		-- A popper that no longer exists (a REPL entry cancelled with Ctrl-C) is forgotten.
+		if status(p) then
+			wakeup(p, v)
+			return true
+		end
 	end
 	local tail = self.tail + 1
 	self.tail = tail
@@ -59,7 +63,7 @@ function M:pop()
 	if self.closed then
 		return nil, self.reason
 	end
-	if self.popper then
+	if self.popper and status(self.popper) then
 		return nil, "Channel is mpsc"
 	end
 	self.popper = running()
@@ -81,7 +85,9 @@ function M:close(reason)
 	local p = self.popper
 	if p then
 		self.popper = nil
-		wakeup(p, nil)
+		if status(p) then
+			wakeup(p, nil)
+		end
 	end
 end
 

@@ -4,6 +4,7 @@ local task = require "silly.task"
 local wait = task.wait
 local wakeup = task.wakeup
 local running = task.running
+local status = task.status
 local setmetatable = setmetatable
 local remove = table.remove
 
@@ -58,6 +59,10 @@ function proxy_mt:unlock()
 		return
 	end
 	local next_owner = remove(l.waiters, 1)
+	-- Waiters that no longer exist (a REPL entry cancelled with Ctrl-C) are passed over.
+	while next_owner and not status(next_owner) do
+		next_owner = remove(l.waiters, 1)
+	end
 	if next_owner then
 		l.owner = next_owner
 		l.count = 1

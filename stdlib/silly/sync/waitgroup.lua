@@ -7,6 +7,7 @@ local fork = task.fork
 local wait = task.wait
 local wakeup = task.wakeup
 local running = task.running
+local status = task.status
 local spcall = silly.pcall
 local setmetatable = setmetatable
 
@@ -35,7 +36,10 @@ function M:fork(fn)
 		local w = self.waiter
 		if self.count <= 0 and w then
 			self.waiter = nil
-			wakeup(w)
+			-- A waiter that no longer exists (a REPL entry cancelled with Ctrl-C) is dropped.
+			if status(w) then
+				wakeup(w)
+			end
 		end
 	end)
 end
