@@ -353,6 +353,10 @@ local function new_stream(conn, head, conf, scheme)
 	else
 		keepalive = not has_token(h.connection, "close")
 	end
+	-- The body of a request without one has ended: its (empty) trailer is known.
+	local trailer = framed == 0 and {} or nil
+	-- Every field the request's life sets is named here, `mode` and `sent` too: a table built
+	-- with all its keys is sized once, one that grows past 16 keys is rehashed.
 	local st = {
 		conn = conn,
 		method = head.method,
@@ -360,7 +364,7 @@ local function new_stream(conn, head, conf, scheme)
 		minor = minor,
 		left = framed,
 		done = framed == 0,
-		trailer = framed == 0 and {} or nil,
+		trailer = trailer,
 		received = 0,
 		maxbody = conf.maxbodysize,
 		bodytimeout = conf.bodytimeout,
@@ -370,13 +374,15 @@ local function new_stream(conn, head, conf, scheme)
 		ended = false,
 		close = not keepalive,
 		broken = false,
+		mode = false,
+		sent = 0,
 	}
 	local s = setmetatable({
 		method = head.method,
 		path = path,
 		query = query,
 		header = h,
-		trailer = framed == 0 and {} or nil,
+		trailer = trailer,
 		version = minor == 0 and "HTTP/1.0" or "HTTP/1.1",
 		scheme = scheme,
 		remoteaddr = conn.remoteaddr,
