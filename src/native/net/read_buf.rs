@@ -107,7 +107,7 @@ impl ReadBuf {
     /// The length up to and including `d`, searching from where the last search stopped.
     fn find(&mut self, d: &[u8]) -> Option<usize> {
         let from = self.scanned.min(self.len());
-        match memchr::memmem::find(&self.bytes()[from..], d) {
+        match find_short(&self.bytes()[from..], d) {
             Some(i) => {
                 self.scanned = 0;
                 Some(from + i + d.len())
@@ -140,6 +140,27 @@ impl ReadBuf {
             self.start = 0;
         }
     }
+}
+
+/// Where `needle` first occurs in `hay`. Delimiters are a few bytes and usually found within
+/// a few hundred (a line, an HTTP head): scanning for the first byte with `memchr` and
+/// comparing the rest costs far less than building `memmem`'s searcher on every call.
+fn find_short(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let Some((&first, rest)) = needle.split_first() else {
+        return Some(0);
+    };
+    let mut at = 0;
+    while let Some(i) = memchr::memchr(first, &hay[at..]) {
+        let pos = at + i;
+        if hay.len() - pos < needle.len() {
+            return None;
+        }
+        if &hay[pos + 1..pos + needle.len()] == rest {
+            return Some(pos);
+        }
+        at = pos + 1;
+    }
+    None
 }
 
 #[cfg(test)]
@@ -275,5 +296,19 @@ mod tests {
             small.data.capacity() > 0,
             "a small buffer is kept for the next read"
         );
+    }
+
+    #[test]
+    fn find_short_agrees_with_memmem() {
+        let hays: [&[u8]; 6] = [b"", b"\r", b"a\r\nb\r\n\r\n", b"\r\r\n\r\n", b"xx\r\n\r", b"\r\n\r\n"];
+        for hay in hays {
+            for needle in [&b"\r\n\r\n"[..], b"\r\n", b"\n", b"", b"xx\r"] {
+                assert_eq!(
+                    find_short(hay, needle),
+                    memchr::memmem::find(hay, needle),
+                    "{hay:?} {needle:?}"
+                );
+            }
+        }
     }
 }
