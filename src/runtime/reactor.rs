@@ -195,7 +195,12 @@ pub fn wait(timeout: Option<Duration>) {
         loop {
             // SAFETY: `events` has room for BATCH entries.
             let n = unsafe {
-                libc::epoll_wait(epoll.as_raw_fd(), events.as_mut_ptr().cast(), BATCH as i32, ms)
+                libc::epoll_wait(
+                    epoll.as_raw_fd(),
+                    events.as_mut_ptr().cast(),
+                    BATCH as i32,
+                    ms,
+                )
             };
             // Awake: the wakes the events below cause need no eventfd write.
             notifier.sleeping.store(false, Ordering::SeqCst);
@@ -275,7 +280,12 @@ impl Notifier {
             };
             // SAFETY: both fds are open; `ev` is a valid epoll_event.
             let rc = unsafe {
-                libc::epoll_ctl(epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, fd.as_raw_fd(), &mut ev)
+                libc::epoll_ctl(
+                    epoll.as_raw_fd(),
+                    libc::EPOLL_CTL_ADD,
+                    fd.as_raw_fd(),
+                    &mut ev,
+                )
             };
             rc == 0
         });

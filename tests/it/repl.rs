@@ -436,7 +436,11 @@ fn sync_primitives_forget_an_entry_cancelled_while_waiting_on_them() {
     );
     interrupt(&mut p, "print('popped', ch:pop())");
     // The cancelled popper is forgotten: the item is queued for the next pop.
-    enter(&mut p, "> ", "print('push', ch:push(1)) print('got', ch:pop())");
+    enter(
+        &mut p,
+        "> ",
+        "print('push', ch:push(1)) print('got', ch:pop())",
+    );
     expect_line(&mut p, "push\ttrue");
     expect_line(&mut p, "got\t1\tnil");
     // A cancelled mutex waiter is passed over when the owner unlocks.

@@ -300,7 +300,14 @@ mod tests {
 
     #[test]
     fn find_short_agrees_with_memmem() {
-        let hays: [&[u8]; 6] = [b"", b"\r", b"a\r\nb\r\n\r\n", b"\r\r\n\r\n", b"xx\r\n\r", b"\r\n\r\n"];
+        let hays: [&[u8]; 6] = [
+            b"",
+            b"\r",
+            b"a\r\nb\r\n\r\n",
+            b"\r\r\n\r\n",
+            b"xx\r\n\r",
+            b"\r\n\r\n",
+        ];
         for hay in hays {
             for needle in [&b"\r\n\r\n"[..], b"\r\n", b"\n", b"", b"xx\r"] {
                 assert_eq!(

@@ -6,7 +6,9 @@
 //! the value, or to an array of the values of a repeated field, in arrival order; `n` counts
 //! the fields. A head that cannot be accepted is the HTTP status that says why, as an integer.
 
-use mlua::{Lua, Table, Value};
+use std::ffi::{CStr, c_int};
+
+use mlua::{Lua, Table, Value, ffi};
 
 use crate::native::net::http::date;
 
@@ -27,40 +29,79 @@ fn excess(bytes: &[u8]) -> Option<i64> {
     })
 }
 
-fn fields(lua: &Lua, list: &[httparse::Header<'_>]) -> mlua::Result<Table> {
-    let t = lua.create_table_with_capacity(0, list.len())?;
-    // Repeated names are found here, among the names before, so the common case (every name
-    // once) costs one `raw_set` per field and no lookup.
-    let mut seen = [false; MAX_FIELDS];
+/// The head table (module doc): the first line's three parts and the fields.
+///
+/// Built with the raw Lua API in one protected call: pushing each string directly costs a
+/// fraction of mlua's per-value reference slots, which were most of the native cost of a
+/// request with browser-like fields. Everything with a destructor (the lower-cased names)
+/// lives outside the protected closure, so a Lua error (out of memory) inside it skips no
+/// Rust destructor.
+fn head_table(
+    lua: &Lua,
+    first: (&CStr, &[u8]),
+    second: (&CStr, &[u8]),
+    minor: u8,
+    list: &[httparse::Header<'_>],
+) -> mlua::Result<Value> {
+    let n = list.len();
+    // Lower-cased names, back to back.
+    let mut names = Vec::with_capacity(list.iter().map(|h| h.name.len()).sum());
+    let mut ends = [0usize; MAX_FIELDS];
     for (i, h) in list.iter().enumerate() {
-        if seen[i] {
-            continue;
-        }
-        let repeats: Vec<usize> = (i + 1..list.len())
-            .filter(|&j| list[j].name.eq_ignore_ascii_case(h.name))
-            .collect();
-        let mut lower = [0u8; 64];
-        let name = if h.name.len() <= lower.len() {
-            for (d, s) in lower.iter_mut().zip(h.name.bytes()) {
-                *d = s.to_ascii_lowercase();
-            }
-            lua.create_string(&lower[..h.name.len()])?
-        } else {
-            lua.create_string(h.name.to_ascii_lowercase())?
-        };
-        if repeats.is_empty() {
-            t.raw_set(name, lua.create_string(h.value)?)?;
-            continue;
-        }
-        let values = lua.create_table_with_capacity(repeats.len() + 1, 0)?;
-        values.raw_push(lua.create_string(h.value)?)?;
-        for j in repeats {
-            seen[j] = true;
-            values.raw_push(lua.create_string(list[j].value)?)?;
-        }
-        t.raw_set(name, values)?;
+        names.extend(h.name.bytes().map(|b| b.to_ascii_lowercase()));
+        ends[i] = names.len();
     }
-    Ok(t)
+    let name = |i: usize| &names[if i == 0 { 0 } else { ends[i - 1] }..ends[i]];
+    // For each field, the first field of the same name: repeated names become arrays.
+    let mut group = [0u16; MAX_FIELDS];
+    let mut unique = 0;
+    for i in 0..n {
+        group[i] = (0..i)
+            .find(|&j| group[j] as usize == j && name(j) == name(i))
+            .unwrap_or(i) as u16;
+        unique += usize::from(group[i] as usize == i);
+    }
+    let push = |l: *mut ffi::lua_State, b: &[u8]| {
+        // SAFETY: `l` is the protected call's state with stack room (checked below).
+        unsafe { ffi::lua_pushlstring(l, b.as_ptr().cast(), b.len()) };
+    };
+    // SAFETY: the closure only uses the state it is given, keeps at most 5 values above its
+    // base (room is checked first), and holds nothing with a destructor (see above).
+    unsafe {
+        lua.exec_raw::<Value>((), |l| {
+            ffi::luaL_checkstack(l, 8, c"http head".as_ptr());
+            ffi::lua_createtable(l, 0, 5);
+            push(l, first.1);
+            ffi::lua_setfield(l, -2, first.0.as_ptr());
+            push(l, second.1);
+            ffi::lua_setfield(l, -2, second.0.as_ptr());
+            ffi::lua_pushinteger(l, minor.into());
+            ffi::lua_setfield(l, -2, c"minor".as_ptr());
+            ffi::lua_pushinteger(l, n as ffi::lua_Integer);
+            ffi::lua_setfield(l, -2, c"n".as_ptr());
+            ffi::lua_createtable(l, 0, unique as c_int);
+            for i in 0..n {
+                if group[i] as usize != i {
+                    continue;
+                }
+                push(l, name(i));
+                let repeats = (i + 1..n).filter(|&j| group[j] as usize == i).count();
+                if repeats == 0 {
+                    push(l, list[i].value);
+                } else {
+                    ffi::lua_createtable(l, repeats as c_int + 1, 0);
+                    let mut k = 0;
+                    for j in (i..n).filter(|&j| group[j] as usize == i) {
+                        push(l, list[j].value);
+                        k += 1;
+                        ffi::lua_rawseti(l, -2, k);
+                    }
+                }
+                ffi::lua_rawset(l, -3);
+            }
+            ffi::lua_setfield(l, -2, c"header".as_ptr());
+        })
+    }
 }
 
 /// A request head, for `Stream::read_as`.
@@ -81,13 +122,13 @@ pub fn parse_request(lua: &Lua, bytes: &[u8]) -> mlua::Result<Value> {
     if let Some(s) = status {
         return Ok(Value::Integer(s));
     }
-    let t = lua.create_table_with_capacity(0, 5)?;
-    t.raw_set("method", req.method.unwrap_or_default())?;
-    t.raw_set("target", req.path.unwrap_or_default())?;
-    t.raw_set("minor", req.version.unwrap_or(1))?;
-    t.raw_set("n", req.headers.len())?;
-    t.raw_set("header", fields(lua, req.headers)?)?;
-    Ok(Value::Table(t))
+    head_table(
+        lua,
+        (c"method", req.method.unwrap_or_default().as_bytes()),
+        (c"target", req.path.unwrap_or_default().as_bytes()),
+        req.version.unwrap_or(1),
+        req.headers,
+    )
 }
 
 /// A response head, for `Stream::read_as`.
@@ -103,13 +144,19 @@ pub fn parse_response(lua: &Lua, bytes: &[u8]) -> mlua::Result<Value> {
         Ok(httparse::Status::Complete(_)) => {}
         _ => return Ok(Value::Integer(400)),
     }
-    let t = lua.create_table_with_capacity(0, 5)?;
-    t.raw_set("status", resp.code.unwrap_or_default())?;
-    t.raw_set("reason", resp.reason.unwrap_or_default())?;
-    t.raw_set("minor", resp.version.unwrap_or(1))?;
-    t.raw_set("n", resp.headers.len())?;
-    t.raw_set("header", fields(lua, resp.headers)?)?;
-    Ok(Value::Table(t))
+    let code = resp.code.unwrap_or_default().to_string();
+    let head = head_table(
+        lua,
+        (c"status", code.as_bytes()),
+        (c"reason", resp.reason.unwrap_or_default().as_bytes()),
+        resp.version.unwrap_or(1),
+        resp.headers,
+    )?;
+    // The status is a number for the client (docs/http.md).
+    if let Value::Table(t) = &head {
+        t.raw_set("status", resp.code.unwrap_or_default())?;
+    }
+    Ok(head)
 }
 
 /// The reason phrase of a status; "" for the unusual ones (the phrase is optional).
