@@ -13,6 +13,9 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 
 use super::json::{MAX_DEPTH, push_array_mt, push_null};
 
+const DEPTH: &str = "nesting deeper than 1000";
+const _: () = assert!(MAX_DEPTH == 1000, "DEPTH names the limit");
+
 /// Why a decode failed, with the 1-based position of the offending byte (one past the end for
 /// a premature end of the input).
 pub struct DecodeError {
@@ -62,12 +65,46 @@ fn describe(e: &serde_json::Error, input: &[u8]) -> DecodeError {
             .nth(e.line() - 2)
             .map_or(input.len(), |i| i + 1)
     };
-    let byte = (line_start + e.column()).clamp(1, input.len() + 1);
+    let byte = if message == DEPTH {
+        // serde_json may have read past the bracket when it reports the error: find it.
+        too_deep_at(input)
+    } else {
+        line_start + e.column()
+    }
+    .clamp(1, input.len() + 1);
     let message = match input.get(byte - 1) {
         Some(&b) if is_syntax(message) => format!("{message}, got {}", show(b)),
         _ => message.to_string(),
     };
     DecodeError { message, byte }
+}
+
+/// The 1-based position of the first `[` or `{` nested deeper than `MAX_DEPTH`.
+fn too_deep_at(input: &[u8]) -> usize {
+    let (mut depth, mut in_string, mut escaped) = (0, false, false);
+    for (i, &b) in input.iter().enumerate() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return i + 1;
+                }
+            }
+            b']' | b'}' => depth -= 1,
+            _ => {}
+        }
+    }
+    input.len() + 1
 }
 
 /// The messages that mean "this byte is not what the grammar allows here".
@@ -98,7 +135,7 @@ impl Push {
     fn enter<E: de::Error>(&self) -> Result<Push, E> {
         // SAFETY: `l` is a running state (decode's contract); lua_checkstack never raises.
         if self.depth >= MAX_DEPTH || unsafe { ffi::lua_checkstack(self.l, 4) } == 0 {
-            return Err(E::custom(format_args!("nesting deeper than {MAX_DEPTH}")));
+            return Err(E::custom(DEPTH));
         }
         Ok(Push {
             l: self.l,
