@@ -1,7 +1,7 @@
 # silly: build, test, benchmark. `make test` is what CI runs (.ci/run).
 CARGO ?= cargo
 
-.PHONY: all build release demo test lint fmt bench clean
+.PHONY: all build release demo test lint fmt bench bench-json clean
 
 all: build
 
@@ -42,6 +42,10 @@ fmt:
 # Benchmarks against the peers named in the issues (installs them if missing).
 bench: release
 	bash scripts/bench.sh
+
+# JSON encode/decode throughput against lua-cjson (installs lua5.4 and lua-cjson if missing).
+bench-json:
+	bash scripts/bench_json.sh
 
 clean:
 	$(CARGO) clean
