@@ -34,7 +34,8 @@ fn unknown(name: &[u8]) -> mlua::Error {
 /// A streaming digest or HMAC; `None` once finished.
 enum State {
     Digest(Option<digest::Context>),
-    Hmac(Option<hmac::Context>),
+    /// Boxed: an HMAC context is large (over 1 KiB), a digest one small.
+    Hmac(Option<Box<hmac::Context>>),
 }
 
 struct Stream(RefCell<State>);
@@ -88,7 +89,7 @@ pub fn open_hmac(lua: &Lua) -> mlua::Result<Table> {
         "new",
         lua.create_function(|lua, (name, key): (BString, BString)| {
             let (_, alg) = algorithm(&name).ok_or_else(|| unknown(&name))?;
-            let ctx = hmac::Context::with_key(&hmac::Key::new(alg, &key));
+            let ctx = Box::new(hmac::Context::with_key(&hmac::Key::new(alg, &key)));
             lua.create_userdata(Stream(RefCell::new(State::Hmac(Some(ctx)))))
         })?,
     )?;

@@ -50,7 +50,7 @@ fn decode(lua: &Lua, engine: &GeneralPurpose, s: &[u8]) -> mlua::Result<(Value, 
 /// Byte positions are 1-based, as in Lua strings.
 fn message(e: &DecodeError, s: &[u8]) -> String {
     match *e {
-        DecodeError::InvalidByte(i, b) if b == b'=' => {
+        DecodeError::InvalidByte(i, b'=') => {
             format!("base64: misplaced padding at byte {}", i + 1)
         }
         DecodeError::InvalidByte(i, b) => format!("base64: invalid {} at byte {}", show(b), i + 1),

@@ -86,39 +86,42 @@ impl Encoder<'_> {
     /// `idx` is a valid absolute index; see `encode`.
     unsafe fn value(&mut self, idx: c_int, depth: usize) -> Result<(), EncodeError> {
         let l = self.l;
-        // SAFETY (this function): reads of a valid index, which never raise.
-        match unsafe { ffi::lua_type(l, idx) } {
-            ffi::LUA_TNIL => self.out.extend_from_slice(b"null"),
-            ffi::LUA_TBOOLEAN => {
-                let b = unsafe { ffi::lua_toboolean(l, idx) } != 0;
-                self.out
-                    .extend_from_slice(if b { b"true" } else { b"false" });
-            }
-            ffi::LUA_TNUMBER => {
-                if unsafe { ffi::lua_isinteger(l, idx) } != 0 {
-                    let i = unsafe { ffi::lua_tointegerx(l, idx, std::ptr::null_mut()) };
+        // SAFETY: reads of the valid index `idx` (typed first, so nothing is converted), and
+        // `table` under this function's contract.
+        unsafe {
+            match ffi::lua_type(l, idx) {
+                ffi::LUA_TNIL => self.out.extend_from_slice(b"null"),
+                ffi::LUA_TBOOLEAN => {
+                    let b = ffi::lua_toboolean(l, idx) != 0;
                     self.out
-                        .extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
-                } else {
-                    let f = unsafe { ffi::lua_tonumberx(l, idx, std::ptr::null_mut()) };
-                    if !f.is_finite() {
-                        return Err(EncodeError::NonFinite(f));
-                    }
-                    // zmij writes the shortest text that reads back as the same float, and
-                    // always with a `.` or an exponent, so it decodes as a float again.
-                    self.out
-                        .extend_from_slice(zmij::Buffer::new().format_finite(f).as_bytes());
+                        .extend_from_slice(if b { b"true" } else { b"false" });
                 }
+                ffi::LUA_TNUMBER => {
+                    if ffi::lua_isinteger(l, idx) != 0 {
+                        let i = ffi::lua_tointegerx(l, idx, std::ptr::null_mut());
+                        self.out
+                            .extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
+                    } else {
+                        let f = ffi::lua_tonumberx(l, idx, std::ptr::null_mut());
+                        if !f.is_finite() {
+                            return Err(EncodeError::NonFinite(f));
+                        }
+                        // zmij writes the shortest text that reads back as the same float, and
+                        // always with a `.` or an exponent, so it decodes as a float again.
+                        self.out
+                            .extend_from_slice(zmij::Buffer::new().format_finite(f).as_bytes());
+                    }
+                }
+                ffi::LUA_TSTRING => {
+                    let s = bytes(l, idx);
+                    self.string(s)?;
+                }
+                ffi::LUA_TTABLE => self.table(idx, depth)?,
+                ffi::LUA_TLIGHTUSERDATA if ffi::lua_touserdata(l, idx).is_null() => {
+                    self.out.extend_from_slice(b"null")
+                }
+                t => return Err(EncodeError::Type(type_name(l, t))),
             }
-            ffi::LUA_TSTRING => {
-                let s = unsafe { bytes(l, idx) };
-                self.string(s)?;
-            }
-            ffi::LUA_TTABLE => unsafe { self.table(idx, depth)? },
-            ffi::LUA_TLIGHTUSERDATA if unsafe { ffi::lua_touserdata(l, idx) }.is_null() => {
-                self.out.extend_from_slice(b"null")
-            }
-            t => return Err(EncodeError::Type(unsafe { type_name(l, t) })),
         }
         Ok(())
     }
@@ -127,90 +130,94 @@ impl Encoder<'_> {
     /// `idx` is a valid absolute index of a table; see `encode`.
     unsafe fn table(&mut self, idx: c_int, depth: usize) -> Result<(), EncodeError> {
         let l = self.l;
-        // Also what stops a table that contains itself.
-        // SAFETY (this function): raw reads and traversal of a table at a valid index, with
-        // room checked for the three slots used at once (key, value, metatable).
-        if depth >= MAX_DEPTH || unsafe { ffi::lua_checkstack(l, 3) } == 0 {
-            return Err(EncodeError::Depth);
-        }
-        let marked = unsafe {
-            ffi::lua_getmetatable(l, idx) != 0 && {
-                let same = ffi::lua_rawequal(l, -1, self.array_mt) != 0;
-                ffi::lua_settop(l, -2);
-                same
+        // SAFETY: raw reads and a raw traversal of the table at the valid index `idx`, with
+        // room checked first for the three slots used at once (key, value, metatable); the
+        // traversal is given back the keys it returned, unconverted; `value` is called on
+        // valid indexes.
+        unsafe {
+            // Also what stops a table that contains itself.
+            if depth >= MAX_DEPTH || ffi::lua_checkstack(l, 3) == 0 {
+                return Err(EncodeError::Depth);
             }
-        };
-        // One pass over the keys decides array or object.
-        let (mut items, mut max, mut array) = (0i64, 0i64, true);
-        unsafe { ffi::lua_pushnil(l) };
-        while unsafe { ffi::lua_next(l, idx) } != 0 {
-            let k = unsafe {
-                ffi::lua_settop(l, -2);
-                if ffi::lua_isinteger(l, -1) != 0 {
-                    ffi::lua_tointegerx(l, -1, std::ptr::null_mut())
-                } else {
-                    0
+            let marked = {
+                ffi::lua_getmetatable(l, idx) != 0 && {
+                    let same = ffi::lua_rawequal(l, -1, self.array_mt) != 0;
+                    ffi::lua_settop(l, -2);
+                    same
                 }
             };
-            if k < 1 {
-                unsafe { ffi::lua_settop(l, -2) };
-                array = false;
-                break;
+            // One pass over the keys decides array or object.
+            let (mut items, mut max, mut array) = (0i64, 0i64, true);
+            ffi::lua_pushnil(l);
+            while ffi::lua_next(l, idx) != 0 {
+                let k = {
+                    ffi::lua_settop(l, -2);
+                    if ffi::lua_isinteger(l, -1) != 0 {
+                        ffi::lua_tointegerx(l, -1, std::ptr::null_mut())
+                    } else {
+                        0
+                    }
+                };
+                if k < 1 {
+                    ffi::lua_settop(l, -2);
+                    array = false;
+                    break;
+                }
+                items += 1;
+                max = max.max(k);
             }
-            items += 1;
-            max = max.max(k);
-        }
-        if marked && !array {
-            return Err(EncodeError::MarkedNotArray);
-        }
-        if array && (items > 0 || marked) {
-            if max > items * SPARSE_RATIO && max > SPARSE_SAFE {
-                return Err(EncodeError::Sparse { max, items });
+            if marked && !array {
+                return Err(EncodeError::MarkedNotArray);
             }
-            self.out.push(b'[');
-            for i in 1..=max {
-                if i > 1 {
+            if array && (items > 0 || marked) {
+                if max > items * SPARSE_RATIO && max > SPARSE_SAFE {
+                    return Err(EncodeError::Sparse { max, items });
+                }
+                self.out.push(b'[');
+                for i in 1..=max {
+                    if i > 1 {
+                        self.out.push(b',');
+                    }
+                    ffi::lua_rawgeti(l, idx, i);
+                    let r = self.value(ffi::lua_gettop(l), depth + 1);
+                    ffi::lua_settop(l, -2);
+                    r?;
+                }
+                self.out.push(b']');
+                return Ok(());
+            }
+            self.out.push(b'{');
+            let mut first = true;
+            ffi::lua_pushnil(l);
+            while ffi::lua_next(l, idx) != 0 {
+                if !first {
                     self.out.push(b',');
                 }
-                unsafe { ffi::lua_rawgeti(l, idx, i) };
-                let r = unsafe { self.value(ffi::lua_gettop(l), depth + 1) };
-                unsafe { ffi::lua_settop(l, -2) };
-                r?;
-            }
-            self.out.push(b']');
-            return Ok(());
-        }
-        self.out.push(b'{');
-        let mut first = true;
-        unsafe { ffi::lua_pushnil(l) };
-        while unsafe { ffi::lua_next(l, idx) } != 0 {
-            if !first {
-                self.out.push(b',');
-            }
-            first = false;
-            let top = unsafe { ffi::lua_gettop(l) };
-            // Never lua_tolstring on a number key: it would turn the key into a string in
-            // place and break the traversal.
-            match unsafe { ffi::lua_type(l, top - 1) } {
-                ffi::LUA_TSTRING => {
-                    let s = unsafe { bytes(l, top - 1) };
-                    self.string(s)?;
+                first = false;
+                let top = ffi::lua_gettop(l);
+                // Never lua_tolstring on a number key: it would turn the key into a string in
+                // place and break the traversal.
+                match ffi::lua_type(l, top - 1) {
+                    ffi::LUA_TSTRING => {
+                        let s = bytes(l, top - 1);
+                        self.string(s)?;
+                    }
+                    ffi::LUA_TNUMBER if ffi::lua_isinteger(l, top - 1) != 0 => {
+                        let i = ffi::lua_tointegerx(l, top - 1, std::ptr::null_mut());
+                        self.out.push(b'"');
+                        self.out
+                            .extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
+                        self.out.push(b'"');
+                    }
+                    t => return Err(EncodeError::KeyType(type_name(l, t))),
                 }
-                ffi::LUA_TNUMBER if unsafe { ffi::lua_isinteger(l, top - 1) } != 0 => {
-                    let i = unsafe { ffi::lua_tointegerx(l, top - 1, std::ptr::null_mut()) };
-                    self.out.push(b'"');
-                    self.out
-                        .extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
-                    self.out.push(b'"');
-                }
-                t => return Err(EncodeError::KeyType(unsafe { type_name(l, t) })),
+                self.out.push(b':');
+                self.value(top, depth + 1)?;
+                ffi::lua_settop(l, -2);
             }
-            self.out.push(b':');
-            unsafe { self.value(top, depth + 1)? };
-            unsafe { ffi::lua_settop(l, -2) };
+            self.out.push(b'}');
+            Ok(())
         }
-        self.out.push(b'}');
-        Ok(())
     }
 
     fn string(&mut self, s: &[u8]) -> Result<(), EncodeError> {
