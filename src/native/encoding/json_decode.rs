@@ -252,3 +252,40 @@ impl<'de> Visitor<'de> for Push {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(input: &[u8]) -> DecodeError {
+        let e = serde_json::from_slice::<serde::de::IgnoredAny>(input).unwrap_err();
+        describe(&e, input)
+    }
+
+    #[test]
+    fn positions_are_one_based_bytes() {
+        assert_eq!(
+            err(b"[1,}").to_string(),
+            "json: expected value, got '}' at byte 4"
+        );
+        assert_eq!(err(b"\n\n }").byte, 4);
+        assert_eq!(
+            err(b"[1]\n x").to_string(),
+            "json: trailing characters, got 'x' at byte 6"
+        );
+        assert_eq!(
+            err(b"").to_string(),
+            "json: unexpected end of input (EOF while parsing a value) at byte 1"
+        );
+        assert_eq!(err(b"[1").byte, 3);
+    }
+
+    #[test]
+    fn too_deep_finds_the_bracket() {
+        // `["[[\"",` is 8 bytes: the brackets inside the string do not count.
+        let mut s = br#"["[[\"","#.to_vec();
+        s.extend(std::iter::repeat_n(b'{', MAX_DEPTH));
+        assert_eq!(too_deep_at(&s), 8 + MAX_DEPTH);
+        assert_eq!(too_deep_at(b"[[]]"), 5);
+    }
+}
