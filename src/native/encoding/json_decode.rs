@@ -37,12 +37,23 @@ impl fmt::Display for DecodeError {
 /// allocator aborts instead of failing when no memory limit is set (silly sets none), and
 /// only fresh tables are written, with string or integer keys.
 pub unsafe fn decode(l: *mut ffi::lua_State, input: &[u8]) -> Result<(), DecodeError> {
-    let mut de = serde_json::Deserializer::from_slice(input);
-    de.disable_recursion_limit();
-    let res = Push { l, depth: 0 }
-        .deserialize(&mut de)
-        .and_then(|()| de.end());
+    // One UTF-8 check of the whole text is cheaper than serde_json's check of each string;
+    // text that is not UTF-8 takes the byte path, which finds and places the error.
+    let res = match std::str::from_utf8(input) {
+        Ok(text) => parse(l, serde_json::Deserializer::from_str(text)),
+        Err(_) => parse(l, serde_json::Deserializer::from_slice(input)),
+    };
     res.map_err(|e| describe(&e, input))
+}
+
+fn parse<'de, R: serde_json::de::Read<'de>>(
+    l: *mut ffi::lua_State,
+    mut de: serde_json::Deserializer<R>,
+) -> Result<(), serde_json::Error> {
+    de.disable_recursion_limit();
+    Push { l, depth: 0 }
+        .deserialize(&mut de)
+        .and_then(|()| de.end())
 }
 
 /// Turns serde_json's "<message> at line L column C" into a message and a byte position, and
