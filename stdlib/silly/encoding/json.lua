@@ -11,13 +11,12 @@ local setmetatable = setmetatable
 local type = type
 local argerror = check.argerror
 
+---@class silly.encoding.json
+---@field null lightuserdata stands for JSON `null`: `decode` gives it for `null` and `encode` writes `null` for it; it is true in a test, so compare with `== json.null`
+---@field max_depth integer the nesting limit of arrays and objects (1000), for both `encode` and `decode`
 local M = {}
 
----Stands for JSON `null`: `decode` gives it for `null` and `encode` writes `null` for it.
----It is a light userdata, so it is true in a test; compare with `== json.null`.
 M.null = c.null
-
----Nesting limit of arrays and objects, for both `encode` and `decode`.
 M.max_depth = c.max_depth
 
 ---Returns the JSON text of `value`, or `nil, err` when it cannot be encoded (a function or
