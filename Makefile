@@ -4,7 +4,7 @@ CARGO ?= cargo
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 
-.PHONY: all build release install uninstall demo test lint fmt bench clean
+.PHONY: all build release install uninstall demo test lint fmt bench bench-json clean
 
 all: build
 
@@ -52,6 +52,10 @@ fmt:
 # Benchmarks against the peers named in the issues (installs them if missing).
 bench: release
 	bash scripts/bench.sh
+
+# JSON encode/decode throughput against lua-cjson (installs lua5.4 and lua-cjson if missing).
+bench-json:
+	bash scripts/bench_json.sh
 
 clean:
 	$(CARGO) clean

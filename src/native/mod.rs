@@ -5,6 +5,8 @@
 //! This is the one list of everything native code exposes to scripts.
 
 pub mod core;
+pub mod crypto;
+pub mod encoding;
 pub mod errno;
 pub mod logger;
 pub mod metrics;
@@ -19,6 +21,11 @@ type Opener = fn(&Lua) -> mlua::Result<Table>;
 
 const MODULES: &[(&str, Opener)] = &[
     ("silly.c", core::open),
+    ("silly.crypto.hash.c", crypto::open_hash),
+    ("silly.crypto.hmac.c", crypto::open_hmac),
+    ("silly.crypto.random.c", crypto::open_random),
+    ("silly.encoding.base64.c", encoding::base64::open),
+    ("silly.encoding.json.c", encoding::json::open),
     ("silly.errno.c", errno::open),
     ("silly.logger.c", logger::open),
     ("silly.metrics.c", metrics::open),
