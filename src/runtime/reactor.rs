@@ -270,7 +270,12 @@ impl Notifier {
             };
             // SAFETY: both fds are open; `ev` is a valid epoll_event.
             let rc = unsafe {
-                libc::epoll_ctl(epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, fd.as_raw_fd(), &mut ev)
+                libc::epoll_ctl(
+                    epoll.as_raw_fd(),
+                    libc::EPOLL_CTL_ADD,
+                    fd.as_raw_fd(),
+                    &mut ev,
+                )
             };
             rc == 0
         });

@@ -98,7 +98,11 @@ fn sigterm_drains_requests_in_flight_then_exits_0() {
     srv.line_starting("SIGTERM: draining");
 
     assert_refused_soon(&addr, Duration::from_millis(300));
-    assert_eq!(read_to_close(&mut idle), "", "the idle connection is closed");
+    assert_eq!(
+        read_to_close(&mut idle),
+        "",
+        "the idle connection is closed"
+    );
     let answer = read_to_close(&mut slow);
     assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer:?}");
     assert!(answer.contains("\r\nconnection: close\r\n"), "{answer:?}");

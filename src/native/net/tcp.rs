@@ -16,8 +16,8 @@ use crate::native::net::error::{NetError, lua_result};
 use crate::native::net::et_tcp::{self, EtTcp};
 use crate::native::net::listener::{self, Bind, ListenerCore};
 use crate::native::net::{addr, conn, stream::Stream};
-use crate::runtime::timer::with_timeout;
 use crate::runtime::reactor::Io;
+use crate::runtime::timer::with_timeout;
 use crate::runtime::{self, task};
 
 /// A listening socket; its accept loop runs until `close`.
