@@ -12,6 +12,7 @@ mod env_logger;
 mod graceful;
 mod http_peers;
 mod lua_scripts;
+mod memory_limit;
 mod metrics;
 mod readme;
 mod regress_write_stall;
