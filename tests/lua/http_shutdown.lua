@@ -1,11 +1,12 @@
 -- listener:shutdown of silly.net.http (docs/http.md#graceful-shutdown): a request in flight
 -- gets its whole response with `connection: close`, an idle keep-alive connection is closed,
 -- new connections are refused, and past the deadline the connections left are closed and
--- shutdown returns `false, errno.TIMEDOUT`.
+-- shutdown returns `false, errno.TIMEDOUT`; also over TLS.
 local T = require "testaux"
 local task = require "silly.task"
 local time = require "silly.time"
 local tcp = require "silly.net.tcp"
+local tls = require "silly.net.tls"
 local http = require "silly.net.http"
 local errno = require "silly.errno"
 local channel = require "silly.sync.channel"
@@ -120,6 +121,33 @@ do
 	T.eq(late:pop()[1], false, "the handler's late write fails")
 	conn:close()
 	time.sleep(20) -- the handler's task ends
+end
+
+-- HTTPS: the same drain over TLS connections.
+do
+	local started = channel.new()
+	local l = assert(http.listen {
+		addr = "127.0.0.1:0",
+		tls = true,
+		certs = { { cert = T.fixture("server-rsa-chain.crt"), key = T.fixture("server-rsa.key") } },
+		handler = function(s)
+			started:push(true)
+			time.sleep(200)
+			s:closewrite("tls done")
+		end,
+	})
+	local port = l:localaddr():match(":(%d+)$")
+	local conn = assert(tls.connect("127.0.0.1:" .. port, { verify = false }))
+	get(conn, "/slow")
+	started:pop()
+	local ok = l:shutdown(5000)
+	T.eq(ok, true, "an HTTPS server drains")
+	local st, h, b = response(conn)
+	T.eq(st, 200, "the HTTPS request in flight is answered")
+	T.eq(b, "tls done", "with its body")
+	T.eq(h.connection, "close", "and connection: close")
+	T.eq(tls.connect("127.0.0.1:" .. port, { verify = false, timeout = 2000 }), nil, "then HTTPS connections are refused")
+	conn:close()
 end
 
 -- No connection at all: returns at once; argument check.
