@@ -38,6 +38,11 @@ fn new_lua(cfg: &Config) -> Result<Lua, Error> {
     // SAFETY: the full standard library (debug, C module loading) is what a Lua runtime for
     // trusted scripts offers, as `lua` does; scripts are the user's own code.
     let lua = unsafe { Lua::unsafe_new_with(StdLib::ALL, LuaOptions::default()) };
+    if let Some(limit) = cfg.max_memory {
+        // Past the limit an allocation fails as a Lua memory error in the code that asked
+        // (docs/cli.md#memory-limit), instead of the OS killing the whole process.
+        lua.set_memory_limit(limit)?;
+    }
     let package: Table = lua.globals().get("package")?;
     for (key, values, exts) in [
         ("path", &cfg.lualib_path, &["?.lua", "?/init.lua"][..]),
@@ -49,11 +54,20 @@ fn new_lua(cfg: &Config) -> Result<Lua, Error> {
             package.set(key, format!("{};{current}", added.join(";")))?;
         }
     }
-    lua.set_warning_function(|_, msg, _incomplete| {
+    // Lua hands over a warning in pieces (`warn("a", "b")`, and its own "error in __gc"
+    // warnings), each but the last marked incomplete: they make one record.
+    let pending = std::cell::RefCell::new(String::new());
+    lua.set_warning_function(move |_, msg, incomplete| {
+        let mut text = pending.borrow_mut();
+        text.push_str(msg);
+        if incomplete {
+            return Ok(());
+        }
+        let whole = std::mem::take(&mut *text);
         // Control messages ("@on", "@off") are for the standalone interpreter's switch.
-        if !msg.starts_with('@') {
+        if !whole.starts_with('@') {
             native::core::WARNED.store(true, std::sync::atomic::Ordering::Relaxed);
-            log::message(log::Level::Warn, &format!("[warn] {msg}"));
+            log::message(log::Level::Warn, &format!("[warn] {whole}"));
         }
         Ok(())
     });

@@ -35,6 +35,9 @@ struct Args {
     /// Add a directory or a pattern (with '?') to package.cpath (may be repeated)
     #[arg(short = 'C', long = "lualib-cpath", value_name = "PATH")]
     lualib_cpath: Vec<String>,
+    /// Limit the memory of Lua to SIZE bytes (suffix K, M or G: 512K, 64M, 1G)
+    #[arg(long = "max-memory", value_name = "SIZE", value_parser = parse_size)]
+    max_memory: Option<usize>,
     /// Print the versions of silly, Lua and rustls
     #[arg(short = 'v', long = "version")]
     version: bool,
@@ -87,6 +90,28 @@ pub struct Config {
     pub types_dir: Option<PathBuf>,
     /// `--headers DIR`: write the Lua C headers instead of running anything.
     pub headers_dir: Option<PathBuf>,
+    /// The most bytes the Lua state may hold (`--max-memory`); None: no limit.
+    pub max_memory: Option<usize>,
+}
+
+/// A `--max-memory` value: bytes, or a number with K, M or G (powers of 1024) after it.
+fn parse_size(s: &str) -> Result<usize, String> {
+    let (digits, shift) = match s.as_bytes().last().map(u8::to_ascii_uppercase) {
+        Some(b'K') => (&s[..s.len() - 1], 10),
+        Some(b'M') => (&s[..s.len() - 1], 20),
+        Some(b'G') => (&s[..s.len() - 1], 30),
+        _ => (s, 0),
+    };
+    let n: usize = digits
+        .parse()
+        .ok()
+        .filter(|_| digits.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| format!("'{s}' is not a size (bytes, or a number with K, M or G)"))?;
+    match n.checked_mul(1 << shift) {
+        Some(0) => Err("the size must be more than 0".to_string()),
+        Some(bytes) => Ok(bytes),
+        None => Err(format!("'{s}' is too large")),
+    }
 }
 
 /// Parses the command line. On error or `--help`, clap's message and exit code (2 for errors).
@@ -133,5 +158,24 @@ pub fn parse() -> Result<Config, clap::Error> {
         show_version: a.version,
         types_dir: a.types,
         headers_dir: a.headers,
+        max_memory: a.max_memory,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("512K"), Ok(512 << 10));
+        assert_eq!(parse_size("64m"), Ok(64 << 20));
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        for bad in ["", "M", "-1", "+5", "1.5M", "12T", "1 M", "0", "0K"] {
+            assert!(parse_size(bad).is_err(), "{bad:?}");
+        }
+        assert!(parse_size("99999999999999999999G").is_err());
+        assert!(parse_size(&format!("{}G", usize::MAX >> 20)).is_err());
+    }
 }

@@ -447,3 +447,28 @@ fn a_parked_task_waits_for_a_signal_handler() {
         assert_eq!(out.stdout, "woken\n");
     }
 }
+
+/// The counter-cases: a handler that was removed again does not turn a parked task into a
+/// waiter for signals (it is a deadlock, exit 1), and a handler with no task parked does not
+/// keep the process alive (exit 0 at once).
+#[test]
+fn only_a_registered_handler_lets_a_parked_task_wait() {
+    let code = "local signal = require('silly.signal')\n\
+                local ch = require('silly.sync.channel').new()\n\
+                signal('SIGUSR1', function() ch:push(1) end)\n\
+                signal.unregister('SIGUSR1')\n\
+                print((ch:pop()))\n";
+    let out = run(&["-e", code], "", Duration::from_secs(10));
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(
+        out.stderr
+            .contains("deadlock: 1 task is waiting in task.wait()"),
+        "{out:?}"
+    );
+    let code = "local ch = require('silly.sync.channel').new()\n\
+                require('silly.signal')('SIGUSR1', function() ch:push(1) end)\n\
+                print('no one waits')\n";
+    let out = run(&["-e", code], "", Duration::from_secs(10));
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_eq!(out.stdout, "no one waits\n");
+}

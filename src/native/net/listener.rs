@@ -185,29 +185,25 @@ pub async fn accept_each(
 }
 
 /// Starts the script's `handler(arg)` in a new task for an accepted connection. On failure
-/// (out of memory) the error is logged under `tag` and returned, for the caller to close the
-/// connection.
-pub fn spawn_handler(handler: &Function, arg: Value, tag: &str) -> mlua::Result<()> {
+/// (out of memory) the error is returned, for the caller to report with `start_failed`.
+pub fn spawn_handler(handler: &Function, arg: Value) -> mlua::Result<()> {
     let rt = runtime::get();
-    let started = rt
+    let entry = rt
         .tasks
         .entry()
-        .ok_or_else(|| mlua::Error::runtime("no task entry"))
-        .and_then(|entry| {
-            let args = MultiValue::from_vec(vec![Value::Function(handler.clone()), arg]);
-            task::spawn(&rt.lua, &entry, task::Start::Args(args))
-        });
-    match started {
-        Ok((_, handle)) => {
-            handle.detach();
-            Ok(())
-        }
-        Err(e) => {
-            log::message(
-                Level::Error,
-                &format!("[{tag}] cannot start accept handler: {e}"),
-            );
-            Err(e)
-        }
-    }
+        .ok_or_else(|| mlua::Error::runtime("no task entry"))?;
+    let args = MultiValue::from_vec(vec![Value::Function(handler.clone()), arg]);
+    let (_, handle) = task::spawn(&rt.lua, &entry, task::Start::Args(args))?;
+    handle.detach();
+    Ok(())
+}
+
+/// Logs, under `tag`, that an accepted connection could not be handed to the script (the
+/// Lua values for it or its task could not be made: out of memory under `--max-memory`); the
+/// caller closes the connection.
+pub fn start_failed(tag: &str, e: &mlua::Error) {
+    log::message(
+        Level::Error,
+        &format!("[{tag}] cannot start accept handler: {e}"),
+    );
 }

@@ -97,8 +97,9 @@ async fn accept_loop(listener: Io<TcpListener>, handler: Function) {
     listener::accept_each(listener, "tcp", |io, peer| {
         let s = stream(io, peer.to_string());
         let started = conn::new_userdata(&rt.lua, s.clone())
-            .and_then(|ud| listener::spawn_handler(&handler, Value::UserData(ud), "tcp"));
-        if started.is_err() {
+            .and_then(|ud| listener::spawn_handler(&handler, Value::UserData(ud)));
+        if let Err(e) = started {
+            listener::start_failed("tcp", &e);
             s.close();
         }
     })

@@ -8,14 +8,76 @@ local check = require "silly.internal.check"
 local server = require "silly.net.http.server"
 local client = require "silly.net.http.client"
 local c = require "silly.net.http.c"
+local task = require "silly.task"
+local time = require "silly.time"
+local errno = require "silly.errno"
 
 local type = type
 local pairs = pairs
+local next = next
+local setmetatable = setmetatable
+local running = task.running
+local wait = task.wait
+local wakeup = task.wakeup
+local after = time.after
+local cancel = time.cancel
+local TIMEDOUT <const> = errno.TIMEDOUT
 local mathtype = math.type
 local argerror = check.argerror
 local serve = server.serve
 
 local M = {}
+
+-- Ends a connection's membership of `srv.live` (a to-be-closed value of its `accept` task),
+-- and wakes the `shutdown` callers when it was the last one.
+local LIVE_MT <const> = {
+	__close = function(entry)
+		local srv, conn = entry[1], entry[2]
+		srv.live[conn] = nil
+		if next(srv.live) == nil then
+			local waiters = srv.waiters
+			srv.waiters = {}
+			for i = 1, #waiters do
+				waiters[i](true)
+			end
+		end
+	end,
+}
+
+-- Waits until no connection of the closed server `srv` is served, at most `timeout` ms
+-- (nil: no limit); past it, closes the connections left.
+local function drain(srv, timeout)
+	if next(srv.live) == nil then
+		return true
+	end
+	local me = running()
+	local woken = false
+	local timer
+	local function wake(drained)
+		if not woken then
+			woken = true
+			if timer then
+				cancel(timer)
+			end
+			wakeup(me, drained)
+		end
+	end
+	local waiters = srv.waiters
+	waiters[#waiters + 1] = wake
+	if timeout then
+		timer = after(timeout, function()
+			timer = nil
+			wake(false)
+		end)
+	end
+	if wait() then
+		return true
+	end
+	for conn in pairs(srv.live) do
+		conn:close()
+	end
+	return false, TIMEDOUT
+end
 
 -- The listen options this module owns, with their defaults (sizes in bytes, timeouts in
 -- milliseconds); every other option goes to tcp.listen / tls.listen.
@@ -32,7 +94,7 @@ local OWN <const> = { handler = true, tls = true, h2c = true }
 ---Listens for HTTP/1.1 requests; `handler(stream)` runs for each request, one request at a
 ---time per connection. With `tls = true` every `tls.listen` option applies too.
 ---@param conf {addr: string, handler: fun(s: silly.net.http.stream), tls: boolean?, backlog: integer?, maxheadersize: integer?, maxheaders: integer?, maxbodysize: integer?, headertimeout: integer?, idletimeout: integer?, bodytimeout: integer?}
----@return table? listener the tcp or tls listener (close, localaddr; reload with tls)
+---@return table? listener the tcp or tls listener (close, shutdown, localaddr; reload with tls)
 ---@return string? err
 function M.listen(conf)
 	check.type(conf, "table", 1, "listen")
@@ -61,9 +123,13 @@ function M.listen(conf)
 	local scheme = conf.tls and "https" or "http"
 	-- Connections waiting for a request, closed with the listener (nothing is cut: a request
 	-- in progress is answered first). A plain table: `serve` removes each entry as soon as
-	-- its wait ends (a weak one would cost the collector on every request).
-	local srv = { closed = false, idle = {} }
+	-- its wait ends (a weak one would cost the collector on every request). `live` holds
+	-- every connection being served, for `shutdown`, whose waiting tasks are in `waiters`.
+	local srv = { closed = false, idle = {}, live = {}, waiters = {} }
 	lconf.accept = function(conn)
+		-- Closed however `serve` ends, an error included.
+		local _ <close> = setmetatable({ srv, conn }, LIVE_MT)
+		srv.live[conn] = true
 		serve(conn, opts, scheme, srv)
 	end
 	local l, err
@@ -86,6 +152,21 @@ function M.listen(conf)
 			conn:close()
 		end
 		return close(self)
+	end
+	---Stops accepting and closes the idle connections (as `close`), lets the requests being
+	---handled finish, and returns when every connection has ended; past `timeout` ms it closes
+	---the connections left and returns `false, errno.TIMEDOUT`. Suspends the calling task.
+	---@param timeout integer? milliseconds (nil: no limit)
+	---@return boolean drained
+	---@return string? err
+	l.shutdown = function(self, timeout)
+		if timeout ~= nil then
+			timeout = check.ms(timeout, 1, "shutdown")
+		end
+		if not srv.closed then
+			l.close(self)
+		end
+		return drain(srv, timeout)
 	end
 	return l
 end

@@ -130,9 +130,10 @@ async fn serve(
         let pair = rt
             .lua
             .create_sequence_from([Value::UserData(ud), Value::Table(info)])?;
-        listener::spawn_handler(&handler, Value::Table(pair), "tls")
+        listener::spawn_handler(&handler, Value::Table(pair))
     });
-    if started.is_err() {
+    if let Err(e) = started {
+        listener::start_failed("tls", &e);
         s.close();
     }
 }

@@ -169,7 +169,9 @@ local function send_head(st, status, header, length)
 	end
 	-- Rust chooses the framing from the handler's fields (docs/http.md, "stream:respond").
 	local nobody = st.head or status < 200 or status == 204 or status == 304
-	local mode, close = c_respond(st.conn[1], status, header, length, nobody, st.minor == 0, st.close)
+	-- A server shutting down ends each connection after the response it is making.
+	local mode, close =
+		c_respond(st.conn[1], status, header, length, nobody, st.minor == 0, st.close or st.srv.closed)
 	if mode == nil then
 		-- A field that would split the response: a programmer error, raised at the caller.
 		check.raise("respond: " .. close)
@@ -318,7 +320,7 @@ end
 -- The request loop ---------------------------------------------------------------------------
 
 -- A new stream for a parsed request head; nil and a status for a head that is refused.
-local function new_stream(conn, head, conf, scheme)
+local function new_stream(conn, head, conf, scheme, srv)
 	local h = head.header
 	local minor = head.minor
 	if head.n > conf.maxheaders then
@@ -359,6 +361,7 @@ local function new_stream(conn, head, conf, scheme)
 	-- with all its keys is sized once, one that grows past 16 keys is rehashed.
 	local st = {
 		conn = conn,
+		srv = srv,
 		method = head.method,
 		head = head.method == "HEAD",
 		minor = minor,
@@ -428,7 +431,7 @@ end
 ---@param conf table the checked listen options
 ---@param scheme string
 ---@param srv {closed: boolean, idle: table} the listener's state: once it is closed, connections
----waiting for a request are closed
+---waiting for a request are closed, and a response being made carries `connection: close`
 function M.serve(conn, conf, scheme, srv)
 	local ud = conn[1]
 	local handler = conf.handler
@@ -461,7 +464,7 @@ function M.serve(conn, conf, scheme, srv)
 			refuse(conn, head)
 			return
 		end
-		local s, status = new_stream(conn, head, conf, scheme)
+		local s, status = new_stream(conn, head, conf, scheme, srv)
 		if not s then
 			refuse(conn, status)
 			return

@@ -309,18 +309,23 @@ function M.conn(mt, o)
 	end
 
 	local failed = "[" .. name .. "] accept handler failed: "
+	-- The connection object is made inside the protected call too: under a memory limit
+	-- (docs/cli.md#memory-limit) making it can fail, and the socket must not stay open with no
+	-- task to serve it.
+	local function serve(accept, ud, facts)
+		return accept(newconn(ud, c_remoteaddr(ud), facts))
+	end
 	local function onaccept(accept)
 		return function(accepted)
 			local ud, facts = accepted, nil
 			if info then
 				ud, facts = accepted[1], accepted[2]
 			end
-			local cn = newconn(ud, c_remoteaddr(ud), facts)
 			-- A failing handler loses its own connection, never the listener.
-			local ok, e = xpcall(accept, traceback, cn)
+			local ok, e = xpcall(serve, traceback, accept, ud, facts)
 			if not ok then
+				c_close(ud)
 				logger.error(failed .. tostring(e))
-				cn:close()
 			end
 		end
 	end
