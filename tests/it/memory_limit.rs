@@ -159,6 +159,40 @@ fn max_memory_values() {
     assert!(!out.stderr.contains("panicked"), "{out:?}");
 }
 
+/// JSON's raw natives work with the limit lifted (src/native/encoding/json.rs): a result that
+/// takes the state over it is dropped and the call raises the memory error, which `pcall`
+/// catches; the encoder and decoder work again afterwards.
+#[test]
+fn json_past_the_limit_raises_the_memory_error() {
+    let script = r#"
+        local json = require "silly.encoding.json"
+        local big = "[" .. string.rep('{"k":1},', 150000) .. '{}]'
+        local ok, err = pcall(json.decode, big)
+        print("decode", ok, err)
+        big = nil
+        collectgarbage()
+        local items = {}
+        for i = 1, 20000 do items[i] = string.rep("x", 100) .. i end
+        ok, err = pcall(json.encode, { items, items, items, items, items, items, items, items })
+        print("encode", ok, err)
+        items = nil
+        collectgarbage()
+        print("again", json.encode(json.decode('[1,{"a":2}]')))
+    "#;
+    let out = run(&["--max-memory=12M", "-e", script], "", LIMIT);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(
+        out.stdout.contains("decode\tfalse\tnot enough memory"),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout.contains("encode\tfalse\tnot enough memory"),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("again\t[1,{\"a\":2}]"), "{out:?}");
+    assert!(!out.stderr.contains("panicked"), "{out:?}");
+}
+
 /// Lua hands a warning over in pieces (its own "error in __gc (...)" under memory pressure,
 /// `warn` with several arguments): one record each.
 #[test]

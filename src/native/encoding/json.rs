@@ -5,6 +5,11 @@
 //! table write. They check their own arguments, return `nil, err` for bad data, and follow
 //! the rules of `net/conn_fast.rs`: no panic leaves (`catch_unwind`), and the only raising call
 //! (the argument error) comes last with nothing to drop in the frame.
+//!
+//! Their Lua calls must not raise while Rust values are alive, and under `--max-memory` an
+//! allocation can: so the limit is lifted while they work (`without_limit`) and checked when
+//! they are done. A result that took the state over the limit is dropped and the call raises
+//! Lua's memory error, from a frame with nothing to drop (docs/cli.md#memory-limit).
 
 use std::cell::RefCell;
 use std::ffi::{CStr, c_int};
@@ -62,6 +67,35 @@ pub unsafe fn push_array_mt(l: *mut ffi::lua_State) {
     unsafe { ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, ARRAY_MT.as_ptr()) };
 }
 
+/// Runs `work` with the Lua state's memory limit lifted (see the module comment). False when
+/// the state is over the limit once it is back.
+fn without_limit(work: impl FnOnce() -> c_int) -> (c_int, bool) {
+    let Some(rt) = crate::runtime::try_get() else {
+        return (work(), true);
+    };
+    let limit = rt.lua.set_memory_limit(0).unwrap_or(0);
+    let n = work();
+    if limit == 0 {
+        return (n, true);
+    }
+    let _ = rt.lua.set_memory_limit(limit);
+    (n, rt.lua.used_memory() <= limit)
+}
+
+/// Drops what a call left above `base` and raises Lua's memory error.
+///
+/// # Safety
+/// `l` is the state of a running C function call, with nothing to drop in the caller's frame.
+unsafe fn raise_memory_error(l: *mut ffi::lua_State, base: c_int) -> c_int {
+    // SAFETY: the caller's contract. Pushing the message may itself fail for want of memory,
+    // which raises the same error.
+    unsafe {
+        ffi::lua_settop(l, base);
+        ffi::lua_pushstring(l, c"not enough memory".as_ptr());
+        ffi::lua_error(l)
+    }
+}
+
 /// `encode(value) -> text | nil, err`.
 ///
 /// # Safety
@@ -74,32 +108,39 @@ pub unsafe extern "C-unwind" fn encode(l: *mut ffi::lua_State) -> c_int {
     }
     // SAFETY: `l` is this call's state.
     unsafe { ffi::lua_settop(l, 1) };
-    let done = catch_unwind(AssertUnwindSafe(|| {
-        OUT.with(|cell| {
-            let mut out = cell.take();
-            out.clear();
-            // SAFETY: index 1 is valid; see json_encode::encode.
-            let res = unsafe { json_encode::encode(l, 1, &mut out) };
-            let n = match res {
-                Ok(()) => {
-                    // SAFETY: Lua copies the bytes; pushing does not raise (see json_encode).
-                    unsafe { ffi::lua_pushlstring(l, out.as_ptr() as *const _, out.len()) };
-                    1
+    let (done, within) = without_limit(|| {
+        let done = catch_unwind(AssertUnwindSafe(|| {
+            OUT.with(|cell| {
+                let mut out = cell.take();
+                out.clear();
+                // SAFETY: index 1 is valid; see json_encode::encode.
+                let res = unsafe { json_encode::encode(l, 1, &mut out) };
+                let n = match res {
+                    Ok(()) => {
+                        // SAFETY: Lua copies the bytes; pushing does not raise (see json_encode).
+                        unsafe { ffi::lua_pushlstring(l, out.as_ptr() as *const _, out.len()) };
+                        1
+                    }
+                    // SAFETY: as above.
+                    Err(e) => unsafe { push_error(l, &e.to_string()) },
+                };
+                if out.capacity() <= KEEP_BUFFER {
+                    cell.replace(out);
                 }
-                // SAFETY: as above.
-                Err(e) => unsafe { push_error(l, &e.to_string()) },
-            };
-            if out.capacity() <= KEEP_BUFFER {
-                cell.replace(out);
-            }
-            n
-        })
-    }));
-    match done {
-        Ok(n) => n,
-        // SAFETY: as above.
-        Err(_) => unsafe { push_error(l, "json: internal error") },
+                n
+            })
+        }));
+        match done {
+            Ok(n) => n,
+            // SAFETY: as above.
+            Err(_) => unsafe { push_error(l, "json: internal error") },
+        }
+    });
+    if !within {
+        // SAFETY: nothing with a destructor is alive in this frame.
+        return unsafe { raise_memory_error(l, 1) };
     }
+    done
 }
 
 /// `decode(text) -> value | nil, err`.
@@ -120,30 +161,37 @@ pub unsafe extern "C-unwind" fn decode(l: *mut ffi::lua_State) -> c_int {
     }
     // SAFETY: `l` is this call's state.
     unsafe { ffi::lua_settop(l, 1) };
-    let done = catch_unwind(AssertUnwindSafe(|| {
-        let mut len = 0;
-        // SAFETY: a string is at index 1 (no conversion); it stays there for the whole call.
-        let input = unsafe {
-            let p = ffi::lua_tolstring(l, 1, &mut len);
-            std::slice::from_raw_parts(p as *const u8, len)
-        };
-        // SAFETY: see json_decode::decode.
-        match unsafe { json_decode::decode(l, input) } {
-            Ok(()) => 1,
-            Err(e) => {
-                // SAFETY: drops the partial values; pushing does not raise.
-                unsafe {
-                    ffi::lua_settop(l, 1);
-                    push_error(l, &e.to_string())
+    let (done, within) = without_limit(|| {
+        let done = catch_unwind(AssertUnwindSafe(|| {
+            let mut len = 0;
+            // SAFETY: a string is at index 1 (no conversion); it stays there for the whole call.
+            let input = unsafe {
+                let p = ffi::lua_tolstring(l, 1, &mut len);
+                std::slice::from_raw_parts(p as *const u8, len)
+            };
+            // SAFETY: see json_decode::decode.
+            match unsafe { json_decode::decode(l, input) } {
+                Ok(()) => 1,
+                Err(e) => {
+                    // SAFETY: drops the partial values; pushing does not raise.
+                    unsafe {
+                        ffi::lua_settop(l, 1);
+                        push_error(l, &e.to_string())
+                    }
                 }
             }
-        }
-    }));
-    // SAFETY: as above.
-    done.unwrap_or_else(|_| unsafe {
-        ffi::lua_settop(l, 1);
-        push_error(l, "json: internal error")
-    })
+        }));
+        // SAFETY: as above.
+        done.unwrap_or_else(|_| unsafe {
+            ffi::lua_settop(l, 1);
+            push_error(l, "json: internal error")
+        })
+    });
+    if !within {
+        // SAFETY: nothing with a destructor is alive in this frame.
+        return unsafe { raise_memory_error(l, 1) };
+    }
+    done
 }
 
 /// Pushes `nil, msg` and returns the count, 2.

@@ -34,7 +34,7 @@ impl fmt::Display for DecodeError {
 ///
 /// # Safety
 /// `l` is the state of a running C function call. No Lua call made here can raise: mlua's
-/// allocator aborts instead of failing when no memory limit is set (silly sets none), and
+/// allocator aborts instead of failing when no memory limit is set (`json.rs` lifts `--max-memory`'s while this runs), and
 /// only fresh tables are written, with string or integer keys.
 pub unsafe fn decode(l: *mut ffi::lua_State, input: &[u8]) -> Result<(), DecodeError> {
     // One UTF-8 check of the whole text is cheaper than serde_json's check of each string;

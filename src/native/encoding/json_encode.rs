@@ -55,7 +55,7 @@ impl fmt::Display for EncodeError {
 /// # Safety
 /// `l` is the state of a running C function call and `idx` a valid absolute index of it. No Lua
 /// call made here raises: the reads are raw, `lua_next` is given back the key it returned, and
-/// mlua's allocator aborts instead of failing when no memory limit is set (silly sets none).
+/// mlua's allocator aborts instead of failing when no memory limit is set (`json.rs` lifts `--max-memory`'s while this runs).
 pub unsafe fn encode(
     l: *mut ffi::lua_State,
     idx: c_int,
