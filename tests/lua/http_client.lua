@@ -56,11 +56,19 @@ local routes = {
 			function() s:respond(200, "x") end,
 			function() s:write(5) end,
 			function() s:respond(200, { ["bad name"] = "v" }) end,
+			function() s:respond(200, { [1] = "v" }) end,
+			function() s:respond(200, { ["x-a"] = true }) end,
+			function() s:respond(200, { ["x-a"] = { "ok", {} } }) end,
+			function() s:respond(200, { ["x-a"] = { "a", "b\r\nx: y" } }) end,
 		}) do
 			local ok, err = pcall(f)
 			out[#out + 1] = ok and "no error" or tostring(err)
 		end
 		s:closewrite(table.concat(out, "\n"))
+	end,
+	["/fields"] = function(s)
+		s:respond(200, { ["x-int"] = 42, ["x-float"] = 1.5, ["x-list"] = { "a", 7 }, ["content-length"] = 0 })
+		s:closewrite()
 	end,
 	["/echo"] = function(s)
 		local b = s:readall()
@@ -168,6 +176,15 @@ task.fork(function()
 	T.match(lines[3], "bad argument #2 to 'respond' %(table expected, got string%)", "respond(200, 'x')")
 	T.match(lines[4], "http_client%.lua:%d+: bad argument #1 to 'write' %(string expected, got number%)", "write(5)")
 	T.match(lines[5], "http_client%.lua:%d+: respond: header name \"bad name\" is not a token", "a bad field name")
+	T.match(lines[6], "respond: header name must be a string, got number", "a number as field name")
+	T.match(lines[7], "respond: header 'x%-a': string, number or array of them expected, got boolean", "a boolean value")
+	T.match(lines[8], "respond: header 'x%-a': string, number or array of them expected, got table", "a table in an array")
+	T.match(lines[9], "respond: header 'x%-a': value contains CR, LF or NUL", "CR LF in an array item")
+	-- Numbers and arrays are written as they are.
+	r = assert(c:get(base .. "/fields"))
+	T.eq(r.header["x-int"], "42", "an integer value")
+	T.eq(r.header["x-float"], "1.5", "a float value")
+	T.eq(type(r.header["x-list"]) == "table" and table.concat(r.header["x-list"], "|"), "a|7", "an array value")
 
 	-- Bad URLs and arguments.
 	none, err = http.get("ftp://x/")

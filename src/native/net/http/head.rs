@@ -223,30 +223,65 @@ fn push_field(out: &mut Vec<u8>, name: &[u8], value: &[u8]) -> Result<(), String
     Ok(())
 }
 
-/// Appends one field with one value (a string, or a number written as Lua writes it),
-/// noting what the framing depends on. The value's bytes are borrowed, not copied.
-fn push_value(out: &mut Vec<u8>, name: &[u8], v: &Value, given: &mut Given) -> Result<(), String> {
+/// The name of the type of the value at `idx`, for error messages.
+///
+/// # Safety
+/// `l` is a running state and `idx` a valid index of it.
+unsafe fn type_name(l: *mut ffi::lua_State, idx: c_int) -> String {
+    // SAFETY: the caller's contract; type names are static C strings.
+    unsafe { CStr::from_ptr(ffi::lua_typename(l, ffi::lua_type(l, idx))) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The bytes of the string at `idx`, if it is one (nothing is converted, so nothing raises).
+///
+/// # Safety
+/// As for `type_name`; the slice must not outlive the value's place on the stack.
+unsafe fn string_at<'a>(l: *mut ffi::lua_State, idx: c_int) -> Option<&'a [u8]> {
+    // SAFETY: the caller's contract.
+    unsafe {
+        if ffi::lua_type(l, idx) != ffi::LUA_TSTRING {
+            return None;
+        }
+        let mut len = 0;
+        let p = ffi::lua_tolstring(l, idx, &mut len);
+        Some(std::slice::from_raw_parts(p as *const u8, len))
+    }
+}
+
+/// Appends one field with the value at `idx` (a string, or a number written as Lua writes
+/// it), noting what the framing depends on.
+///
+/// # Safety
+/// As for `type_name`.
+unsafe fn push_value(
+    l: *mut ffi::lua_State,
+    idx: c_int,
+    out: &mut Vec<u8>,
+    name: &[u8],
+    given: &mut Given,
+) -> Result<(), String> {
     let text;
-    let borrowed;
-    let b: &[u8] = match v {
-        Value::String(s) => {
-            borrowed = s.as_bytes();
-            &borrowed
-        }
-        Value::Integer(n) => {
-            text = n.to_string();
-            text.as_bytes()
-        }
-        Value::Number(n) => {
-            text = n.to_string();
-            text.as_bytes()
-        }
-        other => {
-            return Err(format!(
-                "header '{}': string, number or array of them expected, got {}",
-                String::from_utf8_lossy(name),
-                other.type_name()
-            ));
+    // SAFETY: the caller's contract; numbers are read without conversion.
+    let b: &[u8] = unsafe {
+        match ffi::lua_type(l, idx) {
+            ffi::LUA_TSTRING => string_at(l, idx).unwrap_or_default(),
+            ffi::LUA_TNUMBER if ffi::lua_isinteger(l, idx) != 0 => {
+                text = ffi::lua_tointegerx(l, idx, std::ptr::null_mut()).to_string();
+                text.as_bytes()
+            }
+            ffi::LUA_TNUMBER => {
+                text = ffi::lua_tonumberx(l, idx, std::ptr::null_mut()).to_string();
+                text.as_bytes()
+            }
+            _ => {
+                return Err(format!(
+                    "header '{}': string, number or array of them expected, got {}",
+                    String::from_utf8_lossy(name),
+                    type_name(l, idx)
+                ));
+            }
         }
     };
     if name.eq_ignore_ascii_case(b"content-length") {
@@ -259,6 +294,48 @@ fn push_value(out: &mut Vec<u8>, name: &[u8], v: &Value, given: &mut Given) -> R
             .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"));
     }
     push_field(out, name, b)
+}
+
+/// Appends the field whose name and value are at -2 and -1.
+///
+/// # Safety
+/// `l` is a running state with the pair on top and one free slot.
+unsafe fn push_pair(
+    l: *mut ffi::lua_State,
+    out: &mut Vec<u8>,
+    given: &mut Given,
+) -> Result<(), String> {
+    // SAFETY: the caller's contract.
+    let Some(name) = (unsafe { string_at(l, -2) }) else {
+        // SAFETY: the caller's contract.
+        let got = unsafe { type_name(l, -2) };
+        return Err(format!("header name must be a string, got {got}"));
+    };
+    if !is_token(name) {
+        return Err(format!(
+            "header name {:?} is not a token",
+            String::from_utf8_lossy(name)
+        ));
+    }
+    let is = |n: &[u8]| name.eq_ignore_ascii_case(n);
+    given.date |= is(b"date");
+    given.host |= is(b"host");
+    given.te |= is(b"transfer-encoding");
+    // SAFETY: the caller's contract; rawgeti reads without metamethods and never raises.
+    unsafe {
+        if ffi::lua_type(l, -1) != ffi::LUA_TTABLE {
+            return push_value(l, -1, out, name, given);
+        }
+        let mut i = 1;
+        while ffi::lua_rawgeti(l, -1, i) != ffi::LUA_TNIL {
+            let r = push_value(l, -1, out, name, given);
+            ffi::lua_pop(l, 1);
+            r?;
+            i += 1;
+        }
+        ffi::lua_pop(l, 1);
+    }
+    Ok(())
 }
 
 /// What the caller's own fields said that the framing depends on.
@@ -276,41 +353,39 @@ struct Given {
 
 /// Appends the caller's fields (checked: a bad name, or a value with CR, LF or NUL, is the
 /// error message) and reports what they said.
-fn push_fields(out: &mut Vec<u8>, header: Option<&Table>) -> Result<Given, String> {
+///
+/// The table is walked with the raw Lua API in one protected call: nothing is converted or
+/// allocated on the Lua side, where mlua's `pairs` made a reference slot for every key and
+/// value.
+fn push_fields(lua: &Lua, out: &mut Vec<u8>, header: Option<&Table>) -> Result<Given, String> {
     let mut given = Given::default();
     let Some(h) = header else {
         return Ok(given);
     };
-    for pair in h.pairs::<Value, Value>() {
-        let (k, v) = pair.map_err(|e| e.to_string())?;
-        let Value::String(k) = k else {
-            return Err(format!(
-                "header name must be a string, got {}",
-                k.type_name()
-            ));
-        };
-        let name = k.as_bytes();
-        if !is_token(&name) {
-            return Err(format!(
-                "header name {:?} is not a token",
-                String::from_utf8_lossy(&name)
-            ));
-        }
-        let is = |n: &[u8]| name.eq_ignore_ascii_case(n);
-        given.date |= is(b"date");
-        given.host |= is(b"host");
-        given.te |= is(b"transfer-encoding");
-        match &v {
-            Value::Table(list) => {
-                for item in list.sequence_values::<Value>() {
-                    let item = item.map_err(|e| e.to_string())?;
-                    push_value(out, &name, &item, &mut given)?;
+    let mut failed = None;
+    // SAFETY: the closure reads the table given as its one argument (index 1) with calls
+    // that cannot raise (`lua_next` gets back the key it returned; no conversion happens),
+    // keeps at most 3 values above it (room is checked), and what it creates with a
+    // destructor (an error message) is moved out before it returns.
+    let walked = unsafe {
+        lua.exec_raw::<()>(h, |l| {
+            ffi::luaL_checkstack(l, 4, c"http fields".as_ptr());
+            ffi::lua_pushnil(l);
+            while ffi::lua_next(l, 1) != 0 {
+                if let Err(e) = push_pair(l, out, &mut given) {
+                    failed = Some(e);
+                    ffi::lua_settop(l, 1);
+                    return;
                 }
+                ffi::lua_pop(l, 1);
             }
-            single => push_value(out, &name, single, &mut given)?,
-        }
+        })
+    };
+    walked.map_err(|e| e.to_string())?;
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(given),
     }
-    Ok(given)
 }
 
 fn push_number(out: &mut Vec<u8>, name: &[u8], n: u64) {
@@ -351,6 +426,7 @@ pub struct Req {
 /// length; else chunked, or close-delimited for HTTP/1.0. Also says whether the connection
 /// closes after it (the request, or the handler's `connection: close`).
 pub fn response(
+    lua: &Lua,
     status: u16,
     header: Option<&Table>,
     req: &Req,
@@ -361,7 +437,7 @@ pub fn response(
     out.push(b' ');
     out.extend_from_slice(reason(status).as_bytes());
     out.extend_from_slice(b"\r\n");
-    let given = push_fields(&mut out, header)?;
+    let given = push_fields(lua, &mut out, header)?;
     if !given.date {
         date::append_field(&mut out);
     }
@@ -401,6 +477,7 @@ pub fn response(
 /// unless given, and `content-length` or chunked framing. The method must be a token and
 /// the target free of spaces and control characters.
 pub fn request(
+    lua: &Lua,
     method: &[u8],
     target: &[u8],
     header: Option<&Table>,
@@ -425,7 +502,7 @@ pub fn request(
     out.push(b' ');
     out.extend_from_slice(target);
     out.extend_from_slice(b" HTTP/1.1\r\n");
-    let given = push_fields(&mut out, header)?;
+    let given = push_fields(lua, &mut out, header)?;
     if !given.host {
         push_field(&mut out, b"host", host.as_bytes())?;
     }

@@ -102,10 +102,11 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
                     close,
                     length,
                 };
-                let (bytes, framing, close) = match head::response(status, header.as_ref(), &req) {
-                    Ok(r) => r,
-                    Err(e) => return Ok((Value::Nil, Value::String(lua.create_string(e)?))),
-                };
+                let (bytes, framing, close) =
+                    match head::response(lua, status, header.as_ref(), &req) {
+                        Ok(r) => r,
+                        Err(e) => return Ok((Value::Nil, Value::String(lua.create_string(e)?))),
+                    };
                 if let Err(e) = h.0.write(&bytes) {
                     let (_, err) = lua_pair(lua, &e)?;
                     return Ok((Value::Boolean(false), err));
@@ -138,6 +139,7 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
                 bool,
             )| {
                 match head::request(
+                    lua,
                     &method.as_bytes()[..],
                     &target.as_bytes()[..],
                     header.as_ref(),
