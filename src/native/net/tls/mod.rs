@@ -33,8 +33,8 @@ use crate::native::net::error::{NetError, lua_result, lua_status};
 use crate::native::net::et_tcp::EtTcp;
 use crate::native::net::listener::{self, Bind, ListenerCore};
 use crate::native::net::{conn, stats, stream::Stream, tcp};
-use crate::runtime::timer::with_timeout;
 use crate::runtime::reactor::Io;
+use crate::runtime::timer::with_timeout;
 use crate::runtime::{self, task};
 use config::Sessions;
 use session::{TlsIo, TlsState};
@@ -96,7 +96,9 @@ async fn serve(
         Some(Err(e)) => {
             let e = NetError::from_io(&e);
             let why = e.reason().map(str::to_string).unwrap_or_else(|| e.value());
-            log::message(
+            // The peer's doing (garbage, a reset, a rejected certificate): rate-limited.
+            log::peer_failure(
+                "[tls] handshake",
                 Level::Warn,
                 &format!("[tls] handshake with {peer} failed: {why}"),
             );
