@@ -1,7 +1,7 @@
 # silly: build, test, benchmark. `make test` is what CI runs (.ci/run).
 CARGO ?= cargo
 
-.PHONY: all build release demo test lint fmt bench clean
+.PHONY: all build release demo test lint fmt bench soak clean
 
 all: build
 
@@ -42,6 +42,11 @@ fmt:
 # Benchmarks against the peers named in the issues (installs them if missing).
 bench: release
 	bash scripts/bench.sh
+
+# The soak and fault suite (minutes; tests/it/soak_short.rs runs each case in short form in
+# `make test`). SOAK_SCALE scales its counts, SOAK_ONLY picks cases (scripts/soak.py).
+soak: release
+	python3 scripts/soak.py
 
 clean:
 	$(CARGO) clean
