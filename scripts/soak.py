@@ -235,7 +235,9 @@ def held_tls():
     server's descriptors and RSS at the start (after a warm-up of 10 connections), at each
     peak, and after each close. Descriptors must come back to the start. RSS does not: the C
     allocator keeps the heap's high-water mark (flat over 10 rounds of 1000: not a leak), so the
-    second round must end within 10% of the first, and the figure against the start is shown."""
+    second round must end within 10% of the first, and the figure against the start is shown.
+    Lua collects the garbage of closed connections only as new allocations pace its collector,
+    so the Lua heap after the last close is shown too."""
     n = scaled(10_000, 100)
     with Server(PING_SERVER, "--proto=tls") as srv:
         for _ in range(10):
@@ -256,13 +258,15 @@ def held_tls():
             fds1 = settle(srv.fds, lambda v: v <= fds0)
             time.sleep(1)
             rounds.append((fds_peak, rss_peak, fds1, srv.rss()))
+        lua = int(ask(srv.port, True, b"MEM\r\n")[1:-2])
         srv.check_alive()
     (fp1, rp1, f1, r1), (fp2, rp2, f2, r2) = rounds
     fds_back = all(fp >= n and f <= fds0 for fp, _, f, _ in rounds)
     ok = fds_back and within(r1, r2, 0.10)
     return (f"{n} held, twice: fds {fds0} → {fp1} → {f1} → {fp2} → {f2}; RSS {kib(rss0)} → "
             f"{kib(rp1)} → {kib(r1)} → {kib(rp2)} → {kib(r2)} ({(r2 - r1) / r1 * 100:+.1f}% "
-            f"over round 1, {(r2 - rss0) / rss0 * 100:+.0f}% over the start)",
+            f"over round 1, {(r2 - rss0) / rss0 * 100:+.0f}% over the start); Lua heap then "
+            f"{kib(lua)}, mostly garbage not yet collected",
             "fds back to the start; RSS of round 2 within 10% of round 1", ok)
 
 
@@ -315,7 +319,9 @@ def garbage_flood():
     good = 50 if SCALE >= 0.1 else 10
     requests = scaled(200, 20)
     hello = client_hello()
-    with Server(PING_SERVER, "--proto=tls") as srv:
+    # A garbage peer whose bytes happen to start like a TLS record waits for the rest of it
+    # until the handshake timeout: 10 s instead of the default 30 s.
+    with Server(PING_SERVER, "--proto=tls", "--handshaketimeout=10000") as srv:
         log0 = srv.log_bytes()
         t0 = time.monotonic()
 
@@ -340,11 +346,12 @@ def garbage_flood():
         logged = srv.log_bytes() - log0
     lines = log.count("\n")
     p99 = statistics.quantiles(lat, n=100)[98] * 1000 if len(lat) >= 2 else float("nan")
+    # Each second the flood touches may let through its share, plus one count.
     allowed = (PEER_LINES_PER_SEC + 1) * (int(seconds) + 2)
     ok = errors == 0 and len(lat) == good * requests and lines <= allowed
     return (f"{bad} bad peers, {good} good clients × {requests}: errors {errors}, "
             f"p99 {p99:.1f} ms; log {logged} bytes, {lines} lines in {seconds:.1f} s",
-            f"0 errors; log ≤ {PEER_LINES_PER_SEC + 1} lines/s", ok)
+            f"0 errors; log ≤ {allowed} lines ({PEER_LINES_PER_SEC} + 1 a second)", ok)
 
 
 def resets():

@@ -3,6 +3,7 @@
 -- cases need. Every command is one inline line or one multi-bulk array:
 --   PING            -> +PONG (counted)
 --   COUNT           -> :<PINGs answered so far>
+--   MEM             -> :<KiB the Lua heap holds, garbage not yet collected included>
 --   BIG <n>         -> <n> bytes, paced by flush: at most 1 MiB waits unsent; a peer that takes
 --                      nothing for `flushtimeout` ms is dropped (the never-reading peer case)
 --   anything else   -> +PONG (redis-benchmark's CONFIG GET at start-up)
@@ -90,8 +91,7 @@ local function serve(conn)
 		if name == "PING" then
 			pings = pings + 1
 			conn:write("+PONG\r\n")
-		elseif name == "GC" then
-			collectgarbage()
+		elseif name == "MEM" then
 			conn:write(":" .. math.floor(collectgarbage("count")) .. "\r\n")
 		elseif name == "COUNT" then
 			conn:write(":" .. pings .. "\r\n")
