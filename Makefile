@@ -4,7 +4,7 @@ CARGO ?= cargo
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 
-.PHONY: all build release install uninstall demo test lint fmt bench bench-json clean
+.PHONY: all build release install uninstall demo test lint fmt bench bench-json bench-instr soak clean
 
 all: build
 
@@ -56,6 +56,16 @@ bench: release
 # JSON encode/decode throughput against lua-cjson (installs lua5.4 and lua-cjson if missing).
 bench-json:
 	bash scripts/bench_json.sh
+
+# The soak and fault suite (minutes; tests/it/soak_short.rs runs each case in short form in
+# `make test`). SOAK_SCALE scales its counts, SOAK_ONLY picks cases (scripts/soak.py).
+soak: release
+	python3 scripts/soak.py
+
+# User-space instructions per request of the HTTP and PING servers under callgrind: steady on
+# a shared machine, where CPU time is not (scripts/instructions.py; installs valgrind).
+bench-instr: release
+	python3 scripts/instructions.py
 
 clean:
 	$(CARGO) clean

@@ -132,3 +132,66 @@ pub fn message(level: Level, msg: &str) {
         write(level, &body);
     }
 }
+
+/// Records a peer may cause per second and kind before the rest are only counted.
+pub const PEER_LINES_PER_SEC: u32 = 10;
+
+/// One kind's window of peer-caused records: the second it is for, the records written in
+/// it, and the records dropped since the last count was written.
+struct PeerWindow {
+    kind: &'static str,
+    second: i64,
+    written: u32,
+    suppressed: u64,
+}
+
+static PEER_WINDOWS: Mutex<Vec<PeerWindow>> = Mutex::new(Vec::new());
+
+/// Logs a failure caused by a peer (handshake garbage, resets, timeouts, malformed requests),
+/// which a peer can repeat as fast as it connects: so that it cannot fill the disk, at most
+/// `PEER_LINES_PER_SEC` records of one `kind` are written per second; the others are counted,
+/// and the count goes out as one record, "<kind>: N similar messages suppressed", ahead of the
+/// next record of that kind let through (docs/logger.md). Failures of the server itself use
+/// `message`, never this.
+pub fn peer_failure(kind: &'static str, level: Level, msg: &str) {
+    if level < self::level() {
+        return;
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let suppressed = {
+        let mut windows = PEER_WINDOWS.lock().unwrap_or_else(|p| p.into_inner());
+        let i = match windows.iter().position(|w| w.kind == kind) {
+            Some(i) => i,
+            None => {
+                windows.push(PeerWindow {
+                    kind,
+                    second: now,
+                    written: 0,
+                    suppressed: 0,
+                });
+                windows.len() - 1
+            }
+        };
+        let w = &mut windows[i];
+        if w.second != now {
+            w.second = now;
+            w.written = 0;
+        }
+        if w.written >= PEER_LINES_PER_SEC {
+            w.suppressed += 1;
+            return;
+        }
+        w.written += 1;
+        std::mem::take(&mut w.suppressed)
+    };
+    if suppressed > 0 {
+        message(
+            level,
+            &format!("{kind}: {suppressed} similar messages suppressed"),
+        );
+    }
+    message(level, msg);
+}

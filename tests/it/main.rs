@@ -19,6 +19,7 @@ mod readme;
 mod regress_write_stall;
 mod repl;
 mod signals;
+mod soak_short;
 mod tcp_peers;
 mod tls_peers;
 mod types;

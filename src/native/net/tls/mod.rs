@@ -96,7 +96,9 @@ async fn serve(
         Some(Err(e)) => {
             let e = NetError::from_io(&e);
             let why = e.reason().map(str::to_string).unwrap_or_else(|| e.value());
-            log::message(
+            // The peer's doing (garbage, a reset, a rejected certificate): rate-limited.
+            log::peer_failure(
+                "[tls] handshake",
                 Level::Warn,
                 &format!("[tls] handshake with {peer} failed: {why}"),
             );
