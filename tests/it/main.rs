@@ -9,6 +9,7 @@ mod common;
 mod cli;
 mod dns;
 mod env_logger;
+mod fuzz_corpus;
 mod http_peers;
 mod lua_scripts;
 mod readme;
