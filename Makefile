@@ -1,7 +1,7 @@
 # silly: build, test, benchmark. `make test` is what CI runs (.ci/run).
 CARGO ?= cargo
 
-.PHONY: all build release demo test lint fmt bench clean
+.PHONY: all build release demo test lint fmt bench fuzz clean
 
 all: build
 
@@ -42,6 +42,11 @@ fmt:
 # Benchmarks against the peers named in the issues (installs them if missing).
 bench: release
 	bash scripts/bench.sh
+
+# Coverage-guided fuzzing of every parser (fuzz/README.md): each target for FUZZ_SECONDS
+# (default 60) with cargo-afl; crashes are saved under fuzz/crashes/, which `make test` replays.
+fuzz:
+	bash scripts/fuzz.sh
 
 clean:
 	$(CARGO) clean

@@ -56,7 +56,7 @@ def read_buf():
     lines = b"first line\nsecond\r\nthird\n"
     write("read_buf", "lines", read_buf_seed(0, [spec_delim(b"\n")] * 3, lines))
     write("read_buf", "lines_split", read_buf_seed(7, [spec_delim(b"\r\n"), spec_delim(b"\n")], lines))
-    write("read_buf", "counts", read_buf_seed(3, [spec_count(5), spec_count(0), spec_count(9)], b"hello world!!"))
+    write("read_buf", "counts", read_buf_seed(3, [spec_count(5), spec_count(0), spec_count(9)], b"hello, world!!"))
     write("read_buf", "bounded", read_buf_seed(
         1, [spec_bounded(b"\r\n\r\n", 16), spec_bounded(b"\r\n\r\n", 16)],
         b"GET / HTTP/1.1\r\n\r\nGET /aaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\n\r\n"))

@@ -127,12 +127,13 @@ fn check_answer(req: &Request, unread: &[u8], n: usize) {
 /// request searches from the start; the buffer is compacted after each answer). `answer`
 /// gets each answer's bytes and says the next request, or None to stop (the protocol gave up
 /// on the connection). Every answer is checked against the stream's bytes and `check_answer`.
+/// Returns how many requests were answered.
 fn drive(
     input: &[u8],
     split: u8,
     first: Request,
     mut answer: impl FnMut(&[u8]) -> Option<Request>,
-) {
+) -> usize {
     let mut buf = ReadBuf::default();
     let mut pieces = Pieces {
         rest: input,
@@ -140,12 +141,14 @@ fn drive(
     };
     let mut req = first;
     let mut consumed = 0;
+    let mut answers = 0;
     loop {
         if let Some(n) = buf.satisfies(&req) {
             check_answer(&req, buf.bytes(), n);
             let bytes = buf.take(n);
             assert_eq!(bytes, &input[consumed..consumed + n], "bytes out of order");
             consumed += n;
+            answers += 1;
             let next = answer(bytes);
             buf.compact();
             match next {
@@ -153,13 +156,13 @@ fn drive(
                     req = r;
                     buf.scanned = 0;
                 }
-                None => return,
+                None => return answers,
             }
         } else {
             match pieces.next() {
                 Some(p) => buf.append(p),
                 // The peer closed: what is buffered is left unread.
-                None => return,
+                None => return answers,
             }
         }
     }
@@ -192,6 +195,10 @@ fn request(spec: &mut Cursor<'_>) -> Request {
 /// The read buffer under `read`/`readline` and the protocol reads: `[split][speclen][spec ...]`
 /// then the stream; each request of the spec is answered in turn.
 pub fn read_buf(data: &[u8]) {
+    read_buf_answers(data);
+}
+
+fn read_buf_answers(data: &[u8]) -> usize {
     let mut c = Cursor(data);
     let split = c.byte();
     let speclen = usize::from(c.byte());
@@ -199,15 +206,20 @@ pub fn read_buf(data: &[u8]) {
     let first = request(&mut spec);
     drive(c.0, split, first, |_| {
         (!spec.0.is_empty()).then(|| request(&mut spec))
-    });
+    })
 }
 
 /// A DNS response as the resolver takes it from a UDP datagram or a TCP message: checked
 /// against the question it answers (here the one it carries, so that every well-formed message
 /// goes on), its records collected for that question, and stored in and read from the cache.
 pub fn dns_message(data: &[u8]) {
+    dns_groups(data);
+}
+
+/// How many (owner, type) groups the message gave for its question.
+fn dns_groups(data: &[u8]) -> usize {
     if data.len() < 2 {
-        return;
+        return 0;
     }
     let id = u16::from_be_bytes([data[0], data[1]]);
     let question = hickory_proto::op::Message::from_vec(data)
@@ -227,7 +239,9 @@ pub fn dns_message(data: &[u8]) {
         for key in groups.keys() {
             let _ = cache.get(key, now);
         }
+        return groups.len();
     }
+    0
 }
 
 /// /etc/resolv.conf's text (or any text given as it); the clamps must hold whatever it says.
@@ -270,13 +284,20 @@ pub fn hosts(data: &[u8]) {
 /// maxversion, alpnprotos are given. Builds the configuration, and reads each certificate as
 /// `peercert()` and SNI selection do.
 pub fn tls_config(data: &[u8]) {
+    // A Lua error here is a string option that is not UTF-8 (mlua's `to_str`): an error value
+    // for the script, not a crash.
+    let _ = tls_built(data);
+}
+
+/// Whether the configuration was built (`Ok(false)`: refused with a message).
+fn tls_built(data: &[u8]) -> mlua::Result<bool> {
     let mut c = Cursor(data);
     let flags = c.byte();
     let mut fields = c.0.split(|&b| b == 0xff);
     let mut next = || fields.next().unwrap_or_default();
     let (cert, key, ca) = (next(), next(), next());
     let (ciphers, suites, minv, maxv, alpn, sni) = (next(), next(), next(), next(), next(), next());
-    LUA.with(|lua| -> mlua::Result<()> {
+    LUA.with(|lua| -> mlua::Result<bool> {
         let t = lua.create_table()?;
         let opt = |t: &Table, bit: u8, k: &str, v: &[u8]| -> mlua::Result<()> {
             if flags & (1 << bit) != 0 {
@@ -299,7 +320,7 @@ pub fn tls_config(data: &[u8]) {
             t.set("ca", lua.create_string(ca)?)?;
         }
         let verify = (flags >> 1) & 3;
-        if flags & 1 == 0 {
+        let built = if flags & 1 == 0 {
             let entry = lua.create_table()?;
             entry.set("cert", lua.create_string(cert)?)?;
             entry.set("key", lua.create_string(key)?)?;
@@ -310,14 +331,13 @@ pub fn tls_config(data: &[u8]) {
                 "verify",
                 ["none", "optional", "required", "none"][usize::from(verify)],
             )?;
-            TLS_SESSIONS.with(|s| -> mlua::Result<()> {
+            TLS_SESSIONS.with(|s| -> mlua::Result<bool> {
                 let mut s = s.borrow_mut();
                 if s.is_none() {
                     *s = Some(tls_conf::Sessions::new().map_err(mlua::Error::runtime)?);
                 }
-                let _ = tls_conf::server(&t, s.as_ref().expect("set above"))?;
-                Ok(())
-            })?;
+                Ok(tls_conf::server(&t, s.as_ref().expect("set above"))?.is_ok())
+            })?
         } else {
             // verify = true without `ca` loads the system's roots: once per process.
             t.set("verify", verify != 0)?;
@@ -327,8 +347,8 @@ pub fn tls_config(data: &[u8]) {
             if !key.is_empty() {
                 t.set("key", lua.create_string(key)?)?;
             }
-            let _ = tls_conf::client(&t)?;
-        }
+            tls_conf::client(&t)?.is_ok()
+        };
         let _ = tls_conf::parse_key(key, "key");
         let host = String::from_utf8_lossy(sni);
         for pem in [cert, ca] {
@@ -339,11 +359,8 @@ pub fn tls_config(data: &[u8]) {
                 }
             }
         }
-        Ok(())
+        Ok(built)
     })
-    // A Lua error here is a string option that is not UTF-8 (mlua's `to_str`): an error value
-    // for the script, not a crash.
-    .unwrap_or(());
 }
 
 /// HTTP/1.x heads from a connection, read as the server (`readrequest`) or the client
@@ -352,12 +369,18 @@ pub fn tls_config(data: &[u8]) {
 /// keep-alive reads the next head after a table. A received field table is also handed back
 /// to the head writers, as a handler or proxy that forwards fields does.
 pub fn http_head(data: &[u8]) {
+    http_heads(data);
+}
+
+/// How many heads were accepted (decoded into a table).
+fn http_heads(data: &[u8]) -> usize {
     let mut c = Cursor(data);
     let client = c.byte() & 1 == 1;
     // `bounded_read`: never under the delimiter's length.
     let limit = usize::from(c.u16()).max(4);
     let split = c.byte();
     let req = || Request::Bounded(Delim::new(b"\r\n\r\n"), limit);
+    let mut heads = 0;
     LUA.with(|lua| {
         drive(c.0, split, req(), |bytes| {
             let parsed = if client {
@@ -368,6 +391,7 @@ pub fn http_head(data: &[u8]) {
             let Ok(Value::Table(t)) = parsed else {
                 return None;
             };
+            heads += 1;
             let header: Option<Table> = t.get("header").ok();
             let r = head::Req {
                 nobody: false,
@@ -380,24 +404,35 @@ pub fn http_head(data: &[u8]) {
             Some(req())
         });
     });
+    heads
 }
 
 /// A chunked body as `readchunk` reads it (`[limit: u16][split]` then the stream), then its
 /// trailer lines as `readline` reads them, until the blank line.
 pub fn http_chunk(data: &[u8]) {
+    http_chunks(data);
+}
+
+/// How many data chunks were read, and whether the body ended with its blank line.
+fn http_chunks(data: &[u8]) -> (usize, bool) {
     let mut c = Cursor(data);
     let limit = usize::from(c.u16());
     let split = c.byte();
     let chunk_req = || Request::Sized(chunk::size, limit.saturating_add(chunk::LINE_MAX + 2));
     let line_req = || Request::Bounded(Delim::new(b"\r\n"), limit.max(2));
     let mut trailers = false;
+    let (mut chunks, mut ended) = (0, false);
     LUA.with(|lua| {
         drive(c.0, split, chunk_req(), |bytes| {
             if trailers {
-                return (bytes != b"\r\n" && bytes.ends_with(b"\r\n")).then(line_req);
+                ended = bytes == b"\r\n";
+                return (!ended && bytes.ends_with(b"\r\n")).then(line_req);
             }
             match chunk::decode(lua, bytes) {
-                Ok(Value::String(_)) => Some(chunk_req()),
+                Ok(Value::String(_)) => {
+                    chunks += 1;
+                    Some(chunk_req())
+                }
                 Ok(Value::Boolean(false)) => {
                     trailers = true;
                     Some(line_req())
@@ -406,6 +441,7 @@ pub fn http_chunk(data: &[u8]) {
             }
         });
     });
+    (chunks, ended)
 }
 
 /// WebSocket frames as `readframe` reads them (`[flags][maxframe: u16][split]` then the
@@ -413,15 +449,22 @@ pub fn http_chunk(data: &[u8]) {
 /// must survive encoding and parsing again, and with bit 0 of flags a compressed one is
 /// inflated (permessage-deflate) within a bound.
 pub fn websocket_frame(data: &[u8]) {
+    ws_frames(data);
+}
+
+/// How many frames were accepted.
+fn ws_frames(data: &[u8]) -> usize {
     let mut c = Cursor(data);
     let inflate = c.byte() & 1 == 1;
     let limit = usize::from(c.u16()).max(14);
     let split = c.byte();
     let req = || Request::Sized(frame::size, limit);
+    let mut frames = 0;
     LUA.with(|lua| {
         drive(c.0, split, req(), |bytes| {
             let _ = websocket::decode(lua, bytes);
             let f = frame::parse(bytes, bytes.len()).ok()?;
+            frames += 1;
             let again = frame::encode(f.fin, f.rsv1, f.opcode, &f.payload, Some([1, 2, 3, 4]));
             let g = frame::parse(&again, again.len()).expect("an encoded frame parses");
             assert_eq!(
@@ -434,4 +477,83 @@ pub fn websocket_frame(data: &[u8]) {
             Some(req())
         });
     });
+    frames
+}
+
+#[cfg(test)]
+mod tests {
+    //! The seeds reach the parsers' accepting paths: a corpus that drifted from its target's
+    //! input format would be refused at the first bytes and fuzz nothing.
+    use super::*;
+
+    fn seed(target: &str, name: &str) -> Vec<u8> {
+        let p = format!("{}/fuzz/corpus/{target}/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
+    }
+
+    #[test]
+    fn read_buf_seeds_answer_every_request() {
+        assert_eq!(read_buf_answers(&seed("read_buf", "lines")), 3);
+        assert_eq!(read_buf_answers(&seed("read_buf", "counts")), 3);
+        assert_eq!(read_buf_answers(&seed("read_buf", "bounded")), 2);
+        assert_eq!(read_buf_answers(&seed("read_buf", "long_delim")), 2);
+        assert_eq!(read_buf_answers(&seed("read_buf", "sized")), 3);
+    }
+
+    #[test]
+    fn dns_seeds_are_answers() {
+        assert_eq!(dns_groups(&seed("dns_message", "a")), 1);
+        assert_eq!(dns_groups(&seed("dns_message", "cname_chain_aaaa")), 3);
+        assert_eq!(
+            dns_groups(&seed("dns_message", "srv")),
+            3,
+            "SRV and its glue"
+        );
+        assert_eq!(
+            dns_groups(&seed("dns_message", "nxdomain_soa")),
+            1,
+            "the negative entry"
+        );
+    }
+
+    #[test]
+    fn tls_seeds_build_or_are_refused_as_expected() {
+        for ok in [
+            "server_rsa",
+            "server_ec_sec1",
+            "server_pkcs1_alpn",
+            "server_mtls",
+            "client_ca",
+            "client_mtls",
+        ] {
+            assert_eq!(tls_built(&seed("tls_config", ok)).ok(), Some(true), "{ok}");
+        }
+        for refused in [
+            "server_encrypted_key",
+            "server_mismatch",
+            "server_selfsigned",
+        ] {
+            let built = tls_built(&seed("tls_config", refused)).ok();
+            assert_eq!(built, Some(false), "{refused}");
+        }
+    }
+
+    #[test]
+    fn http_seeds_are_accepted() {
+        assert_eq!(http_heads(&seed("http_head", "browser_get")), 1);
+        assert_eq!(http_heads(&seed("http_head", "pipelined")), 2);
+        assert_eq!(http_heads(&seed("http_head", "response_chunked")), 2);
+        assert_eq!(http_heads(&seed("http_head", "long_line")), 0);
+        assert_eq!(http_chunks(&seed("http_chunk", "split")), (2, true));
+        assert_eq!(http_chunks(&seed("http_chunk", "trailers")), (1, true));
+        assert_eq!(http_chunks(&seed("http_chunk", "bad_crlf")), (0, false));
+    }
+
+    #[test]
+    fn websocket_seeds_are_frames() {
+        assert_eq!(ws_frames(&seed("websocket_frame", "fragmented")), 2);
+        assert_eq!(ws_frames(&seed("websocket_frame", "control")), 3);
+        assert_eq!(ws_frames(&seed("websocket_frame", "len127")), 1);
+        assert_eq!(ws_frames(&seed("websocket_frame", "over_limit")), 0);
+    }
 }
