@@ -18,8 +18,11 @@ use crate::native::net::read_buf::{Delim, ReadBuf, Request};
 use crate::native::net::tls::{config as tls_conf, info, verify};
 use crate::native::net::websocket::{self, frame};
 
+/// A fuzz target: takes any bytes, panics only on a bug.
+pub type Target = fn(&[u8]);
+
 /// Every target by name: the names of `fuzz/src/bin/` and of `fuzz/corpus/`.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("read_buf", read_buf),
     ("dns_message", dns_message),
     ("resolv_conf", resolv_conf),

@@ -6,7 +6,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
-use silly::fuzzing::TARGETS;
+use silly::fuzzing::{TARGETS, Target};
 
 use crate::common::root;
 
@@ -21,7 +21,7 @@ fn files(dir: &Path) -> Vec<std::path::PathBuf> {
 }
 
 /// Runs `target` on every file of `dir`; the files whose run panicked, with the message.
-fn replay(target: fn(&[u8]), dir: &Path) -> (usize, Vec<String>) {
+fn replay(target: Target, dir: &Path) -> (usize, Vec<String>) {
     let mut failed = Vec::new();
     let list = files(dir);
     for f in &list {
