@@ -4,7 +4,7 @@ CARGO ?= cargo
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 
-.PHONY: all build release install uninstall demo test lint fmt bench bench-json bench-instr soak clean
+.PHONY: all build release install uninstall demo test lint fmt bench bench-json bench-instr soak fuzz clean
 
 all: build
 
@@ -66,6 +66,11 @@ soak: release
 # a shared machine, where CPU time is not (scripts/instructions.py; installs valgrind).
 bench-instr: release
 	python3 scripts/instructions.py
+
+# Coverage-guided fuzzing of every parser (fuzz/README.md): each target for FUZZ_SECONDS
+# (default 60) with cargo-afl; crashes are saved under fuzz/crashes/, which `make test` replays.
+fuzz:
+	bash scripts/fuzz.sh
 
 clean:
 	$(CARGO) clean

@@ -9,6 +9,8 @@
 mod boot;
 mod cli;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod headers;
 mod log;
 mod native;

@@ -10,6 +10,7 @@ mod c_modules;
 mod cli;
 mod dns;
 mod env_logger;
+mod fuzz_corpus;
 mod graceful;
 mod http_peers;
 mod lua_scripts;

@@ -37,11 +37,12 @@ use mlua::{Lua, MultiValue, Table, Value};
 use crate::native::net::error::{NetError, lua_result};
 use crate::runtime::{self, task};
 
-mod cache;
-mod config;
+// cache, config, record and wire are also driven by the fuzz targets (src/fuzzing.rs).
+pub(crate) mod cache;
+pub(crate) mod config;
 mod flight;
-mod record;
-mod wire;
+pub(crate) mod record;
+pub(crate) mod wire;
 
 use crate::native::net::error::DnsError;
 use cache::Cache;

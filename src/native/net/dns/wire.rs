@@ -33,7 +33,7 @@ const MAX_RECORDS: usize = 1000;
 const EDNS_PAYLOAD: u16 = 4096;
 
 /// The cache key of a wire name: lowercase, no trailing dot.
-fn key_of(name: &Name) -> String {
+pub(crate) fn key_of(name: &Name) -> String {
     let labels: Vec<String> = name
         .iter()
         .map(|l| String::from_utf8_lossy(l).to_ascii_lowercase())
@@ -260,7 +260,7 @@ async fn tcp_exchange(
     .await
 }
 
-enum Reply {
+pub(crate) enum Reply {
     Ok(Box<Message>),
     /// The answer to our question, cut short: ask again over TCP.
     Truncated,
@@ -269,7 +269,7 @@ enum Reply {
 }
 
 /// Whether `buf` answers our question: a response, with our ID, one question that is ours.
-fn check_response(buf: &[u8], id: u16, name: &str, qtype: u16) -> Reply {
+pub(crate) fn check_response(buf: &[u8], id: u16, name: &str, qtype: u16) -> Reply {
     if buf.len() < 12 || u16::from_be_bytes([buf[0], buf[1]]) != id || buf[2] & 0x80 == 0 {
         return Reply::Ignore;
     }

@@ -3,9 +3,10 @@
 //! (head.rs, httparse), bounded reads of protocol lines, and response heads written into the
 //! connection's write queue with the `date` field cached per second (date.rs).
 
-mod chunk;
+// chunk and head are also driven by the fuzz targets (src/fuzzing.rs).
+pub(crate) mod chunk;
 mod date;
-mod head;
+pub(crate) mod head;
 
 use mlua::{IntoLuaMulti, Lua, Table, UserDataRef, Value};
 

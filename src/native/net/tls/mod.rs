@@ -10,12 +10,13 @@
 //! Every server handshake runs in its own future, bounded by the listener's handshake timeout,
 //! so a client that stalls mid-handshake holds only its own socket, never the accept loop.
 
-mod config;
-mod info;
+// config, info and verify are also driven by the fuzz targets (src/fuzzing.rs).
+pub(crate) mod config;
+pub(crate) mod info;
 pub use info::base64;
 mod server;
 mod session;
-mod verify;
+pub(crate) mod verify;
 
 use std::cell::{Cell, RefCell};
 use std::net::{SocketAddr, TcpListener};

@@ -3,7 +3,8 @@
 //! frames, the handshake's accept value (SHA-1 from aws-lc-rs, the provider rustls already
 //! uses), UTF-8 checks, and per-message deflate (flate2, RFC 7692).
 
-mod frame;
+// Also driven by the fuzz targets (src/fuzzing.rs), with `decode` and `inflate`.
+pub(crate) mod frame;
 
 use mlua::{IntoLuaMulti, Lua, MultiValue, Table, UserDataRef, Value};
 
@@ -16,7 +17,7 @@ const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 /// A frame as the Lua side gets it: `{fin, rsv1, opcode, masked, data}`, or the reason the
 /// frame is refused, as a string.
-fn decode(lua: &Lua, b: &[u8]) -> mlua::Result<Value> {
+pub(crate) fn decode(lua: &Lua, b: &[u8]) -> mlua::Result<Value> {
     match frame::parse(b, b.len()) {
         Ok(f) => {
             let t = lua.create_table_with_capacity(0, 5)?;
@@ -63,7 +64,7 @@ fn deflate(data: &[u8]) -> Result<Vec<u8>, String> {
 /// A permessage-deflate message inflated, at most `max` bytes. The sender ended it with a
 /// sync flush and dropped the flush's last 4 bytes, so there is no final block: the
 /// inflater is fed everything, those bytes restored, and stops when the input is used up.
-fn inflate(data: &[u8], max: usize) -> Result<Vec<u8>, String> {
+pub(crate) fn inflate(data: &[u8], max: usize) -> Result<Vec<u8>, String> {
     let mut input = Vec::with_capacity(data.len() + 4);
     input.extend_from_slice(data);
     input.extend_from_slice(&[0x00, 0x00, 0xff, 0xff]);
