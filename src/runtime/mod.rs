@@ -63,7 +63,14 @@ pub struct Runtime {
     wakers: Cell<usize>,
     /// The future waiting for the loop to become idle, woken whenever a counter reaches zero.
     idle_waker: RefCell<Option<Waker>>,
+    /// The Lua heap's size after the last idle collection (`collect_idle`).
+    idle_gc_mark: Cell<usize>,
 }
+
+/// How long the loop must have had nothing to do before it collects (`collect_idle`).
+const IDLE_GC_AFTER: std::time::Duration = std::time::Duration::from_millis(250);
+/// How much the Lua heap must have grown since the last idle collection for another.
+const IDLE_GC_GROWTH: usize = 1 << 20;
 
 /// One open handle that keeps the process alive (a socket, a listener, a pending timer, a
 /// handshake in flight). Dropping it releases the handle, on every path out of its owner.
@@ -114,6 +121,7 @@ impl Runtime {
             sources: Cell::new(0),
             wakers: Cell::new(0),
             idle_waker: RefCell::new(None),
+            idle_gc_mark: Cell::new(0),
         });
         RUNTIME
             .with(|r| r.set(rt.clone()))
@@ -186,9 +194,31 @@ impl Runtime {
             if let Poll::Ready(v) = run.as_mut().poll(&mut cx) {
                 return v;
             }
-            reactor::wait(self.timers.time_to_next(Instant::now()));
+            let asleep = Instant::now();
+            let mut timeout = self.timers.time_to_next(asleep);
+            let owed = self.lua.used_memory() > self.idle_gc_mark.get() + IDLE_GC_GROWTH;
+            if owed {
+                timeout = Some(timeout.map_or(IDLE_GC_AFTER, |t| t.min(IDLE_GC_AFTER)));
+            }
+            reactor::wait(timeout);
+            if owed && !notifier.is_notified() && asleep.elapsed() >= IDLE_GC_AFTER {
+                self.collect_idle();
+            }
             self.timers.wake_if_due(Instant::now());
         }
+    }
+
+    /// A full collection while nothing happens, and the C heap's free memory given back:
+    /// Lua collects only as allocation paces it, so the garbage of connections that closed
+    /// stays (and keeps its memory) while a server waits for new ones.
+    fn collect_idle(&self) {
+        let _ = self.lua.gc_collect();
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: malloc_trim only gives free pages of the C heap back to the system.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+        self.idle_gc_mark.set(self.lua.used_memory());
     }
 
     /// Milliseconds since the process started.

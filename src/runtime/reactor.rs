@@ -296,6 +296,11 @@ impl Notifier {
         }
     }
 
+    /// True if something woke the loop since `reset`.
+    pub fn is_notified(&self) -> bool {
+        self.notified.load(Ordering::SeqCst)
+    }
+
     /// Forgets earlier wakes: the executor is about to be polled and will see their work.
     pub fn reset(&self) {
         self.notified.store(false, Ordering::SeqCst);
