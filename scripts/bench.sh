@@ -3,6 +3,7 @@
 # Redis-protocol PING over TCP and TLS, TLS handshakes, idle memory, TLS bulk transfer).
 # Run: make bench   (or, after cargo build --release: bash scripts/bench.sh)
 # Select with BENCH_ONLY=pingpong,timers,startup and BENCH_ROUNDS=N; see scripts/bench.py.
+# A whole run (no BENCH_ONLY, or BENCH_JSON=1) ends with JSON against lua-cjson (bench_json.sh).
 # BENCH_WRITE=docs/benchmarks.md also writes the final table into that page.
 # Installs the peers with apt-get when they are missing (Debian: lua5.4 lua-cqueues lua-luaossl
 # hyperfine redis-tools wrk nginx-light libnginx-mod-http-lua). nginx is never started as a
@@ -41,5 +42,9 @@ cc -O2 -o target/ping_ceiling scripts/bench/ping_ceiling.c
 start=$(date +%s%N)
 status=0
 python3 scripts/bench.py "$@" || status=$?
+# JSON encode/decode against lua-cjson (scripts/bench_json.sh), in a whole run or when asked.
+if [ -z "${BENCH_ONLY:-}" ] || [ -n "${BENCH_JSON:-}" ]; then
+	bash scripts/bench_json.sh || status=$?
+fi
 echo "make bench: $(( ($(date +%s%N) - start) / 1000000 )) ms wall in total"
 exit "$status"
