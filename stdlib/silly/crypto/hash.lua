@@ -2,60 +2,23 @@
 -- docs/crypto.md#hash).
 local c = require "silly.crypto.hash.c"
 local check = require "silly.internal.check"
+local stream = require "silly.crypto.internal.stream"
 
 local c_digest = c.digest
 local c_new = c.new
-local c_update = c.update
-local c_final = c.final
 local c_hex = c.hex
 local check_type = check.type
-local argerror = check.argerror
-local raise = check.raise
+local check_algorithm = stream.algorithm
 local setmetatable = setmetatable
-local type = type
-
-local ALGORITHMS <const> = { sha1 = true, sha256 = true, sha384 = true, sha512 = true }
-
-local function check_algorithm(name, n, fname)
-	if not ALGORITHMS[name] then
-		if type(name) ~= "string" then
-			argerror(n, fname, "string expected, got " .. type(name))
-		end
-		argerror(n, fname, "unknown algorithm '" .. name .. "', want sha1, sha256, sha384 or sha512")
-	end
-	return name
-end
 
 local M = {}
 
----A streaming digest from `hash.new`.
+---A streaming digest from `hash.new`: `update(data)` adds data and returns the stream (it
+---raises after `final`); `final()` returns the digest (raw bytes) once (a second call raises).
 ---@class silly.crypto.hash.stream
-local S = {}
-S.__index = S
-S.__name = "silly.crypto.hash.stream"
-
----Adds `data` to the digest; returns the stream, so calls can be chained.
----Raises an error after `final`.
----@param data string
----@return silly.crypto.hash.stream
-function S:update(data)
-	check_type(data, "string", 1, "update")
-	if not c_update(self[1], data) then
-		raise("hash: update after final")
-	end
-	return self
-end
-
----Returns the digest (raw bytes) of everything given to `update`. A stream gives its digest
----once: a second `final` raises an error.
----@return string
-function S:final()
-	local d = c_final(self[1])
-	if not d then
-		raise("hash: final called twice")
-	end
-	return d
-end
+---@field update fun(self: silly.crypto.hash.stream, data: string): silly.crypto.hash.stream
+---@field final fun(self: silly.crypto.hash.stream): string
+local S = stream.class("hash", c.update, c.final)
 
 ---Returns the digest of `data` by algorithm `name` ("sha1", "sha256", "sha384", "sha512")
 ---as raw bytes.

@@ -2,60 +2,23 @@
 -- constant-time comparison for checking signatures (contract: docs/crypto.md#hmac).
 local c = require "silly.crypto.hmac.c"
 local check = require "silly.internal.check"
+local stream = require "silly.crypto.internal.stream"
 
 local c_sign = c.sign
 local c_new = c.new
-local c_update = c.update
-local c_final = c.final
 local c_equal = c.equal
 local check_type = check.type
-local argerror = check.argerror
-local raise = check.raise
+local check_algorithm = stream.algorithm
 local setmetatable = setmetatable
-local type = type
-
-local ALGORITHMS <const> = { sha1 = true, sha256 = true, sha384 = true, sha512 = true }
-
-local function check_algorithm(name, n, fname)
-	if not ALGORITHMS[name] then
-		if type(name) ~= "string" then
-			argerror(n, fname, "string expected, got " .. type(name))
-		end
-		argerror(n, fname, "unknown algorithm '" .. name .. "', want sha1, sha256, sha384 or sha512")
-	end
-	return name
-end
 
 local M = {}
 
----A streaming HMAC from `hmac.new`.
+---A streaming HMAC from `hmac.new`: `update(data)` adds data and returns the stream (it
+---raises after `final`); `final()` returns the tag (raw bytes) once (a second call raises).
 ---@class silly.crypto.hmac.stream
-local S = {}
-S.__index = S
-S.__name = "silly.crypto.hmac.stream"
-
----Adds `data` to the message; returns the stream, so calls can be chained.
----Raises an error after `final`.
----@param data string
----@return silly.crypto.hmac.stream
-function S:update(data)
-	check_type(data, "string", 1, "update")
-	if not c_update(self[1], data) then
-		raise("hmac: update after final")
-	end
-	return self
-end
-
----Returns the tag (raw bytes) of everything given to `update`. A second `final` raises an
----error.
----@return string
-function S:final()
-	local d = c_final(self[1])
-	if not d then
-		raise("hmac: final called twice")
-	end
-	return d
-end
+---@field update fun(self: silly.crypto.hmac.stream, data: string): silly.crypto.hmac.stream
+---@field final fun(self: silly.crypto.hmac.stream): string
+local S = stream.class("hmac", c.update, c.final)
 
 ---Returns the HMAC tag of `data` under `key` by algorithm `name` ("sha1", "sha256", "sha384",
 ---"sha512") as raw bytes.
