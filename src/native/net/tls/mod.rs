@@ -4,8 +4,8 @@
 //! A TLS connection is a `Stream` (stream.rs) whose transport is the TLS session
 //! (session.rs), so reads, writes, `limit`, `flush` and close work exactly as for TCP and are
 //! exposed by conn.rs. This module adds what only TLS has: configurations (config.rs,
-//! verify.rs), the handshake (server.rs for accepted connections, futures-rustls for outgoing
-//! ones), and the facts a handshake leaves (info.rs).
+//! verify.rs), the handshake and the session (driver.rs, one driver for accepted and outgoing
+//! connections), and the facts a handshake leaves (info.rs).
 //!
 //! Every server handshake runs in its own future, bounded by the listener's handshake timeout,
 //! so a client that stalls mid-handshake holds only its own socket, never the accept loop.
@@ -14,7 +14,7 @@
 pub(crate) mod config;
 pub(crate) mod info;
 pub use info::base64;
-mod server;
+mod driver;
 mod session;
 pub(crate) mod verify;
 
@@ -24,9 +24,8 @@ use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use futures_rustls::{TlsConnector, TlsStream};
 use mlua::{Function, IntoLuaMulti, Lua, MultiValue, Table, UserData, UserDataRef, Value};
-use rustls::{ClientConfig, ServerConfig};
+use rustls::{ClientConfig, ClientConnection, Connection, ServerConfig, ServerConnection};
 use rustls_pki_types::ServerName;
 
 use crate::log::{self, Level};
@@ -88,8 +87,15 @@ async fn serve(
     let limit = (handshake_ms > 0).then_some(handshake_ms);
     // Counted as failed on every way out but success (silly.metrics).
     let counted = stats::Handshake::start();
-    // The handshake's cryptography runs on worker threads (server.rs).
-    let tls = match with_timeout(limit, server::handshake(io, config)).await {
+    // The handshake's cryptography runs on worker threads (driver.rs).
+    let session = match ServerConnection::new(config) {
+        Ok(c) => Connection::Server(c),
+        Err(e) => {
+            log::message(Level::Error, &format!("[tls] cannot start a session: {e}"));
+            return;
+        }
+    };
+    let tls = match with_timeout(limit, driver::handshake(io, session)).await {
         Some(Ok(tls)) => {
             counted.succeeded();
             tls
@@ -117,7 +123,7 @@ async fn serve(
     let state = Rc::new(RefCell::new(None));
     let info = {
         let (_, sess) = tls.get_ref();
-        info::info_table(&rt.lua, sess, sess.server_name(), state.clone())
+        info::info_table(&rt.lua, sess, tls.server_name(), state.clone())
     };
     let s = Stream::start(
         Box::new(TlsIo::new(tls, state)),
@@ -285,8 +291,9 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
                         let fd = io.get_ref().as_raw_fd();
                         // A timeout drops it unfinished: counted as failed (silly.metrics).
                         let counted = stats::Handshake::start();
-                        let tls = TlsConnector::from(config)
-                            .connect(sname, io)
+                        let session = ClientConnection::new(config, sname)
+                            .map_err(|e| NetError::from_io(&driver::tls_error(e)))?;
+                        let tls = driver::handshake(io, Connection::Client(session))
                             .await
                             .map_err(|e| NetError::from_io(&e))?;
                         counted.succeeded();
@@ -303,7 +310,7 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
                     };
                     let state = Rc::new(RefCell::new(None));
                     let info = info::info_table(&lua, tls.get_ref().1, None, state.clone())?;
-                    let io = TlsIo::new(TlsStream::Client(tls), state);
+                    let io = TlsIo::new(tls, state);
                     let s = Stream::start(Box::new(io), fd, sa.to_string(), stats::Kind::Tls);
                     (conn::new_userdata(&lua, s)?, info).into_lua_multi(&lua)
                 });

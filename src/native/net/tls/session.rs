@@ -1,6 +1,5 @@
-//! A TLS session as the transport of a `Stream`: futures-rustls for outgoing connections,
-//! `ServerTls` (server.rs) for accepted ones. It maps what the session reports to what the
-//! stream expects: a peer's FIN without close_notify is a plain end of stream, and a TLS
+//! A TLS session (`TlsConn`, driver.rs) as the transport of a `Stream`. It maps what the
+//! session reports to what the stream expects: a peer's FIN without close_notify is a plain end of stream, and a TLS
 //! failure becomes `errno.TLS` with its reason kept for the script (docs/tls.md, "Errors").
 
 use std::cell::RefCell;

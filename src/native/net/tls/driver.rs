@@ -1,23 +1,20 @@
-//! Accepted TLS connections, driven by silly itself rather than by futures-rustls: the socket
-//! I/O stays on the event loop, while the handshake's cryptography (the certificate signature
-//! and the key exchange, 0.6–0.8 ms of CPU for RSA-2048) runs on the worker threads
-//! of `runtime/workers.rs`. So a listener's handshakes per second grow with the cores, and the
-//! loop keeps serving established connections while handshakes compute.
+//! The one TLS driver, for accepted and outgoing connections alike: a rustls session over the
+//! socket (`EtTcp`) as an `AsyncRead + AsyncWrite` transport for `Stream`. The socket I/O stays
+//! on the event loop, while the handshake's cryptography (the certificate signature, its
+//! verification and the key exchange, 0.6–0.8 ms of CPU for RSA-2048) runs on the worker
+//! threads of `runtime/workers.rs`. So handshakes per second grow with the cores, and the loop
+//! keeps serving established connections while handshakes compute.
 //!
-//! futures-rustls cannot adopt a `ServerConnection` whose handshake ran elsewhere, hence
-//! `ServerTls`: a rustls session over the socket (`EtTcp`) as an `AsyncRead + AsyncWrite`
-//! transport for `Stream`. Its contract is the one `TlsIo` (session.rs) expects of futures-rustls:
-//! a clean close_notify reads as `Ok(0)`, a TCP EOF without it as `UnexpectedEof`, a TLS
-//! failure as an `io::Error` wrapping the `rustls::Error` (after the alert went out), and
-//! `poll_close` sends close_notify.
+//! Its contract is the one `TlsIo` (session.rs) expects: a clean close_notify reads as
+//! `Ok(0)`, a TCP EOF without it as `UnexpectedEof`, a TLS failure as an `io::Error` wrapping
+//! the `rustls::Error` (after the alert went out), and `poll_close` sends close_notify.
 
 use std::io::{self, Read, Write};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures_lite::io::{AsyncRead, AsyncWrite};
-use rustls::{ServerConfig, ServerConnection};
+use rustls::Connection;
 
 use crate::native::net::et_tcp::EtTcp;
 use crate::runtime::workers;
@@ -59,11 +56,7 @@ impl Write for SyncIo<'_, '_> {
 }
 
 /// Sends what rustls has queued, until the socket would block (Pending) or all is out.
-fn send_tls(
-    io: &mut EtTcp,
-    conn: &mut ServerConnection,
-    cx: &mut Context<'_>,
-) -> Poll<io::Result<()>> {
+fn send_tls(io: &mut EtTcp, conn: &mut Connection, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
     while conn.wants_write() {
         match conn.write_tls(&mut SyncIo { io, cx }) {
             Ok(0) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
@@ -76,19 +69,18 @@ fn send_tls(
 }
 
 /// A TLS failure as the `io::Error` the stream layer maps to `errno.TLS` with its reason.
-fn tls_error(e: rustls::Error) -> io::Error {
+pub fn tls_error(e: rustls::Error) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, e)
 }
 
-/// Runs the server handshake over `io` with `config`. Received records are processed on a
-/// worker thread; everything else happens here, on the loop.
-pub async fn handshake(mut io: EtTcp, config: Arc<ServerConfig>) -> io::Result<ServerTls> {
-    let mut conn = ServerConnection::new(config).map_err(tls_error)?;
+/// Runs the handshake of `conn` (a new server or client session) over `io`. Received records
+/// are processed on a worker thread; everything else happens here, on the loop.
+pub async fn handshake(mut io: EtTcp, mut conn: Connection) -> io::Result<TlsConn> {
     loop {
         // Our flight first (also the alert of a failed handshake).
         std::future::poll_fn(|cx| send_tls(&mut io, &mut conn, cx)).await?;
         if !conn.is_handshaking() {
-            return Ok(ServerTls {
+            return Ok(TlsConn {
                 io,
                 conn,
                 close_sent: false,
@@ -124,20 +116,28 @@ pub async fn handshake(mut io: EtTcp, config: Arc<ServerConfig>) -> io::Result<S
     }
 }
 
-/// An established server session over its socket: the transport of an accepted TLS `Stream`.
-pub struct ServerTls {
+/// An established session over its socket: the transport of a TLS `Stream`.
+pub struct TlsConn {
     io: EtTcp,
-    conn: ServerConnection,
+    conn: Connection,
     close_sent: bool,
 }
 
-impl ServerTls {
-    pub fn get_ref(&self) -> (&EtTcp, &ServerConnection) {
+impl TlsConn {
+    pub fn get_ref(&self) -> (&EtTcp, &Connection) {
         (&self.io, &self.conn)
+    }
+
+    /// The name the client asked for (SNI), on a server session.
+    pub fn server_name(&self) -> Option<&str> {
+        match &self.conn {
+            Connection::Server(s) => s.server_name(),
+            Connection::Client(_) => None,
+        }
     }
 }
 
-impl AsyncRead for ServerTls {
+impl AsyncRead for TlsConn {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -177,7 +177,7 @@ impl AsyncRead for ServerTls {
     }
 }
 
-impl AsyncWrite for ServerTls {
+impl AsyncWrite for TlsConn {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
