@@ -39,7 +39,7 @@ pub fn unregister(id: i64) {
     drop(entry);
 }
 
-fn lookup(id: i64) -> Option<Rc<Stream>> {
+pub(crate) fn lookup(id: i64) -> Option<Rc<Stream>> {
     REGISTRY.with(|r| r.try_borrow().ok()?.get(id).cloned())
 }
 
@@ -47,7 +47,7 @@ fn lookup(id: i64) -> Option<Rc<Stream>> {
 ///
 /// # Safety
 /// `l` is the running state of a C function call and `i` a valid stack index of it.
-unsafe fn integer(l: *mut ffi::lua_State, i: c_int) -> Option<i64> {
+pub(crate) unsafe fn integer(l: *mut ffi::lua_State, i: c_int) -> Option<i64> {
     let mut isnum = 0;
     // SAFETY: the caller's contract; lua_tointegerx never raises.
     let v = unsafe { ffi::lua_tointegerx(l, i, &mut isnum) };

@@ -362,30 +362,46 @@ fn push_fields(lua: &Lua, out: &mut Vec<u8>, header: Option<&Table>) -> Result<G
     let Some(h) = header else {
         return Ok(given);
     };
-    let mut failed = None;
+    let mut walked = Ok(());
     // SAFETY: the closure reads the table given as its one argument (index 1) with calls
-    // that cannot raise (`lua_next` gets back the key it returned; no conversion happens),
-    // keeps at most 3 values above it (room is checked), and what it creates with a
-    // destructor (an error message) is moved out before it returns.
-    let walked = unsafe {
+    // that cannot raise (see `walk_fields`), keeps at most 3 values above it (room is
+    // checked), and what it creates with a destructor (an error message) is moved out before
+    // it returns.
+    unsafe {
         lua.exec_raw::<()>(h, |l| {
             ffi::luaL_checkstack(l, 4, c"http fields".as_ptr());
-            ffi::lua_pushnil(l);
-            while ffi::lua_next(l, 1) != 0 {
-                if let Err(e) = push_pair(l, out, &mut given) {
-                    failed = Some(e);
-                    ffi::lua_settop(l, 1);
-                    return;
-                }
-                ffi::lua_pop(l, 1);
-            }
+            walked = walk_fields(l, 1, out, &mut given);
         })
-    };
-    walked.map_err(|e| e.to_string())?;
-    match failed {
-        Some(e) => Err(e),
-        None => Ok(given),
     }
+    .map_err(|e| e.to_string())?;
+    walked.map(|()| given)
+}
+
+/// Appends the fields of the table at `idx`. Nothing here raises: `lua_next` gets back the
+/// key it returned, and values are read without conversion. On an error the stack is as it
+/// was.
+///
+/// # Safety
+/// `l` is a running state, `idx` a valid absolute index of a table, with 3 free slots.
+unsafe fn walk_fields(
+    l: *mut ffi::lua_State,
+    idx: c_int,
+    out: &mut Vec<u8>,
+    given: &mut Given,
+) -> Result<(), String> {
+    // SAFETY: the caller's contract.
+    unsafe {
+        let top = ffi::lua_gettop(l);
+        ffi::lua_pushnil(l);
+        while ffi::lua_next(l, idx) != 0 {
+            if let Err(e) = push_pair(l, out, given) {
+                ffi::lua_settop(l, top);
+                return Err(e);
+            }
+            ffi::lua_pop(l, 1);
+        }
+    }
+    Ok(())
 }
 
 fn push_number(out: &mut Vec<u8>, name: &[u8], n: u64) {
@@ -431,13 +447,42 @@ pub fn response(
     header: Option<&Table>,
     req: &Req,
 ) -> Result<(Vec<u8>, Framing, bool), String> {
+    let mut out = status_line(status);
+    let given = push_fields(lua, &mut out, header)?;
+    Ok(complete(out, given, status, req))
+}
+
+/// `response` for a raw C function, with the fields in the table at stack index `idx`.
+///
+/// # Safety
+/// `l` is a running state, `idx` a valid absolute index of a table, with 3 free slots.
+pub unsafe fn response_raw(
+    l: *mut ffi::lua_State,
+    status: u16,
+    idx: Option<c_int>,
+    req: &Req,
+) -> Result<(Vec<u8>, Framing, bool), String> {
+    let mut out = status_line(status);
+    let mut given = Given::default();
+    if let Some(idx) = idx {
+        // SAFETY: the caller's contract.
+        unsafe { walk_fields(l, idx, &mut out, &mut given) }?;
+    }
+    Ok(complete(out, given, status, req))
+}
+
+fn status_line(status: u16) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
     out.extend_from_slice(b"HTTP/1.1 ");
     out.extend_from_slice(status.to_string().as_bytes());
     out.push(b' ');
     out.extend_from_slice(reason(status).as_bytes());
     out.extend_from_slice(b"\r\n");
-    let given = push_fields(lua, &mut out, header)?;
+    out
+}
+
+/// The rest of a response head after the handler's fields: `date`, the framing, `connection`.
+fn complete(mut out: Vec<u8>, given: Given, status: u16, req: &Req) -> (Vec<u8>, Framing, bool) {
     if !given.date {
         date::append_field(&mut out);
     }
@@ -470,7 +515,7 @@ pub fn response(
         out.extend_from_slice(b"connection: close\r\n");
     }
     out.extend_from_slice(b"\r\n");
-    Ok((out, framing, close))
+    (out, framing, close)
 }
 
 /// A request head: the request line, the caller's fields, `host` (the URL's authority)

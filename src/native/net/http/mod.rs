@@ -6,6 +6,7 @@
 // chunk and head are also driven by the fuzz targets (src/fuzzing.rs).
 pub(crate) mod chunk;
 mod date;
+mod fast;
 pub(crate) mod head;
 
 use mlua::{IntoLuaMulti, Lua, Table, UserDataRef, Value};
@@ -35,6 +36,12 @@ fn plain(lua: &Lua, b: &[u8]) -> mlua::Result<Value> {
 pub fn open(lua: &Lua) -> mlua::Result<Table> {
     let m = lua.create_table()?;
     m.set("maxfields", head::MAX_FIELDS)?;
+    // fastrespond(id, status, header?, length?, nobody, http10, close) -> framing, close |
+    // nothing: `respond` without mlua's call machinery (fast.rs); nothing means "call respond".
+    // SAFETY: fast.rs follows the rules of a raw C function (its module comment).
+    m.set("fastrespond", unsafe {
+        lua.create_c_function(fast::fast_respond)?
+    })?;
     // readrequest(ud, limit, timeout, idletimeout?) -> head | status | nil, err | MARKER: the
     // idle timeout applies when nothing of the next request has arrived yet.
     m.set(

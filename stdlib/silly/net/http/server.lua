@@ -30,6 +30,9 @@ local xpcall = xpcall
 local traceback = debug.traceback
 local c_readrequest = c.readrequest
 local c_respond = c.respond
+local c_fastrespond = c.fastrespond
+-- Where a connection object keeps its id for the raw natives (silly.net.internal.stream).
+local CONN_ID <const> = 3
 local TIMEDOUT <const> = errno.TIMEDOUT
 
 -- Unread request body drained after the handler before the connection is given up.
@@ -170,8 +173,13 @@ local function send_head(st, status, header, length)
 	-- Rust chooses the framing from the handler's fields (docs/http.md, "stream:respond").
 	local nobody = st.head or status < 200 or status == 204 or status == 304
 	-- A server shutting down ends each connection after the response it is making.
-	local mode, close =
-		c_respond(st.conn[1], status, header, length, nobody, st.minor == 0, st.close or st.srv.closed)
+	local conn, http10, ending = st.conn, st.minor == 0, st.close or st.srv.closed
+	-- The raw native answers the usual case; it declines (nothing) anything to report, which
+	-- the full one then reports.
+	local mode, close = c_fastrespond(conn[CONN_ID], status, header, length, nobody, http10, ending)
+	if mode == nil then
+		mode, close = c_respond(conn[1], status, header, length, nobody, http10, ending)
+	end
 	if mode == nil then
 		-- A field that would split the response: a programmer error, raised at the caller.
 		check.raise("respond: " .. close)
