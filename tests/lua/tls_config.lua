@@ -68,6 +68,9 @@ task.fork(function()
 	content_error({ certs = { RSA }, ciphers = "NOPE-NOPE" }, "^tls: ciphers: ", "unknown ciphers")
 	content_error({ certs = { RSA }, ciphers = "AES128-SHA" }, "^tls: ciphers: ", "CBC suites are not offered")
 	content_error({ certs = { RSA }, ciphersuites = "NOPE" }, "^tls: ciphersuites: ", "unknown TLS 1.3 suites")
+	-- Text options that are not UTF-8 are refused as values too (found by fuzzing).
+	content_error({ certs = { RSA }, ciphers = "NOPE-\xff" }, "^tls: ciphers: ", "ciphers not UTF-8")
+	content_error({ certs = { RSA }, minversion = "\xfe\xff" }, "^tls: minversion: ", "minversion not UTF-8")
 	content_error({ certs = { RSA }, alpnprotos = { string.rep("x", 256) } }, "^tls: alpnprotos%[1%]: ",
 		"ALPN name over 255 bytes")
 	content_error({ certs = { RSA }, alpnprotos = { "h2", "" } }, "^tls: alpnprotos%[2%]: ", "empty ALPN name")

@@ -299,9 +299,11 @@ impl Sessions {
     }
 }
 
+/// A text option. Bytes that are not UTF-8 become U+FFFD: such a value names no suite,
+/// version or mode, so it is refused like any unknown one, as `nil, err`, not raised.
 fn opt_str(t: &Table, k: &str) -> mlua::Result<Option<String>> {
     match t.get::<Value>(k)? {
-        Value::String(s) => Ok(Some(s.to_str()?.to_string())),
+        Value::String(s) => Ok(Some(String::from_utf8_lossy(&s.as_bytes()).into_owned())),
         _ => Ok(None),
     }
 }
