@@ -6,10 +6,13 @@
 -- Prints "LISTEN <addr>". The path picks the behaviour: /hello, /echo (the body back),
 -- /info (what the server parsed, one "key=value" per line), /chunked (a chunked response
 -- with a trailer), /raise, /forget, /split (a field with CR LF), /partial (fewer bytes than
--- its content-length), /read4 (reads 4 bytes of the body, then answers).
+-- its content-length), /read4 (reads 4 bytes of the body, then answers), /raisemid (raises
+-- after part of the body was sent), /goaway (closes the listener, then answers 200 ms later).
 local http = require "silly.net.http"
 local env = require "silly.env"
 local silly = require "silly"
+local task = require "silly.task"
+local time = require "silly.time"
 
 local function slurp(name)
 	local f = assert(io.open("tests/fixtures/certs/" .. name, "rb"))
@@ -26,6 +29,7 @@ local function flat(v)
 end
 
 local routes = {}
+local listener
 
 function routes.hello(s)
 	s:respond(200, { ["content-type"] = "text/plain", ["content-length"] = 6 })
@@ -97,6 +101,21 @@ function routes.read4(s)
 	s:closewrite("got " .. tostring(got) .. "\n")
 end
 
+function routes.raisemid(s)
+	s:respond(200)
+	s:write("partial")
+	s:flush()
+	error("handler failure after the response began")
+end
+
+function routes.goaway(s)
+	task.fork(function()
+		listener:close()
+	end)
+	time.sleep(200)
+	s:closewrite("answered after close\n")
+end
+
 local function handler(s)
 	local route = routes[s.path:sub(2)]
 	if not route then
@@ -126,4 +145,5 @@ if not l then
 	print("LISTEN-FAILED " .. tostring(err))
 	silly.exit(1)
 end
+listener = l
 print("LISTEN " .. l:localaddr())

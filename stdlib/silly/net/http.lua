@@ -6,6 +6,7 @@ local tcp = require "silly.net.tcp"
 local tls = require "silly.net.tls"
 local check = require "silly.internal.check"
 local server = require "silly.net.http.server"
+local h2 = require "silly.net.http.h2"
 local client = require "silly.net.http.client"
 local c = require "silly.net.http.c"
 local task = require "silly.task"
@@ -91,8 +92,9 @@ local LIMITS <const> = {
 }
 local OWN <const> = { handler = true, tls = true, h2c = true }
 
----Listens for HTTP/1.1 requests; `handler(stream)` runs for each request, one request at a
----time per connection. With `tls = true` every `tls.listen` option applies too.
+---Listens for HTTP/1.1 requests, and with `tls = true` HTTP/2 ones too (ALPN "h2");
+---`handler(stream)` runs for each request, one request at a time per HTTP/1.1 connection,
+---each HTTP/2 stream in its own task. With `tls = true` every `tls.listen` option applies too.
 ---@param conf {addr: string, handler: fun(s: silly.net.http.stream), tls: boolean?, backlog: integer?, maxheadersize: integer?, maxheaders: integer?, maxbodysize: integer?, headertimeout: integer?, idletimeout: integer?, bodytimeout: integer?}
 ---@return table? listener the tcp or tls listener (close, shutdown, localaddr; reload with tls)
 ---@return string? err
@@ -127,16 +129,28 @@ function M.listen(conf)
 	-- every connection being served, for `shutdown`, whose waiting tasks are in `waiters`.
 	local srv = { closed = false, idle = {}, live = {}, waiters = {} }
 	lconf.accept = function(conn)
+		-- A TLS peer that chose "h2" gets the HTTP/2 server; it is tracked by its h2 object.
+		local h2conn
+		if conn.alpnproto and conn:alpnproto() == "h2" then
+			h2conn = h2.start(conn, opts, scheme)
+			if not h2conn then
+				return
+			end
+			conn = h2conn
+		end
 		-- Closed however `serve` ends, an error included.
 		local _ <close> = setmetatable({ srv, conn }, LIVE_MT)
 		srv.live[conn] = true
-		serve(conn, opts, scheme, srv)
+		if h2conn then
+			h2.serve(h2conn, srv)
+		else
+			serve(conn, opts, scheme, srv)
+		end
 	end
 	local l, err
 	if conf.tls then
-		-- HTTP/2 is not served yet: offer only HTTP/1.1 unless told otherwise.
 		if lconf.alpnprotos == nil and lconf.alpn == nil then
-			lconf.alpnprotos = { "http/1.1" }
+			lconf.alpnprotos = { "h2", "http/1.1" }
 		end
 		l, err = tls.listen(lconf)
 	else

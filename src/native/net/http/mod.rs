@@ -6,6 +6,8 @@
 // chunk and head are also driven by the fuzz targets (src/fuzzing.rs).
 pub(crate) mod chunk;
 mod date;
+pub mod h2;
+mod h2_io;
 pub(crate) mod head;
 
 use mlua::{IntoLuaMulti, Lua, Table, UserDataRef, Value};

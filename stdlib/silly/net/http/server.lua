@@ -303,6 +303,10 @@ end
 ---@return string? err
 function M.takeover(s, header)
 	local st = s[STATE]
+	if not st then
+		-- An HTTP/2 stream: no connection to hand over (RFC 8441 is not supported).
+		return nil, "not an HTTP/1.1 request"
+	end
 	if st.responded then
 		return nil, "the response was already started"
 	end
