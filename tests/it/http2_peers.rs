@@ -4,6 +4,8 @@
 //! (Debian's python3-h2) for what a polite client does not do: resetting a finished stream,
 //! a rapid-reset burst, a handler failing before and after its response began, GOAWAY.
 //!
+//! Plain listeners serve HTTP/2 by prior knowledge (h2c) next to HTTP/1.1.
+//!
 //! The server is `tests/lua_servers/http_peer.lua`, as for http_peers.rs.
 
 use std::time::Duration;
@@ -395,5 +397,88 @@ fn python_h2_body_limit() {
         "{out:?}"
     );
     assert!(out.stdout.contains("C 200"), "{out:?}");
+    srv.assert_running();
+}
+
+#[test]
+fn h2c_prior_knowledge_next_to_http1() {
+    let mut cmd = silly();
+    cmd.arg("tests/lua_servers/http_peer.lua");
+    let (mut srv, addr) = Running::listening(cmd, LIMIT);
+    let get = |proto: &str, path: &str| {
+        let out = run_tool(
+            "curl",
+            &[
+                "-sS",
+                "--max-time",
+                "10",
+                proto,
+                "-w",
+                "[%{http_version}]",
+                "-d",
+                "abc",
+                &format!("http://{addr}{path}"),
+            ],
+            b"",
+            LIMIT,
+        );
+        assert_eq!(out.code, Some(0), "{out:?}");
+        out.stdout
+    };
+    assert_eq!(get("--http2-prior-knowledge", "/echo"), "abc[2]");
+    assert_eq!(get("--http1.1", "/echo"), "abc[1.1]");
+    let info = get("--http2-prior-knowledge", "/info");
+    assert!(info.contains("\nscheme=http\n"), "{info}");
+    assert!(info.contains("\nversion=HTTP/2\n"), "{info}");
+    let out = run_tool(
+        "h2load",
+        &[
+            "-n",
+            "1000",
+            "-c",
+            "1",
+            "-m",
+            "100",
+            &format!("http://{addr}/hello"),
+        ],
+        b"",
+        LIMIT,
+    );
+    assert!(
+        out.stdout
+            .contains("requests: 1000 total, 1000 started, 1000 done, 1000 succeeded"),
+        "{out:?}"
+    );
+    srv.assert_running();
+}
+
+#[test]
+fn h2c_off_refuses_the_preface() {
+    let mut cmd = silly();
+    cmd.arg("tests/lua_servers/http_peer.lua").arg("--h2c=0");
+    let (mut srv, addr) = Running::listening(cmd, LIMIT);
+    let out = run_tool(
+        "curl",
+        &[
+            "-sS",
+            "--max-time",
+            "10",
+            "--http2-prior-knowledge",
+            &format!("http://{addr}/hello"),
+        ],
+        b"",
+        LIMIT,
+    );
+    assert_ne!(out.code, Some(0), "{out:?}");
+    assert_eq!(
+        run_tool(
+            "curl",
+            &["-sS", "--max-time", "10", &format!("http://{addr}/hello")],
+            b"",
+            LIMIT
+        )
+        .stdout,
+        "hello\n"
+    );
     srv.assert_running();
 }

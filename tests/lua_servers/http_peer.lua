@@ -1,7 +1,7 @@
 -- An HTTP server for tests/it/http_peers.rs, driven there by curl and Python.
 --
 --   silly tests/lua_servers/http_peer.lua [--tls=1] [--hto=MS] [--ito=MS] [--maxbody=N]
---         [--maxhead=N]
+--         [--maxhead=N] [--h2c=0]
 --
 -- Prints "LISTEN <addr>". The path picks the behaviour: /hello, /echo (the body back),
 -- /info (what the server parsed, one "key=value" per line), /chunked (a chunked response
@@ -132,6 +132,7 @@ local conf = {
 	idletimeout = tonumber(env.get("ito") or "") or nil,
 	maxbodysize = tonumber(env.get("maxbody") or "") or nil,
 	maxheadersize = tonumber(env.get("maxhead") or "") or nil,
+	h2c = env.get("h2c") ~= "0",
 }
 for k, v in pairs(conf) do
 	conf[k] = math.tointeger(v) or v

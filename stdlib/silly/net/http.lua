@@ -103,7 +103,10 @@ function M.listen(conf)
 	if type(conf.handler) ~= "function" then
 		argerror(1, "listen", "conf.handler: function expected, got " .. type(conf.handler))
 	end
-	local opts = { handler = conf.handler }
+	if conf.h2c ~= nil and type(conf.h2c) ~= "boolean" then
+		argerror(1, "listen", "conf.h2c: boolean expected, got " .. type(conf.h2c))
+	end
+	local opts = { handler = conf.handler, h2c = conf.h2c ~= false }
 	for k, default in pairs(LIMITS) do
 		local v = conf[k]
 		if v == nil then
@@ -139,12 +142,19 @@ function M.listen(conf)
 			conn = h2conn
 		end
 		-- Closed however `serve` ends, an error included.
-		local _ <close> = setmetatable({ srv, conn }, LIVE_MT)
+		local live <close> = setmetatable({ srv, conn }, LIVE_MT)
 		srv.live[conn] = true
 		if h2conn then
 			h2.serve(h2conn, srv)
-		else
-			serve(conn, opts, scheme, srv)
+		elseif serve(conn, opts, scheme, srv) == "h2c" then
+			-- HTTP/2 by prior knowledge: the h2 connection takes the tcp one's place.
+			h2conn = h2.start(conn, opts, scheme, c.h2prefacehead)
+			if h2conn then
+				srv.live[conn] = nil
+				srv.live[h2conn] = true
+				live[2] = h2conn
+				h2.serve(h2conn, srv)
+			end
 		end
 	end
 	local l, err

@@ -427,15 +427,28 @@ fn stream_op(op: task::Op) -> mlua::Result<MultiValue> {
 
 pub fn open(lua: &Lua) -> mlua::Result<Table> {
     let m = lua.create_table()?;
-    // serve(ud, run, maxheadersize, handshaketimeout) -> conn | nil, err: takes the transport
-    // of a connection whose peer speaks HTTP/2 and serves it in the background.
+    // serve(ud, run, maxheadersize, handshaketimeout, consumed?) -> conn | nil, err: takes the
+    // transport of a connection whose peer speaks HTTP/2 and serves it in the background;
+    // `consumed`: what the HTTP/1.1 parser already took of the preface (h2c).
     m.set(
         "serve",
         lua.create_function(
-            |lua, (h, run, maxheader, timeout): (UserDataRef<StreamHandle>, Function, u32, i64)| {
-                let Some(hand) = h.0.take_transport() else {
+            |lua,
+             (h, run, maxheader, timeout, consumed): (
+                UserDataRef<StreamHandle>,
+                Function,
+                u32,
+                i64,
+                Option<mlua::LuaString>,
+            )| {
+                let Some(mut hand) = h.0.take_transport() else {
                     return lua_pair(lua, &NetError::Closed);
                 };
+                if let Some(c) = consumed {
+                    let mut all = c.as_bytes().to_vec();
+                    all.extend_from_slice(&hand.read);
+                    hand.read = all;
+                }
                 let ctl = Rc::new(Ctl {
                     stop: Cell::new(Stop::Running),
                     driver: RefCell::new(None),

@@ -37,6 +37,8 @@ fn plain(lua: &Lua, b: &[u8]) -> mlua::Result<Value> {
 pub fn open(lua: &Lua) -> mlua::Result<Table> {
     let m = lua.create_table()?;
     m.set("maxfields", head::MAX_FIELDS)?;
+    m.set("h2c", head::H2C)?;
+    m.set("h2prefacehead", lua.create_string(head::H2_PREFACE_HEAD)?)?;
     // readrequest(ud, limit, timeout, idletimeout?) -> head | status | nil, err | MARKER: the
     // idle timeout applies when nothing of the next request has arrived yet.
     m.set(

@@ -254,12 +254,13 @@ local conn_mt = {
 ---@param conn table a tls (or tcp) connection
 ---@param conf table the checked listen options
 ---@param scheme string
+---@param consumed string? the part of the preface already read (h2c by prior knowledge)
 ---@return table? h2conn with `close`, for `serve`
-function M.start(conn, conf, scheme)
+function M.start(conn, conf, scheme, consumed)
 	local remoteaddr = conn.remoteaddr
 	local ud = c.serve(conn[1], function(arg)
 		return run(arg, conf, scheme, remoteaddr)
-	end, conf.maxheadersize, conf.headertimeout)
+	end, conf.maxheadersize, conf.headertimeout, consumed)
 	if not ud then
 		conn:close()
 		return nil
