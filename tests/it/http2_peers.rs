@@ -482,3 +482,46 @@ fn h2c_off_refuses_the_preface() {
     );
     srv.assert_running();
 }
+
+/// A connection with no stream for `idletimeout` gets GOAWAY and ends.
+const IDLE: &str = r#"
+import socket, ssl, sys, time
+import h2.connection, h2.config, h2.events
+from hyperframe.frame import Frame, GoAwayFrame
+port, ca = int(sys.argv[1]), sys.argv[2]
+ctx = ssl.create_default_context(cafile=ca)
+ctx.set_alpn_protocols(["h2"])
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname="localhost")
+c = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+c.initiate_connection()
+c.send_headers(1, [(":method", "GET"), (":path", "/hello"), (":scheme", "https"),
+                   (":authority", "localhost")], end_stream=True)
+s.sendall(c.data_to_send())
+start = time.monotonic()
+buf, goaway = b"", False
+while True:
+    data = s.recv(65536)
+    if not data:
+        break
+    buf += data
+    while len(buf) >= 9:
+        frame, length = Frame.parse_frame_header(memoryview(buf[:9]))
+        if len(buf) < 9 + length:
+            break
+        frame.parse_body(memoryview(buf[9:9 + length]))
+        buf = buf[9 + length:]
+        goaway = goaway or isinstance(frame, GoAwayFrame)
+print("ended after %.1f s, goaway %s" % (time.monotonic() - start, goaway))
+"#;
+
+#[test]
+fn python_h2_idle_timeout() {
+    let (mut srv, port) = server(&["--ito=300"]);
+    let out = run_tool("/usr/bin/python3", &["-c", IDLE, &port, CA], b"", LIMIT);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let line = out.stdout.trim();
+    assert!(line.ends_with("goaway True"), "{out:?}");
+    let secs: f64 = line.split(' ').nth(2).unwrap().parse().unwrap();
+    assert!((0.2..5.0).contains(&secs), "{line}");
+    srv.assert_running();
+}

@@ -27,7 +27,7 @@ use crate::runtime::timer::{Deadline, with_timeout};
 use crate::runtime::{self, task};
 
 /// Streams a client may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS).
-const MAX_STREAMS: u32 = 100;
+const MAX_STREAMS: u32 = 128;
 /// Flow-control windows: what a client may send ahead of the handler's reads.
 const STREAM_WINDOW: u32 = 256 * 1024;
 const CONN_WINDOW: u32 = 1024 * 1024;
@@ -45,6 +45,8 @@ enum Stop {
 /// A connection as its Lua side sees it: asked to stop, waited on until it ends.
 struct Ctl {
     stop: Cell<Stop>,
+    /// Streams whose handler has not finished: none for `idletimeout` ends the connection.
+    active: Cell<usize>,
     driver: RefCell<Option<Waker>>,
     done: Cell<bool>,
     waiters: RefCell<Vec<Waker>>,
@@ -55,6 +57,21 @@ impl Ctl {
         self.done.set(true);
         for w in self.waiters.borrow_mut().drain(..) {
             w.wake();
+        }
+    }
+}
+
+/// Counts a stream in `Ctl::active` until its handler is done (or the stream is dropped).
+struct Active(Rc<Ctl>);
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        let n = self.0.active.get() - 1;
+        self.0.active.set(n);
+        if n == 0
+            && let Some(w) = self.0.driver.borrow().as_ref()
+        {
+            w.wake_by_ref();
         }
     }
 }
@@ -75,6 +92,7 @@ struct StreamState {
     received: usize,
     respond: Option<SendResponse<Bytes>>,
     send: Option<SendStream<Bytes>>,
+    active: Option<Active>,
 }
 
 pub struct H2Stream(Rc<RefCell<StreamState>>);
@@ -327,7 +345,14 @@ fn header_table(lua: &Lua, req: &http::request::Parts) -> mlua::Result<(Table, u
 }
 
 /// Starts `run({stream, method, target, header, nfields})` in a task for an accepted stream.
-fn start(run: &Function, req: http::Request<RecvStream>, respond: SendResponse<Bytes>) {
+fn start(
+    ctl: &Rc<Ctl>,
+    run: &Function,
+    req: http::Request<RecvStream>,
+    respond: SendResponse<Bytes>,
+) {
+    ctl.active.set(ctl.active.get() + 1);
+    let active = Some(Active(ctl.clone()));
     let lua = runtime::get().lua.clone();
     let (parts, body) = req.into_parts();
     let st = Rc::new(RefCell::new(StreamState {
@@ -339,6 +364,7 @@ fn start(run: &Function, req: http::Request<RecvStream>, respond: SendResponse<B
         received: 0,
         respond: Some(respond),
         send: None,
+        active,
     }));
     let arg = (|| -> mlua::Result<Table> {
         let (header, n) = header_table(&lua, &parts)?;
@@ -359,9 +385,16 @@ fn start(run: &Function, req: http::Request<RecvStream>, respond: SendResponse<B
     }
 }
 
-/// Runs one HTTP/2 connection: the handshake (bounded by `timeout` ms), then accepting
-/// streams until the peer or `close` ends it.
-async fn drive(hand: Handover, ctl: Rc<Ctl>, run: Function, maxheader: u32, timeout: u64) {
+/// The limits of a connection, from the listen options (milliseconds for the timeouts).
+struct Limits {
+    maxheader: u32,
+    handshake: u64,
+    idle: u64,
+}
+
+/// Runs one HTTP/2 connection: the handshake (bounded by `headertimeout`), then accepting
+/// streams until the peer or `close` ends it, or it has no stream for `idletimeout`.
+async fn drive(hand: Handover, ctl: Rc<Ctl>, run: Function, limits: Limits) {
     let Handover {
         io,
         read,
@@ -374,21 +407,26 @@ async fn drive(hand: Handover, ctl: Rc<Ctl>, run: Function, maxheader: u32, time
     b.max_concurrent_streams(MAX_STREAMS)
         .initial_window_size(STREAM_WINDOW)
         .initial_connection_window_size(CONN_WINDOW)
-        .max_header_list_size(maxheader);
-    let mut conn =
-        match with_timeout(Some(timeout), b.handshake::<_, Bytes>(H2Io::new(io, read))).await {
-            Some(Ok(c)) => c,
-            Some(Err(e)) => {
-                log::message(Level::Debug, &format!("[http] h2 handshake: {e}"));
-                ctl.finish();
-                return;
-            }
-            None => {
-                ctl.finish();
-                return;
-            }
-        };
+        .max_header_list_size(limits.maxheader);
+    let mut conn = match with_timeout(
+        Some(limits.handshake),
+        b.handshake::<_, Bytes>(H2Io::new(io, read)),
+    )
+    .await
+    {
+        Some(Ok(c)) => c,
+        Some(Err(e)) => {
+            log::message(Level::Debug, &format!("[http] h2 handshake: {e}"));
+            ctl.finish();
+            return;
+        }
+        None => {
+            ctl.finish();
+            return;
+        }
+    };
     let mut goaway = false;
+    let mut idle: Option<Deadline> = None;
     loop {
         let next = poll_fn(|cx| {
             match ctl.stop.get() {
@@ -399,6 +437,17 @@ async fn drive(hand: Handover, ctl: Rc<Ctl>, run: Function, maxheader: u32, time
                 }
                 _ => {}
             }
+            if ctl.active.get() > 0 || goaway {
+                idle = None;
+            } else if idle
+                .get_or_insert_with(|| Deadline::after_ms(Some(limits.idle)))
+                .poll_expired(cx)
+            {
+                // No stream for `idletimeout`: GOAWAY and the end, without the PING round
+                // trip of a graceful shutdown (an idle peer may never answer it).
+                conn.abrupt_shutdown(Reason::NO_ERROR);
+                goaway = true;
+            }
             let mut w = ctl.driver.borrow_mut();
             if !w.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
                 *w = Some(cx.waker().clone());
@@ -408,7 +457,7 @@ async fn drive(hand: Handover, ctl: Rc<Ctl>, run: Function, maxheader: u32, time
         })
         .await;
         match next {
-            Some(Some(Ok((req, respond)))) => start(&run, req, respond),
+            Some(Some(Ok((req, respond)))) => start(&ctl, &run, req, respond),
             Some(Some(Err(e))) => {
                 log::message(Level::Debug, &format!("[http] h2 connection: {e}"));
                 break;
@@ -427,17 +476,18 @@ fn stream_op(op: task::Op) -> mlua::Result<MultiValue> {
 
 pub fn open(lua: &Lua) -> mlua::Result<Table> {
     let m = lua.create_table()?;
-    // serve(ud, run, maxheadersize, handshaketimeout, consumed?) -> conn | nil, err: takes the
+    // serve(ud, run, maxheadersize, headertimeout, idletimeout, consumed?) -> conn | nil, err: takes the
     // transport of a connection whose peer speaks HTTP/2 and serves it in the background;
     // `consumed`: what the HTTP/1.1 parser already took of the preface (h2c).
     m.set(
         "serve",
         lua.create_function(
             |lua,
-             (h, run, maxheader, timeout, consumed): (
+             (h, run, maxheader, headertimeout, idletimeout, consumed): (
                 UserDataRef<StreamHandle>,
                 Function,
                 u32,
+                i64,
                 i64,
                 Option<mlua::LuaString>,
             )| {
@@ -451,11 +501,17 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
                 }
                 let ctl = Rc::new(Ctl {
                     stop: Cell::new(Stop::Running),
+                    active: Cell::new(0),
                     driver: RefCell::new(None),
                     done: Cell::new(false),
                     waiters: RefCell::new(Vec::new()),
                 });
-                let fut = drive(hand, ctl.clone(), run, maxheader, timeout.max(1) as u64);
+                let limits = Limits {
+                    maxheader,
+                    handshake: headertimeout.max(1) as u64,
+                    idle: idletimeout.max(1) as u64,
+                };
+                let fut = drive(hand, ctl.clone(), run, limits);
                 runtime::get().executor.spawn(fut).detach();
                 Ok((
                     Value::UserData(lua.create_userdata(ConnHandle(ctl))?),
@@ -615,6 +671,7 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
             st.send = None;
             st.respond = None;
             st.pending = BytesMut::new();
+            st.active = None;
             Ok(())
         })?,
     )?;

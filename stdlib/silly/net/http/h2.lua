@@ -260,7 +260,7 @@ function M.start(conn, conf, scheme, consumed)
 	local remoteaddr = conn.remoteaddr
 	local ud = c.serve(conn[1], function(arg)
 		return run(arg, conf, scheme, remoteaddr)
-	end, conf.maxheadersize, conf.headertimeout, consumed)
+	end, conf.maxheadersize, conf.headertimeout, conf.idletimeout, consumed)
 	if not ud then
 		conn:close()
 		return nil
