@@ -2,7 +2,9 @@
 //! (GET, POST, a response with trailers, many parallel streams on one connection, limits),
 //! h2load (1000 requests, 100 concurrent streams on one connection), and Python's `h2`
 //! (Debian's python3-h2) for what a polite client does not do: resetting a finished stream,
-//! a rapid-reset burst, a handler failing before and after its response began, GOAWAY.
+//! a rapid-reset burst, a CONTINUATION flood, a body sent into a handler that does not read,
+//! a handler failing before and after its response began, GOAWAY, bodies and header blocks
+//! over the limits.
 //!
 //! Plain listeners serve HTTP/2 by prior knowledge (h2c) next to HTTP/1.1.
 //!
@@ -191,7 +193,7 @@ fn h2load_100_concurrent_streams() {
 const HOSTILE: &str = r#"
 import socket, ssl, sys, time
 import h2.connection, h2.config, h2.events, h2.errors
-from hyperframe.frame import Frame, RstStreamFrame, HeadersFrame, GoAwayFrame, DataFrame
+from hyperframe.frame import Frame, RstStreamFrame, HeadersFrame, ContinuationFrame, GoAwayFrame, DataFrame
 
 port = int(sys.argv[1])
 ca = sys.argv[2]
@@ -263,12 +265,42 @@ assert (st, body, rst) == ("200", b"hello\n", None), (st, body, rst)
 print("OK handler-failures")
 s.close()
 
-# Rapid reset: many streams opened and reset at once. The server may end this connection
-# (GOAWAY), but must go on serving others.
+# A handler that does not read: the client is stopped at the stream's window (256 KiB), which
+# stays shut until the handler is done.
+s, c = connect()
+settings = False
+while not settings or c.outbound_flow_control_window < 1024 * 1024:
+    events = c.receive_data(s.recv(65536))
+    s.sendall(c.data_to_send())
+    settings = settings or any(isinstance(e, h2.events.RemoteSettingsChanged) for e in events)
+sid = c.get_next_available_stream_id()
+c.send_headers(sid, [(":method", "POST"), (":path", "/stall"), (":scheme", "https"),
+                     (":authority", "localhost")])
+window = c.local_flow_control_window(sid)
+assert window == 256 * 1024, window
+for _ in range(window // 16384):
+    c.send_data(sid, b"x" * 16384)
+s.sendall(c.data_to_send())
+s.settimeout(0.3)
+try:
+    while True:
+        for ev in c.receive_data(s.recv(65536)):
+            assert not isinstance(ev, h2.events.ResponseReceived), ev
+except (TimeoutError, socket.timeout):
+    pass
+assert c.local_flow_control_window(sid) == 0, c.local_flow_control_window(sid)
+s.settimeout(10)
+st, body, rst, _ = outcome(s, c, sid)
+assert (st, body) == ("200", b"stalled\n"), (st, body)
+s.close()
+print("OK window-backpressure")
+
+# Rapid reset: many streams opened and reset at once: GOAWAY ENHANCE_YOUR_CALM (11) ends this
+# connection, and the server goes on serving others.
 s, c = connect()
 burst = b""
 sid = 1
-for i in range(2000):
+for i in range(200):
     hf = HeadersFrame(sid)
     hf.data = c.encoder.encode([(":method", "GET"), (":path", "/hello"), (":scheme", "https"),
                                 (":authority", "localhost")])
@@ -276,19 +308,56 @@ for i in range(2000):
     hf.flags.add("END_STREAM")
     burst += hf.serialize() + RstStreamFrame(sid, error_code=8).serialize()
     sid += 2
-try:
-    s.sendall(burst)
-    s.settimeout(3)
-    while s.recv(65536):
+
+def goaway_code(s, burst):
+    """Sends `burst`, reads to the end: the error code of the last GOAWAY (None: none)."""
+    buf, code = b"", None
+    try:
+        s.sendall(burst)
+    except (OSError, ssl.SSLError):
+        pass  # the server may close before it has read everything
+    try:
+        s.settimeout(5)
+        while True:
+            data = s.recv(65536)
+            if not data:
+                break
+            buf += data
+    except (OSError, ssl.SSLError):
         pass
-except (OSError, ssl.SSLError):
-    pass
-s.close()
+    s.close()
+    while len(buf) >= 9:
+        frame, length = Frame.parse_frame_header(memoryview(buf[:9]))
+        if len(buf) < 9 + length:
+            break
+        frame.parse_body(memoryview(buf[9:9 + length]))
+        buf = buf[9 + length:]
+        if isinstance(frame, GoAwayFrame):
+            code = frame.error_code
+    return code
+
+code = goaway_code(s, burst)
+assert code == 11, code
 s, c = connect()
 sid = request(s, c, "/hello")
 st, body, rst, _ = outcome(s, c, sid)
 assert (st, body) == ("200", b"hello\n"), (st, body)
+s.close()
 print("OK rapid-reset")
+
+# A header block that never ends: HEADERS without END_HEADERS, then empty CONTINUATION frames.
+s, c = connect()
+hf = HeadersFrame(1)
+hf.data = c.encoder.encode([(":method", "GET"), (":path", "/hello"), (":scheme", "https"),
+                            (":authority", "localhost")])
+burst = hf.serialize() + b"".join(ContinuationFrame(1).serialize() for _ in range(100))
+code = goaway_code(s, burst)
+assert code == 11, code
+s, c = connect()
+sid = request(s, c, "/hello")
+st, body, rst, _ = outcome(s, c, sid)
+assert (st, body) == ("200", b"hello\n"), (st, body)
+print("OK continuation-flood")
 
 # GOAWAY: /goaway closes the listener, then answers; the answer still arrives. Python's h2
 # takes a GOAWAY for the end (the PING of a graceful shutdown upsets it): frames are read here.
@@ -323,7 +392,9 @@ fn python_h2_hostile_clients() {
     for want in [
         "OK reset-after-end",
         "OK handler-failures",
+        "OK window-backpressure",
         "OK rapid-reset",
+        "OK continuation-flood",
         "OK goaway",
     ] {
         assert!(out.stdout.contains(want), "{want} missing:\n{out:?}");
@@ -523,5 +594,27 @@ fn python_h2_idle_timeout() {
     assert!(line.ends_with("goaway True"), "{out:?}");
     let secs: f64 = line.split(' ').nth(2).unwrap().parse().unwrap();
     assert!((0.2..5.0).contains(&secs), "{line}");
+    srv.assert_running();
+}
+
+#[test]
+fn curl_h2_header_list_over_maxheadersize() {
+    let (mut srv, port) = server(&["--maxhead=1000"]);
+    let big = format!("X-Big: {}", "a".repeat(3000));
+    let got = curl(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code} %{http_version}",
+        "-H",
+        &big,
+        &format!("https://localhost:{port}/hello"),
+    ]);
+    assert_eq!(got, "431 2");
+    // The connection's other requests are not affected.
+    assert_eq!(
+        curl(&[&format!("https://localhost:{port}/hello")]),
+        "hello\n"
+    );
     srv.assert_running();
 }

@@ -7,7 +7,8 @@
 -- /info (what the server parsed, one "key=value" per line), /chunked (a chunked response
 -- with a trailer), /raise, /forget, /split (a field with CR LF), /partial (fewer bytes than
 -- its content-length), /read4 (reads 4 bytes of the body, then answers), /raisemid (raises
--- after part of the body was sent), /goaway (closes the listener, then answers 200 ms later).
+-- after part of the body was sent), /goaway (closes the listener, then answers 200 ms later),
+-- /stall (answers after 500 ms without reading the body).
 local http = require "silly.net.http"
 local env = require "silly.env"
 local silly = require "silly"
@@ -114,6 +115,11 @@ function routes.goaway(s)
 	end)
 	time.sleep(200)
 	s:closewrite("answered after close\n")
+end
+
+function routes.stall(s)
+	time.sleep(500)
+	s:closewrite("stalled\n")
 end
 
 local function handler(s)
