@@ -469,7 +469,13 @@ async fn drive(hand: Handover, ctl: Rc<Ctl>, run: Function, limits: Limits) {
     ctl.finish();
 }
 
-fn stream_op(op: task::Op) -> mlua::Result<MultiValue> {
+/// Runs `op` at once if it can finish without waiting (a write within the window: the usual
+/// case), else suspends the task on it.
+fn stream_op(mut op: task::Op) -> mlua::Result<MultiValue> {
+    let mut cx = Context::from_waker(Waker::noop());
+    if let Poll::Ready(r) = op.as_mut().poll(&mut cx) {
+        return r;
+    }
     let lua = runtime::get().lua.clone();
     task::suspend(op)?.into_lua_multi(&lua)
 }
