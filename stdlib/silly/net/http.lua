@@ -95,7 +95,7 @@ local OWN <const> = { handler = true, tls = true, h2c = true }
 ---Listens for HTTP/1.1 requests, and with `tls = true` HTTP/2 ones too (ALPN "h2");
 ---`handler(stream)` runs for each request, one request at a time per HTTP/1.1 connection,
 ---each HTTP/2 stream in its own task. With `tls = true` every `tls.listen` option applies too.
----@param conf {addr: string, handler: fun(s: silly.net.http.stream), tls: boolean?, backlog: integer?, maxheadersize: integer?, maxheaders: integer?, maxbodysize: integer?, headertimeout: integer?, idletimeout: integer?, bodytimeout: integer?}
+---@param conf {addr: string, handler: fun(s: silly.net.http.stream), tls: boolean?, h2c: boolean?, backlog: integer?, maxheadersize: integer?, maxheaders: integer?, maxbodysize: integer?, headertimeout: integer?, idletimeout: integer?, bodytimeout: integer?}
 ---@return table? listener the tcp or tls listener (close, shutdown, localaddr; reload with tls)
 ---@return string? err
 function M.listen(conf)
