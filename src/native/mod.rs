@@ -33,6 +33,7 @@ const MODULES: &[(&str, Opener)] = &[
     ("silly.net.conn.c", net::conn::functions),
     ("silly.net.dns.c", net::dns::open),
     ("silly.net.http.c", net::http::open),
+    ("silly.net.http.h2.c", net::http::h2::open),
     ("silly.net.tcp.c", net::tcp::open),
     ("silly.net.tls.c", net::tls::open),
     ("silly.net.udp.c", net::udp::open),

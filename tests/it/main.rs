@@ -12,6 +12,7 @@ mod dns;
 mod env_logger;
 mod fuzz_corpus;
 mod graceful;
+mod http2_peers;
 mod http_peers;
 mod lua_scripts;
 mod memory_limit;

@@ -1,15 +1,19 @@
 -- An HTTP server for tests/it/http_peers.rs, driven there by curl and Python.
 --
 --   silly tests/lua_servers/http_peer.lua [--tls=1] [--hto=MS] [--ito=MS] [--maxbody=N]
---         [--maxhead=N]
+--         [--maxhead=N] [--h2c=0]
 --
 -- Prints "LISTEN <addr>". The path picks the behaviour: /hello, /echo (the body back),
 -- /info (what the server parsed, one "key=value" per line), /chunked (a chunked response
 -- with a trailer), /raise, /forget, /split (a field with CR LF), /partial (fewer bytes than
--- its content-length), /read4 (reads 4 bytes of the body, then answers).
+-- its content-length), /read4 (reads 4 bytes of the body, then answers), /raisemid (raises
+-- after part of the body was sent), /goaway (closes the listener, then answers 200 ms later),
+-- /stall (answers after 500 ms without reading the body).
 local http = require "silly.net.http"
 local env = require "silly.env"
 local silly = require "silly"
+local task = require "silly.task"
+local time = require "silly.time"
 
 local function slurp(name)
 	local f = assert(io.open("tests/fixtures/certs/" .. name, "rb"))
@@ -26,6 +30,7 @@ local function flat(v)
 end
 
 local routes = {}
+local listener
 
 function routes.hello(s)
 	s:respond(200, { ["content-type"] = "text/plain", ["content-length"] = 6 })
@@ -97,6 +102,26 @@ function routes.read4(s)
 	s:closewrite("got " .. tostring(got) .. "\n")
 end
 
+function routes.raisemid(s)
+	s:respond(200)
+	s:write("partial")
+	s:flush()
+	error("handler failure after the response began")
+end
+
+function routes.goaway(s)
+	task.fork(function()
+		listener:close()
+	end)
+	time.sleep(200)
+	s:closewrite("answered after close\n")
+end
+
+function routes.stall(s)
+	time.sleep(500)
+	s:closewrite("stalled\n")
+end
+
 local function handler(s)
 	local route = routes[s.path:sub(2)]
 	if not route then
@@ -113,6 +138,7 @@ local conf = {
 	idletimeout = tonumber(env.get("ito") or "") or nil,
 	maxbodysize = tonumber(env.get("maxbody") or "") or nil,
 	maxheadersize = tonumber(env.get("maxhead") or "") or nil,
+	h2c = env.get("h2c") ~= "0",
 }
 for k, v in pairs(conf) do
 	conf[k] = math.tointeger(v) or v
@@ -126,4 +152,5 @@ if not l then
 	print("LISTEN-FAILED " .. tostring(err))
 	silly.exit(1)
 end
+listener = l
 print("LISTEN " .. l:localaddr())

@@ -217,6 +217,15 @@ impl State {
     }
 }
 
+/// What `take_transport` hands over.
+pub struct Handover {
+    pub io: Box<dyn Transport>,
+    /// Bytes read from `io` that nobody consumed yet.
+    pub read: Vec<u8>,
+    pub open: Option<stats::Open>,
+    pub source: Option<SourceGuard>,
+}
+
 /// A stream shared by its Lua object and its driver.
 pub struct Stream {
     st: RefCell<State>,
@@ -437,6 +446,30 @@ impl Stream {
         }
         Self::wake_driver(&mut st);
         true
+    }
+
+    /// Hands the transport to another protocol driver (HTTP/2, src/native/net/http/h2.rs)
+    /// with the bytes already read from it, and the hold and the open-connection count that
+    /// go with it. The stream is closed from here on; None if it was closed or failed.
+    pub fn take_transport(&self) -> Option<Handover> {
+        let mut st = self.st.borrow_mut();
+        if st.closed || st.error.is_some() || st.reading.is_some() || !st.queue.is_empty() {
+            return None;
+        }
+        let io = st.io.take()?;
+        let n = st.rbuf.len();
+        let read = st.rbuf.take(n).to_vec();
+        st.rbuf.compact();
+        st.closed = true;
+        let handover = Handover {
+            io,
+            read,
+            open: st.open.take(),
+            source: st.source.take(),
+        };
+        // The driver sees no transport and ends.
+        Self::wake_driver(&mut st);
+        Some(handover)
     }
 
     /// `limit`: pause transport reads while `n` or more bytes are buffered (None: no limit).

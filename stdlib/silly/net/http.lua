@@ -6,6 +6,7 @@ local tcp = require "silly.net.tcp"
 local tls = require "silly.net.tls"
 local check = require "silly.internal.check"
 local server = require "silly.net.http.server"
+local h2 = require "silly.net.http.h2"
 local client = require "silly.net.http.client"
 local c = require "silly.net.http.c"
 local task = require "silly.task"
@@ -91,9 +92,10 @@ local LIMITS <const> = {
 }
 local OWN <const> = { handler = true, tls = true, h2c = true }
 
----Listens for HTTP/1.1 requests; `handler(stream)` runs for each request, one request at a
----time per connection. With `tls = true` every `tls.listen` option applies too.
----@param conf {addr: string, handler: fun(s: silly.net.http.stream), tls: boolean?, backlog: integer?, maxheadersize: integer?, maxheaders: integer?, maxbodysize: integer?, headertimeout: integer?, idletimeout: integer?, bodytimeout: integer?}
+---Listens for HTTP/1.1 requests, and with `tls = true` HTTP/2 ones too (ALPN "h2");
+---`handler(stream)` runs for each request, one request at a time per HTTP/1.1 connection,
+---each HTTP/2 stream in its own task. With `tls = true` every `tls.listen` option applies too.
+---@param conf {addr: string, handler: fun(s: silly.net.http.stream), tls: boolean?, h2c: boolean?, backlog: integer?, maxheadersize: integer?, maxheaders: integer?, maxbodysize: integer?, headertimeout: integer?, idletimeout: integer?, bodytimeout: integer?}
 ---@return table? listener the tcp or tls listener (close, shutdown, localaddr; reload with tls)
 ---@return string? err
 function M.listen(conf)
@@ -101,7 +103,10 @@ function M.listen(conf)
 	if type(conf.handler) ~= "function" then
 		argerror(1, "listen", "conf.handler: function expected, got " .. type(conf.handler))
 	end
-	local opts = { handler = conf.handler }
+	if conf.h2c ~= nil and type(conf.h2c) ~= "boolean" then
+		argerror(1, "listen", "conf.h2c: boolean expected, got " .. type(conf.h2c))
+	end
+	local opts = { handler = conf.handler, h2c = conf.h2c ~= false }
 	for k, default in pairs(LIMITS) do
 		local v = conf[k]
 		if v == nil then
@@ -127,16 +132,35 @@ function M.listen(conf)
 	-- every connection being served, for `shutdown`, whose waiting tasks are in `waiters`.
 	local srv = { closed = false, idle = {}, live = {}, waiters = {} }
 	lconf.accept = function(conn)
+		-- A TLS peer that chose "h2" gets the HTTP/2 server; it is tracked by its h2 object.
+		local h2conn
+		if conn.alpnproto and conn:alpnproto() == "h2" then
+			h2conn = h2.start(conn, opts, scheme)
+			if not h2conn then
+				return
+			end
+			conn = h2conn
+		end
 		-- Closed however `serve` ends, an error included.
-		local _ <close> = setmetatable({ srv, conn }, LIVE_MT)
+		local live <close> = setmetatable({ srv, conn }, LIVE_MT)
 		srv.live[conn] = true
-		serve(conn, opts, scheme, srv)
+		if h2conn then
+			h2.serve(h2conn, srv)
+		elseif serve(conn, opts, scheme, srv) == "h2c" then
+			-- HTTP/2 by prior knowledge: the h2 connection takes the tcp one's place.
+			h2conn = h2.start(conn, opts, scheme, c.h2prefacehead)
+			if h2conn then
+				srv.live[conn] = nil
+				srv.live[h2conn] = true
+				live[2] = h2conn
+				h2.serve(h2conn, srv)
+			end
+		end
 	end
 	local l, err
 	if conf.tls then
-		-- HTTP/2 is not served yet: offer only HTTP/1.1 unless told otherwise.
 		if lconf.alpnprotos == nil and lconf.alpn == nil then
-			lconf.alpnprotos = { "http/1.1" }
+			lconf.alpnprotos = { "h2", "http/1.1" }
 		end
 		l, err = tls.listen(lconf)
 	else

@@ -105,6 +105,12 @@ fn head_table(
 }
 
 /// A request head, for `Stream::read_as`.
+/// The first "head" of the HTTP/2 connection preface (RFC 9113 §3.4), which an HTTP/1.1
+/// parser sees as a request of version 2.0; "SM\r\n\r\n" follows it.
+pub const H2_PREFACE_HEAD: &[u8] = b"PRI * HTTP/2.0\r\n\r\n";
+/// What `parse_request` answers for it: a client speaking HTTP/2 by prior knowledge (h2c).
+pub const H2C: i64 = 2;
+
 pub fn parse_request(lua: &Lua, bytes: &[u8]) -> mlua::Result<Value> {
     if let Some(status) = excess(bytes) {
         return Ok(Value::Integer(status));
@@ -120,6 +126,9 @@ pub fn parse_request(lua: &Lua, bytes: &[u8]) -> mlua::Result<Value> {
         Err(_) => Some(400),
     };
     if let Some(s) = status {
+        if bytes == H2_PREFACE_HEAD {
+            return Ok(Value::Integer(H2C));
+        }
         return Ok(Value::Integer(s));
     }
     head_table(

@@ -7,6 +7,8 @@
 pub(crate) mod chunk;
 mod date;
 mod fast;
+pub mod h2;
+mod h2_io;
 pub(crate) mod head;
 
 use mlua::{IntoLuaMulti, Lua, Table, UserDataRef, Value};
@@ -42,6 +44,8 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
     m.set("fastrespond", unsafe {
         lua.create_c_function(fast::fast_respond)?
     })?;
+    m.set("h2c", head::H2C)?;
+    m.set("h2prefacehead", lua.create_string(head::H2_PREFACE_HEAD)?)?;
     // readrequest(ud, limit, timeout, idletimeout?) -> head | status | nil, err | MARKER: the
     // idle timeout applies when nothing of the next request has arrived yet.
     m.set(

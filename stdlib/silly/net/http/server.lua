@@ -34,6 +34,7 @@ local c_fastrespond = c.fastrespond
 -- Where a connection object keeps its id for the raw natives (silly.net.internal.stream).
 local CONN_ID <const> = 3
 local TIMEDOUT <const> = errno.TIMEDOUT
+local H2C <const> = c.h2c
 
 -- Unread request body drained after the handler before the connection is given up.
 local DRAIN_MAX <const> = 64 * 1024
@@ -311,6 +312,10 @@ end
 ---@return string? err
 function M.takeover(s, header)
 	local st = s[STATE]
+	if not st then
+		-- An HTTP/2 stream: no connection to hand over (RFC 8441 is not supported).
+		return nil, "not an HTTP/1.1 request"
+	end
 	if st.responded then
 		return nil, "the response was already started"
 	end
@@ -434,7 +439,8 @@ local function handler_error(err)
 	return traceback(tostring(err), 2)
 end
 
----Serves one connection until it closes or stops being keep-alive.
+---Serves one connection until it closes or stops being keep-alive; returns "h2c" when its
+---first bytes are the HTTP/2 preface and `conf.h2c` is on (the connection is left open).
 ---@param conn table a tcp or tls connection
 ---@param conf table the checked listen options
 ---@param scheme string
@@ -459,6 +465,7 @@ function M.serve(conn, conf, scheme, srv)
 			head, err = yield(MARKER)
 			idle[conn] = nil
 		end
+		local first = idletimeout == nil
 		idletimeout = conf.idletimeout
 		if not head then
 			if err == TIMEDOUT and conn:unreadbytes() > 0 then
@@ -469,6 +476,10 @@ function M.serve(conn, conf, scheme, srv)
 			return
 		end
 		if type(head) == "number" then
+			if head == H2C and first and conf.h2c then
+				-- The HTTP/2 preface as the first bytes: the caller hands the connection over.
+				return "h2c"
+			end
 			refuse(conn, head)
 			return
 		end

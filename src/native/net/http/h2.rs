@@ -1,0 +1,685 @@
+//! `silly.net.http.h2.c`: the HTTP/2 server under `stdlib/silly/net/http/h2.lua`. The h2 crate
+//! does the protocol (framing, HPACK, flow control, stream states, the rapid-reset and
+//! CONTINUATION-flood limits); this file runs its connection as a future on our executor over
+//! the connection's own transport (h2_io.rs), starts a Lua task per request stream, and gives
+//! the Lua side the stream's calls: `respond`, `write` (waits for flow-control window),
+//! `trailers`, `read` (releases window as the handler consumes), `reset`, `done`.
+
+use std::cell::{Cell, RefCell};
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use bytes::{Bytes, BytesMut};
+use h2::server::{self, SendResponse};
+use h2::{Reason, RecvStream, SendStream};
+use http::{HeaderMap, HeaderName, HeaderValue, Response};
+use mlua::{Function, IntoLuaMulti, Lua, MultiValue, Table, UserData, UserDataRef, Value};
+
+use crate::log::{self, Level};
+use crate::native::net::conn::StreamHandle;
+use crate::native::net::error::{NetError, lua_pair, lua_status};
+use crate::native::net::http::h2_io::H2Io;
+use crate::native::net::listener;
+use crate::native::net::stream::Handover;
+use crate::runtime::timer::{Deadline, with_timeout};
+use crate::runtime::{self, task};
+
+/// Streams a client may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS).
+const MAX_STREAMS: u32 = 128;
+/// Flow-control windows: what a client may send ahead of the handler's reads.
+const STREAM_WINDOW: u32 = 256 * 1024;
+const CONN_WINDOW: u32 = 1024 * 1024;
+
+/// What `close` asked of a connection.
+#[derive(Clone, Copy, PartialEq)]
+enum Stop {
+    Running,
+    /// GOAWAY: no new streams, those in flight finish.
+    Graceful,
+    /// Drop the connection now.
+    Abort,
+}
+
+/// A connection as its Lua side sees it: asked to stop, waited on until it ends.
+struct Ctl {
+    stop: Cell<Stop>,
+    /// Streams whose handler has not finished: none for `idletimeout` ends the connection.
+    active: Cell<usize>,
+    driver: RefCell<Option<Waker>>,
+    done: Cell<bool>,
+    waiters: RefCell<Vec<Waker>>,
+}
+
+impl Ctl {
+    fn finish(&self) {
+        self.done.set(true);
+        for w in self.waiters.borrow_mut().drain(..) {
+            w.wake();
+        }
+    }
+}
+
+/// Counts a stream in `Ctl::active` until its handler is done (or the stream is dropped).
+struct Active(Rc<Ctl>);
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        let n = self.0.active.get() - 1;
+        self.0.active.set(n);
+        if n == 0
+            && let Some(w) = self.0.driver.borrow().as_ref()
+        {
+            w.wake_by_ref();
+        }
+    }
+}
+
+pub struct ConnHandle(Rc<Ctl>);
+impl UserData for ConnHandle {}
+
+/// One request stream.
+struct StreamState {
+    recv: Option<RecvStream>,
+    /// Body bytes received and not yet given to the handler.
+    pending: BytesMut,
+    /// All DATA frames arrived; the trailers are next.
+    data_done: bool,
+    /// The body and its trailers were read.
+    ended: bool,
+    trailer: Option<HeaderMap>,
+    received: usize,
+    respond: Option<SendResponse<Bytes>>,
+    send: Option<SendStream<Bytes>>,
+    active: Option<Active>,
+}
+
+pub struct H2Stream(Rc<RefCell<StreamState>>);
+impl UserData for H2Stream {}
+
+/// Why a body read failed.
+enum ReadErr {
+    TooLarge,
+    Reset(h2::Error),
+}
+
+impl StreamState {
+    /// Receives until `want` bytes are pending (None: the whole body) or the body ended.
+    fn poll_fill(
+        &mut self,
+        cx: &mut Context<'_>,
+        want: Option<usize>,
+        limit: usize,
+    ) -> Poll<Result<(), ReadErr>> {
+        loop {
+            if self.ended || want.is_some_and(|w| self.pending.len() >= w) {
+                return Poll::Ready(Ok(()));
+            }
+            let Some(recv) = self.recv.as_mut() else {
+                self.ended = true;
+                continue;
+            };
+            if !self.data_done {
+                match recv.poll_data(cx) {
+                    Poll::Ready(Some(Ok(b))) => {
+                        // The window opens again as the handler takes the bytes: backpressure.
+                        let _ = recv.flow_control().release_capacity(b.len());
+                        self.received += b.len();
+                        if self.received > limit {
+                            return Poll::Ready(Err(ReadErr::TooLarge));
+                        }
+                        self.pending.extend_from_slice(&b);
+                    }
+                    Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(ReadErr::Reset(e))),
+                    Poll::Ready(None) => self.data_done = true,
+                    Poll::Pending => return Poll::Pending,
+                }
+            } else {
+                match recv.poll_trailers(cx) {
+                    Poll::Ready(Ok(t)) => {
+                        self.trailer = Some(t.unwrap_or_default());
+                        self.ended = true;
+                    }
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(ReadErr::Reset(e))),
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
+        }
+    }
+
+    /// The answer of a read once `poll_fill` is done: data | nil, EOF.
+    fn take(&mut self, lua: &Lua, want: Option<usize>) -> mlua::Result<MultiValue> {
+        let n = match want {
+            Some(w) => w.min(self.pending.len()),
+            None => self.pending.len(),
+        };
+        if n == 0 && want != Some(0) && self.ended && want.is_some() {
+            return lua_pair(lua, &NetError::Eof)?.into_lua_multi(lua);
+        }
+        let data = self.pending.split_to(n);
+        lua.create_string(&data[..])?.into_lua_multi(lua)
+    }
+}
+
+fn read_error(lua: &Lua, e: ReadErr) -> mlua::Result<MultiValue> {
+    match e {
+        ReadErr::TooLarge => (Value::Nil, "body over maxbodysize").into_lua_multi(lua),
+        ReadErr::Reset(e) => (Value::Nil, format!("stream failed: {e}")).into_lua_multi(lua),
+    }
+}
+
+struct ReadOp {
+    st: Rc<RefCell<StreamState>>,
+    want: Option<usize>,
+    limit: usize,
+    deadline: Deadline,
+}
+
+impl Future for ReadOp {
+    type Output = mlua::Result<MultiValue>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let lua = runtime::get().lua.clone();
+        let mut st = this.st.borrow_mut();
+        match st.poll_fill(cx, this.want, this.limit) {
+            Poll::Ready(Ok(())) => Poll::Ready(st.take(&lua, this.want)),
+            Poll::Ready(Err(e)) => Poll::Ready(read_error(&lua, e)),
+            Poll::Pending => {
+                drop(st);
+                if this.deadline.poll_expired(cx) {
+                    return Poll::Ready(lua_pair(&lua, &NetError::TimedOut)?.into_lua_multi(&lua));
+                }
+                Poll::Pending
+            }
+        }
+    }
+}
+
+struct WriteOp {
+    st: Rc<RefCell<StreamState>>,
+    data: Bytes,
+    end: bool,
+}
+
+fn send_failed(lua: &Lua, e: h2::Error) -> mlua::Result<MultiValue> {
+    (false, format!("stream failed: {e}")).into_lua_multi(lua)
+}
+
+impl Future for WriteOp {
+    type Output = mlua::Result<MultiValue>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let lua = runtime::get().lua.clone();
+        let mut st = this.st.borrow_mut();
+        let Some(send) = st.send.as_mut() else {
+            return Poll::Ready(lua_status(&lua, Err(NetError::Closed)));
+        };
+        loop {
+            if this.data.is_empty() {
+                if this.end
+                    && let Err(e) = send.send_data(Bytes::new(), true)
+                {
+                    return Poll::Ready(send_failed(&lua, e));
+                }
+                return Poll::Ready(lua_status(&lua, Ok(())));
+            }
+            // Window for what is left: the write waits until the peer grants it.
+            send.reserve_capacity(this.data.len());
+            let cap = send.capacity();
+            if cap > 0 {
+                let chunk = this.data.split_to(cap.min(this.data.len()));
+                let last = this.end && this.data.is_empty();
+                if let Err(e) = send.send_data(chunk, last) {
+                    return Poll::Ready(send_failed(&lua, e));
+                }
+                if last {
+                    return Poll::Ready(lua_status(&lua, Ok(())));
+                }
+                continue;
+            }
+            match send.poll_capacity(cx) {
+                Poll::Ready(Some(Ok(_))) => {}
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(send_failed(&lua, e)),
+                Poll::Ready(None) => return Poll::Ready(lua_status(&lua, Err(NetError::Closed))),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+struct WaitOp(Rc<Ctl>);
+
+impl Future for WaitOp {
+    type Output = mlua::Result<MultiValue>;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if self.0.done.get() {
+            return Poll::Ready(Ok(MultiValue::new()));
+        }
+        self.0.waiters.borrow_mut().push(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+/// Fields that only mean something on an HTTP/1.1 connection: HTTP/2 forbids them.
+fn connection_specific(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection" | "keep-alive" | "proxy-connection" | "transfer-encoding" | "upgrade"
+    )
+}
+
+fn header_value(v: &Value) -> Result<HeaderValue, String> {
+    let r = match v {
+        Value::String(s) => HeaderValue::from_bytes(&s.as_bytes()),
+        Value::Integer(n) => HeaderValue::from_bytes(n.to_string().as_bytes()),
+        Value::Number(n) => HeaderValue::from_bytes(n.to_string().as_bytes()),
+        _ => return Err(format!("bad field value type {}", v.type_name())),
+    };
+    r.map_err(|_| "field value with a forbidden character".to_string())
+}
+
+/// A Lua field table (`name = value | {values}`) as a header map, without the fields HTTP/2
+/// forbids; an error names what is not allowed.
+fn header_map(t: Option<&Table>) -> Result<HeaderMap, String> {
+    let mut map = HeaderMap::new();
+    let Some(t) = t else { return Ok(map) };
+    for pair in t.pairs::<Value, Value>() {
+        let (k, v) = pair.map_err(|e| e.to_string())?;
+        let Value::String(k) = k else {
+            return Err("field name must be a string".into());
+        };
+        let name = HeaderName::from_bytes(&k.as_bytes())
+            .map_err(|_| format!("bad field name {:?}", k.to_string_lossy()))?;
+        if connection_specific(&name) {
+            continue;
+        }
+        if let Value::Table(list) = &v {
+            for item in list.sequence_values::<Value>() {
+                let item = item.map_err(|e| e.to_string())?;
+                map.append(name.clone(), header_value(&item)?);
+            }
+        } else {
+            map.append(name, header_value(&v)?);
+        }
+    }
+    Ok(map)
+}
+
+/// The request's fields as the HTTP/1.1 server gives them: lower-case names, repeated fields
+/// as arrays (cookies joined with "; " as one field), `host` from `:authority`. Also the count.
+fn header_table(lua: &Lua, req: &http::request::Parts) -> mlua::Result<(Table, usize)> {
+    let t = lua.create_table_with_capacity(0, req.headers.keys_len())?;
+    let mut n = 0;
+    for name in req.headers.keys() {
+        let mut values = req.headers.get_all(name).iter();
+        n += req.headers.get_all(name).iter().count();
+        let key = name.as_str();
+        if key == "cookie" {
+            let parts: Vec<&[u8]> = values.map(|v| v.as_bytes()).collect();
+            t.raw_set(key, lua.create_string(parts.join(&b"; "[..]))?)?;
+            continue;
+        }
+        let first = values.next().map(|v| v.as_bytes()).unwrap_or_default();
+        match values.next() {
+            None => t.raw_set(key, lua.create_string(first)?)?,
+            Some(second) => {
+                let list = lua.create_sequence_from([
+                    lua.create_string(first)?,
+                    lua.create_string(second.as_bytes())?,
+                ])?;
+                for v in values {
+                    list.raw_push(lua.create_string(v.as_bytes())?)?;
+                }
+                t.raw_set(key, list)?;
+            }
+        }
+    }
+    if !req.headers.contains_key("host")
+        && let Some(a) = req.uri.authority()
+    {
+        t.raw_set("host", a.as_str())?;
+        n += 1;
+    }
+    Ok((t, n))
+}
+
+/// Starts `run({stream, method, target, header, nfields})` in a task for an accepted stream.
+fn start(
+    ctl: &Rc<Ctl>,
+    run: &Function,
+    req: http::Request<RecvStream>,
+    respond: SendResponse<Bytes>,
+) {
+    ctl.active.set(ctl.active.get() + 1);
+    let active = Some(Active(ctl.clone()));
+    let lua = runtime::get().lua.clone();
+    let (parts, body) = req.into_parts();
+    let st = Rc::new(RefCell::new(StreamState {
+        recv: Some(body),
+        pending: BytesMut::new(),
+        data_done: false,
+        ended: false,
+        trailer: None,
+        received: 0,
+        respond: Some(respond),
+        send: None,
+        active,
+    }));
+    let arg = (|| -> mlua::Result<Table> {
+        let (header, n) = header_table(&lua, &parts)?;
+        let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        let t = lua.create_table_with_capacity(5, 0)?;
+        t.raw_set(1, lua.create_userdata(H2Stream(st.clone()))?)?;
+        t.raw_set(2, parts.method.as_str())?;
+        t.raw_set(3, target)?;
+        t.raw_set(4, header)?;
+        t.raw_set(5, n)?;
+        Ok(t)
+    })();
+    if let Err(e) = arg.and_then(|t| listener::spawn_handler(run, Value::Table(t))) {
+        listener::start_failed("http", &e);
+        if let Some(r) = st.borrow_mut().respond.as_mut() {
+            r.send_reset(Reason::REFUSED_STREAM);
+        }
+    }
+}
+
+/// The limits of a connection, from the listen options (milliseconds for the timeouts).
+struct Limits {
+    maxheader: u32,
+    handshake: u64,
+    idle: u64,
+}
+
+/// Runs one HTTP/2 connection: the handshake (bounded by `headertimeout`), then accepting
+/// streams until the peer or `close` ends it, or it has no stream for `idletimeout`.
+async fn drive(hand: Handover, ctl: Rc<Ctl>, run: Function, limits: Limits) {
+    let Handover {
+        io,
+        read,
+        open,
+        source,
+    } = hand;
+    // The connection counts as open and keeps the process alive while this runs.
+    let _held = (open, source);
+    let mut b = server::Builder::new();
+    b.max_concurrent_streams(MAX_STREAMS)
+        .initial_window_size(STREAM_WINDOW)
+        .initial_connection_window_size(CONN_WINDOW)
+        .max_header_list_size(limits.maxheader);
+    let mut conn = match with_timeout(
+        Some(limits.handshake),
+        b.handshake::<_, Bytes>(H2Io::new(io, read)),
+    )
+    .await
+    {
+        Some(Ok(c)) => c,
+        Some(Err(e)) => {
+            log::message(Level::Debug, &format!("[http] h2 handshake: {e}"));
+            ctl.finish();
+            return;
+        }
+        None => {
+            ctl.finish();
+            return;
+        }
+    };
+    let mut goaway = false;
+    let mut idle: Option<Deadline> = None;
+    loop {
+        let next = poll_fn(|cx| {
+            match ctl.stop.get() {
+                Stop::Abort => return Poll::Ready(None),
+                Stop::Graceful if !goaway => {
+                    conn.graceful_shutdown();
+                    goaway = true;
+                }
+                _ => {}
+            }
+            if ctl.active.get() > 0 || goaway {
+                idle = None;
+            } else if idle
+                .get_or_insert_with(|| Deadline::after_ms(Some(limits.idle)))
+                .poll_expired(cx)
+            {
+                // No stream for `idletimeout`: GOAWAY and the end, without the PING round
+                // trip of a graceful shutdown (an idle peer may never answer it).
+                conn.abrupt_shutdown(Reason::NO_ERROR);
+                goaway = true;
+            }
+            let mut w = ctl.driver.borrow_mut();
+            if !w.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                *w = Some(cx.waker().clone());
+            }
+            drop(w);
+            conn.poll_accept(cx).map(Some)
+        })
+        .await;
+        match next {
+            Some(Some(Ok((req, respond)))) => start(&ctl, &run, req, respond),
+            Some(Some(Err(e))) => {
+                log::message(Level::Debug, &format!("[http] h2 connection: {e}"));
+                break;
+            }
+            Some(None) | None => break,
+        }
+    }
+    drop(conn);
+    ctl.finish();
+}
+
+/// Runs `op` at once if it can finish without waiting (a write within the window: the usual
+/// case), else suspends the task on it.
+fn stream_op(mut op: task::Op) -> mlua::Result<MultiValue> {
+    let mut cx = Context::from_waker(Waker::noop());
+    if let Poll::Ready(r) = op.as_mut().poll(&mut cx) {
+        return r;
+    }
+    let lua = runtime::get().lua.clone();
+    task::suspend(op)?.into_lua_multi(&lua)
+}
+
+pub fn open(lua: &Lua) -> mlua::Result<Table> {
+    let m = lua.create_table()?;
+    // serve(ud, run, maxheadersize, headertimeout, idletimeout, consumed?) -> conn | nil, err: takes the
+    // transport of a connection whose peer speaks HTTP/2 and serves it in the background;
+    // `consumed`: what the HTTP/1.1 parser already took of the preface (h2c).
+    m.set(
+        "serve",
+        lua.create_function(
+            |lua,
+             (h, run, maxheader, headertimeout, idletimeout, consumed): (
+                UserDataRef<StreamHandle>,
+                Function,
+                u32,
+                i64,
+                i64,
+                Option<mlua::LuaString>,
+            )| {
+                let Some(mut hand) = h.0.take_transport() else {
+                    return lua_pair(lua, &NetError::Closed);
+                };
+                if let Some(c) = consumed {
+                    let mut all = c.as_bytes().to_vec();
+                    all.extend_from_slice(&hand.read);
+                    hand.read = all;
+                }
+                let ctl = Rc::new(Ctl {
+                    stop: Cell::new(Stop::Running),
+                    active: Cell::new(0),
+                    driver: RefCell::new(None),
+                    done: Cell::new(false),
+                    waiters: RefCell::new(Vec::new()),
+                });
+                let limits = Limits {
+                    maxheader,
+                    handshake: headertimeout.max(1) as u64,
+                    idle: idletimeout.max(1) as u64,
+                };
+                let fut = drive(hand, ctl.clone(), run, limits);
+                runtime::get().executor.spawn(fut).detach();
+                Ok((
+                    Value::UserData(lua.create_userdata(ConnHandle(ctl))?),
+                    Value::Nil,
+                ))
+            },
+        )?,
+    )?;
+    // wait(conn) -> MARKER: until the connection ended.
+    m.set(
+        "wait",
+        lua.create_function(|lua, c: UserDataRef<ConnHandle>| {
+            if c.0.done.get() {
+                return Ok(Value::Nil);
+            }
+            let _ = lua;
+            task::suspend(Box::pin(WaitOp(c.0.clone())))
+        })?,
+    )?;
+    // close(conn): the first call sends GOAWAY and lets the streams in flight finish; a
+    // second drops the connection.
+    m.set(
+        "close",
+        lua.create_function(|_, c: UserDataRef<ConnHandle>| {
+            let next = match c.0.stop.get() {
+                Stop::Running => Stop::Graceful,
+                _ => Stop::Abort,
+            };
+            c.0.stop.set(next);
+            if let Some(w) = c.0.driver.borrow_mut().take() {
+                w.wake();
+            }
+            Ok(())
+        })?,
+    )?;
+    // respond(s, status, header?, endstream) -> true | false, err | nil, why (a field that is
+    // not allowed, for the Lua side to raise)
+    m.set(
+        "respond",
+        lua.create_function(
+            |lua, (s, status, header, end): (UserDataRef<H2Stream>, u16, Option<Table>, bool)| {
+                let map = match header_map(header.as_ref()) {
+                    Ok(m) => m,
+                    Err(why) => return (Value::Nil, why).into_lua_multi(lua),
+                };
+                let mut resp = Response::new(());
+                *resp.status_mut() = match http::StatusCode::from_u16(status) {
+                    Ok(c) => c,
+                    Err(_) => return (Value::Nil, "bad status").into_lua_multi(lua),
+                };
+                *resp.headers_mut() = map;
+                let mut st = s.0.borrow_mut();
+                let Some(mut respond) = st.respond.take() else {
+                    return lua_status(lua, Err(NetError::Closed));
+                };
+                match respond.send_response(resp, end) {
+                    Ok(send) => {
+                        st.send = Some(send);
+                        lua_status(lua, Ok(()))
+                    }
+                    Err(e) => (false, format!("stream failed: {e}")).into_lua_multi(lua),
+                }
+            },
+        )?,
+    )?;
+    // write(s, data, endstream) -> true | false, err | MARKER
+    m.set(
+        "write",
+        lua.create_function(
+            |_, (s, data, end): (UserDataRef<H2Stream>, mlua::LuaString, bool)| {
+                let data = Bytes::copy_from_slice(&data.as_bytes());
+                stream_op(Box::pin(WriteOp {
+                    st: s.0.clone(),
+                    data,
+                    end,
+                }))
+            },
+        )?,
+    )?;
+    // trailers(s, header) -> true | false, err | nil, why: ends the response.
+    m.set(
+        "trailers",
+        lua.create_function(|lua, (s, header): (UserDataRef<H2Stream>, Table)| {
+            let map = match header_map(Some(&header)) {
+                Ok(m) => m,
+                Err(why) => return (Value::Nil, why).into_lua_multi(lua),
+            };
+            let mut st = s.0.borrow_mut();
+            let Some(send) = st.send.as_mut() else {
+                return lua_status(lua, Err(NetError::Closed));
+            };
+            match send.send_trailers(map) {
+                Ok(()) => lua_status(lua, Ok(())),
+                Err(e) => (false, format!("stream failed: {e}")).into_lua_multi(lua),
+            }
+        })?,
+    )?;
+    // read(s, n, limit, timeout?) -> data | nil, err | MARKER: `n` bytes (fewer at the end of
+    // the body, then nil, EOF); n < 0: the whole body. At most `limit` bytes in all.
+    m.set(
+        "read",
+        lua.create_function(
+            |lua, (s, n, limit, timeout): (UserDataRef<H2Stream>, i64, usize, Option<i64>)| {
+                let want = (n >= 0).then_some(n as usize);
+                {
+                    let mut st = s.0.borrow_mut();
+                    let mut cx = Context::from_waker(Waker::noop());
+                    match st.poll_fill(&mut cx, want, limit) {
+                        Poll::Ready(Ok(())) => return st.take(lua, want),
+                        Poll::Ready(Err(e)) => return read_error(lua, e),
+                        Poll::Pending => {}
+                    }
+                }
+                stream_op(Box::pin(ReadOp {
+                    st: s.0.clone(),
+                    want,
+                    limit,
+                    deadline: Deadline::after_ms(timeout.map(|t| t.max(0) as u64)),
+                }))
+            },
+        )?,
+    )?;
+    // trailer(s) -> the request's trailer fields once its body was read, else nil
+    m.set(
+        "trailer",
+        lua.create_function(|lua, s: UserDataRef<H2Stream>| {
+            let st = s.0.borrow();
+            let Some(map) = st.trailer.as_ref() else {
+                return Ok(Value::Nil);
+            };
+            let t = lua.create_table()?;
+            for (k, v) in map.iter() {
+                t.raw_set(k.as_str(), lua.create_string(v.as_bytes())?)?;
+            }
+            Ok(Value::Table(t))
+        })?,
+    )?;
+    // reset(s): RST_STREAM INTERNAL_ERROR (a handler failed after its response began).
+    m.set(
+        "reset",
+        lua.create_function(|_, s: UserDataRef<H2Stream>| {
+            let mut st = s.0.borrow_mut();
+            if let Some(send) = st.send.as_mut() {
+                send.send_reset(Reason::INTERNAL_ERROR);
+            } else if let Some(r) = st.respond.as_mut() {
+                r.send_reset(Reason::INTERNAL_ERROR);
+            }
+            Ok(())
+        })?,
+    )?;
+    // done(s): the handler finished; lets go of the stream (an unread body is refused).
+    m.set(
+        "done",
+        lua.create_function(|_, s: UserDataRef<H2Stream>| {
+            let mut st = s.0.borrow_mut();
+            st.recv = None;
+            st.send = None;
+            st.respond = None;
+            st.pending = BytesMut::new();
+            st.active = None;
+            Ok(())
+        })?,
+    )?;
+    Ok(m)
+}

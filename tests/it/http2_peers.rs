@@ -1,0 +1,620 @@
+//! `silly.net.http` over HTTP/2 (TLS with ALPN "h2") against real clients on 127.0.0.1: curl
+//! (GET, POST, a response with trailers, many parallel streams on one connection, limits),
+//! h2load (1000 requests, 100 concurrent streams on one connection), and Python's `h2`
+//! (Debian's python3-h2) for what a polite client does not do: resetting a finished stream,
+//! a rapid-reset burst, a CONTINUATION flood, a body sent into a handler that does not read,
+//! a handler failing before and after its response began, GOAWAY, bodies and header blocks
+//! over the limits.
+//!
+//! Plain listeners serve HTTP/2 by prior knowledge (h2c) next to HTTP/1.1.
+//!
+//! The server is `tests/lua_servers/http_peer.lua`, as for http_peers.rs.
+
+use std::time::Duration;
+
+use crate::common::{Running, run_tool, silly};
+
+const LIMIT: Duration = Duration::from_secs(30);
+const CA: &str = "tests/fixtures/certs/ca.crt";
+
+fn server(opts: &[&str]) -> (Running, String) {
+    let mut cmd = silly();
+    cmd.arg("tests/lua_servers/http_peer.lua")
+        .arg("--tls=1")
+        .args(opts);
+    let (r, addr) = Running::listening(cmd, LIMIT);
+    let port = addr.rsplit(':').next().unwrap().to_string();
+    (r, port)
+}
+
+/// curl over HTTP/2 with the test CA; returns its stdout, panicking when it fails.
+fn curl(args: &[&str]) -> String {
+    curl_with(args, b"")
+}
+
+/// `curl` with `stdin` (a body sent with `--data-binary @-`).
+fn curl_with(args: &[&str], stdin: &[u8]) -> String {
+    let mut all = vec!["-sS", "--max-time", "10", "--http2", "--cacert", CA];
+    all.extend_from_slice(args);
+    let out = run_tool("curl", &all, stdin, LIMIT);
+    assert!(
+        out.code == Some(0),
+        "curl {args:?} failed\nstdout:\n{}\nstderr:\n{}",
+        out.stdout,
+        out.stderr
+    );
+    out.stdout
+}
+
+#[test]
+fn curl_h2_get_post_trailers() {
+    let (mut srv, port) = server(&[]);
+    let base = format!("https://localhost:{port}");
+    assert_eq!(
+        curl(&["-w", "[%{http_version}]", &format!("{base}/hello")]),
+        "hello\n[2]"
+    );
+    let info = curl(&[
+        "-d",
+        "payload",
+        "-H",
+        "X-Multi: a",
+        "-H",
+        "X-Multi: b",
+        &format!("{base}/info?x=1&x=2&sp=a+b%21"),
+    ]);
+    for want in [
+        "method=POST",
+        "path=/info",
+        "version=HTTP/2",
+        "scheme=https",
+        "body=payload",
+        "query.x=1|2",
+        "query.sp=a b!",
+        &format!("header.host=localhost:{port}"),
+        "header.x-multi=a|b",
+    ] {
+        assert!(
+            info.lines().any(|l| l == want),
+            "{want:?} missing in\n{info}"
+        );
+    }
+    // A body larger than the windows: it goes through only as the handler reads.
+    let big: String = (0..60000).map(|i| format!("{i}\n")).collect();
+    let echoed = curl_with(
+        &["--data-binary", "@-", &format!("{base}/echo")],
+        big.as_bytes(),
+    );
+    assert_eq!(echoed.len(), big.len());
+    assert!(echoed == big, "echoed body differs");
+    let verbose = run_tool(
+        "curl",
+        &[
+            "-sS",
+            "-v",
+            "--max-time",
+            "10",
+            "--http2",
+            "--cacert",
+            CA,
+            &format!("{base}/chunked"),
+        ],
+        b"",
+        LIMIT,
+    );
+    assert_eq!(verbose.code, Some(0), "{verbose:?}");
+    assert_eq!(verbose.stdout, "one\ntwo\nthree\n");
+    assert!(
+        verbose.stderr.contains("< HTTP/2 200"),
+        "{}",
+        verbose.stderr
+    );
+    assert!(
+        verbose.stderr.contains("< x-checksum: abc"),
+        "no trailer in\n{}",
+        verbose.stderr
+    );
+    let code = |path: &str| {
+        curl(&[
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code} %{http_version}",
+            &format!("{base}{path}"),
+        ])
+    };
+    assert_eq!(code("/nope"), "404 2");
+    assert_eq!(code("/raise"), "500 2");
+    assert_eq!(code("/forget"), "500 2");
+    srv.assert_running();
+}
+
+#[test]
+fn curl_h2_parallel_streams_share_one_connection() {
+    let (mut srv, port) = server(&[]);
+    let url = format!("https://localhost:{port}/hello");
+    let mut args = vec![
+        "--parallel",
+        "--parallel-max",
+        "50",
+        "-w",
+        "%{http_version} %{num_connects}\n",
+    ];
+    let urls = vec![url.as_str(); 50];
+    args.extend(urls);
+    let out = curl(&args);
+    let stats: Vec<&str> = out.lines().filter(|l| l.starts_with('2')).collect();
+    assert_eq!(stats.len(), 50, "{out}");
+    let connects: u32 = stats
+        .iter()
+        .map(|l| l.split(' ').nth(1).unwrap().parse::<u32>().unwrap())
+        .sum();
+    assert_eq!(
+        connects, 1,
+        "50 streams should share one connection:\n{out}"
+    );
+    assert_eq!(out.lines().filter(|l| *l == "hello").count(), 50, "{out}");
+    srv.assert_running();
+}
+
+#[test]
+fn h2load_100_concurrent_streams() {
+    let (mut srv, port) = server(&[]);
+    let out = run_tool(
+        "h2load",
+        &[
+            "-n",
+            "1000",
+            "-c",
+            "1",
+            "-m",
+            "100",
+            &format!("https://127.0.0.1:{port}/hello"),
+        ],
+        b"",
+        LIMIT,
+    );
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(
+        out.stdout
+            .contains("requests: 1000 total, 1000 started, 1000 done, 1000 succeeded"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("status codes: 1000 2xx"),
+        "{}",
+        out.stdout
+    );
+    srv.assert_running();
+}
+
+/// A client of its own on Python's h2: each scenario on one connection, printing "OK <name>".
+const HOSTILE: &str = r#"
+import socket, ssl, sys, time
+import h2.connection, h2.config, h2.events, h2.errors
+from hyperframe.frame import Frame, RstStreamFrame, HeadersFrame, ContinuationFrame, GoAwayFrame, DataFrame
+
+port = int(sys.argv[1])
+ca = sys.argv[2]
+
+def connect():
+    ctx = ssl.create_default_context(cafile=ca)
+    ctx.set_alpn_protocols(["h2"])
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s = ctx.wrap_socket(raw, server_hostname="localhost")
+    assert s.selected_alpn_protocol() == "h2", s.selected_alpn_protocol()
+    c = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    c.initiate_connection()
+    s.sendall(c.data_to_send())
+    return s, c
+
+def request(s, c, path):
+    sid = c.get_next_available_stream_id()
+    c.send_headers(sid, [(":method", "GET"), (":path", path), (":scheme", "https"),
+                         (":authority", "localhost")], end_stream=True)
+    s.sendall(c.data_to_send())
+    return sid
+
+def outcome(s, c, sid):
+    """(status, body, reset error code or None, goaway seen) once the stream ended."""
+    status, body, goaway = None, b"", False
+    while True:
+        data = s.recv(65536)
+        if not data:
+            raise AssertionError("connection closed before stream %d ended" % sid)
+        for ev in c.receive_data(data):
+            if isinstance(ev, h2.events.ResponseReceived) and ev.stream_id == sid:
+                status = dict(ev.headers)[b":status"].decode()
+            elif isinstance(ev, h2.events.DataReceived):
+                c.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+                if ev.stream_id == sid:
+                    body += ev.data
+            elif isinstance(ev, h2.events.StreamEnded) and ev.stream_id == sid:
+                s.sendall(c.data_to_send())
+                return status, body, None, goaway
+            elif isinstance(ev, h2.events.StreamReset) and ev.stream_id == sid:
+                return status, body, ev.error_code, goaway
+            elif isinstance(ev, h2.events.ConnectionTerminated):
+                goaway = True
+        s.sendall(c.data_to_send())
+
+# A stream reset by the client after it ended: the connection goes on.
+s, c = connect()
+sid = request(s, c, "/hello")
+st, body, rst, _ = outcome(s, c, sid)
+assert (st, body, rst) == ("200", b"hello\n", None), (st, body, rst)
+s.sendall(RstStreamFrame(sid, error_code=8).serialize())
+sid = request(s, c, "/hello")
+st, body, rst, _ = outcome(s, c, sid)
+assert (st, body) == ("200", b"hello\n"), (st, body)
+print("OK reset-after-end")
+
+# A handler that raises before responding: 500; after its response began: only its stream
+# is reset (INTERNAL_ERROR), and the next request on the connection is answered.
+sid = request(s, c, "/raise")
+st, body, rst, _ = outcome(s, c, sid)
+assert st == "500" and rst is None, (st, rst)
+sid = request(s, c, "/raisemid")
+st, body, rst, _ = outcome(s, c, sid)
+# The reset may overtake the HEADERS h2 still held for the stream: it is what must arrive.
+assert rst == h2.errors.ErrorCodes.INTERNAL_ERROR, (st, body, rst)
+sid = request(s, c, "/hello")
+st, body, rst, _ = outcome(s, c, sid)
+assert (st, body, rst) == ("200", b"hello\n", None), (st, body, rst)
+print("OK handler-failures")
+s.close()
+
+# A handler that does not read: the client is stopped at the stream's window (256 KiB), which
+# stays shut until the handler is done.
+s, c = connect()
+settings = False
+while not settings or c.outbound_flow_control_window < 1024 * 1024:
+    events = c.receive_data(s.recv(65536))
+    s.sendall(c.data_to_send())
+    settings = settings or any(isinstance(e, h2.events.RemoteSettingsChanged) for e in events)
+sid = c.get_next_available_stream_id()
+c.send_headers(sid, [(":method", "POST"), (":path", "/stall"), (":scheme", "https"),
+                     (":authority", "localhost")])
+window = c.local_flow_control_window(sid)
+assert window == 256 * 1024, window
+for _ in range(window // 16384):
+    c.send_data(sid, b"x" * 16384)
+s.sendall(c.data_to_send())
+s.settimeout(0.3)
+try:
+    while True:
+        for ev in c.receive_data(s.recv(65536)):
+            assert not isinstance(ev, h2.events.ResponseReceived), ev
+except (TimeoutError, socket.timeout):
+    pass
+assert c.local_flow_control_window(sid) == 0, c.local_flow_control_window(sid)
+s.settimeout(10)
+st, body, rst, _ = outcome(s, c, sid)
+assert (st, body) == ("200", b"stalled\n"), (st, body)
+s.close()
+print("OK window-backpressure")
+
+# Rapid reset: many streams opened and reset at once: GOAWAY ENHANCE_YOUR_CALM (11) ends this
+# connection, and the server goes on serving others.
+s, c = connect()
+burst = b""
+sid = 1
+for i in range(200):
+    hf = HeadersFrame(sid)
+    hf.data = c.encoder.encode([(":method", "GET"), (":path", "/hello"), (":scheme", "https"),
+                                (":authority", "localhost")])
+    hf.flags.add("END_HEADERS")
+    hf.flags.add("END_STREAM")
+    burst += hf.serialize() + RstStreamFrame(sid, error_code=8).serialize()
+    sid += 2
+
+def goaway_code(s, burst):
+    """Sends `burst`, reads to the end: the error code of the last GOAWAY (None: none)."""
+    buf, code = b"", None
+    try:
+        s.sendall(burst)
+    except (OSError, ssl.SSLError):
+        pass  # the server may close before it has read everything
+    try:
+        s.settimeout(5)
+        while True:
+            data = s.recv(65536)
+            if not data:
+                break
+            buf += data
+    except (OSError, ssl.SSLError):
+        pass
+    s.close()
+    while len(buf) >= 9:
+        frame, length = Frame.parse_frame_header(memoryview(buf[:9]))
+        if len(buf) < 9 + length:
+            break
+        frame.parse_body(memoryview(buf[9:9 + length]))
+        buf = buf[9 + length:]
+        if isinstance(frame, GoAwayFrame):
+            code = frame.error_code
+    return code
+
+code = goaway_code(s, burst)
+assert code == 11, code
+s, c = connect()
+sid = request(s, c, "/hello")
+st, body, rst, _ = outcome(s, c, sid)
+assert (st, body) == ("200", b"hello\n"), (st, body)
+s.close()
+print("OK rapid-reset")
+
+# A header block that never ends: HEADERS without END_HEADERS, then empty CONTINUATION frames.
+s, c = connect()
+hf = HeadersFrame(1)
+hf.data = c.encoder.encode([(":method", "GET"), (":path", "/hello"), (":scheme", "https"),
+                            (":authority", "localhost")])
+burst = hf.serialize() + b"".join(ContinuationFrame(1).serialize() for _ in range(100))
+code = goaway_code(s, burst)
+assert code == 11, code
+s, c = connect()
+sid = request(s, c, "/hello")
+st, body, rst, _ = outcome(s, c, sid)
+assert (st, body) == ("200", b"hello\n"), (st, body)
+print("OK continuation-flood")
+
+# GOAWAY: /goaway closes the listener, then answers; the answer still arrives. Python's h2
+# takes a GOAWAY for the end (the PING of a graceful shutdown upsets it): frames are read here.
+sid = request(s, c, "/goaway")
+buf, body, goaway, ended = b"", b"", False, False
+while not ended:
+    data = s.recv(65536)
+    if not data:
+        break
+    buf += data
+    while len(buf) >= 9:
+        frame, length = Frame.parse_frame_header(memoryview(buf[:9]))
+        if len(buf) < 9 + length:
+            break
+        frame.parse_body(memoryview(buf[9:9 + length]))
+        buf = buf[9 + length:]
+        if isinstance(frame, GoAwayFrame):
+            goaway = True
+        elif isinstance(frame, DataFrame) and frame.stream_id == sid:
+            body += frame.data
+            ended = "END_STREAM" in frame.flags
+assert goaway and ended and body == b"answered after close\n", (goaway, ended, body)
+print("OK goaway")
+"#;
+
+#[test]
+fn python_h2_hostile_clients() {
+    let (mut srv, port) = server(&[]);
+    // Debian's interpreter: python3-h2 is a Debian package (.ci/run installs it).
+    let out = run_tool("/usr/bin/python3", &["-c", HOSTILE, &port, CA], b"", LIMIT);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    for want in [
+        "OK reset-after-end",
+        "OK handler-failures",
+        "OK window-backpressure",
+        "OK rapid-reset",
+        "OK continuation-flood",
+        "OK goaway",
+    ] {
+        assert!(out.stdout.contains(want), "{want} missing:\n{out:?}");
+    }
+    // The listener closed and its last connection ended: nothing keeps the process alive.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(st) = srv.child.try_wait().expect("try_wait") {
+            assert!(st.success(), "silly exited with {st}:\n{}", srv.stderr());
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            srv.fail("silly still running after GOAWAY and the last stream");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!srv.stderr().contains("panicked"), "{}", srv.stderr());
+}
+
+/// Bodies over `maxbodysize`: refused with 413 when the content-length says so, and failing the
+/// handler's read when it does not. (curl 7.88 takes the RST_STREAM NO_ERROR that follows an
+/// early response for a failure: Python's h2 is the client here.)
+const BODY_LIMIT: &str = r#"
+import socket, ssl, sys
+import h2.connection, h2.config, h2.events
+port, ca = int(sys.argv[1]), sys.argv[2]
+ctx = ssl.create_default_context(cafile=ca)
+ctx.set_alpn_protocols(["h2"])
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname="localhost")
+c = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+c.initiate_connection()
+s.sendall(c.data_to_send())
+
+def post(sid, header, body):
+    c.send_headers(sid, [(":method", "POST"), (":path", "/echo"), (":scheme", "https"),
+                         (":authority", "localhost")] + header)
+    c.send_data(sid, body, end_stream=True)
+    s.sendall(c.data_to_send())
+    status, got = None, b""
+    while True:
+        data = s.recv(65536)
+        assert data, "connection closed"
+        for ev in c.receive_data(data):
+            if isinstance(ev, h2.events.ResponseReceived) and ev.stream_id == sid:
+                status = dict(ev.headers)[b":status"].decode()
+            elif isinstance(ev, h2.events.DataReceived) and ev.stream_id == sid:
+                got += ev.data
+            elif isinstance(ev, h2.events.StreamEnded) and ev.stream_id == sid:
+                s.sendall(c.data_to_send())
+                return status, got
+        s.sendall(c.data_to_send())
+
+print("A", post(1, [("content-length", "5000")], b"x" * 5000))
+print("B", post(3, [], b"x" * 5000))
+print("C", post(5, [], b"x" * 500)[0])
+"#;
+
+#[test]
+fn python_h2_body_limit() {
+    let (mut srv, port) = server(&["--maxbody=1000"]);
+    let out = run_tool(
+        "/usr/bin/python3",
+        &["-c", BODY_LIMIT, &port, CA],
+        b"",
+        LIMIT,
+    );
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.contains("A ('413', b'')"), "{out:?}");
+    assert!(
+        out.stdout.contains("B ('400', b'body over maxbodysize')"),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("C 200"), "{out:?}");
+    srv.assert_running();
+}
+
+#[test]
+fn h2c_prior_knowledge_next_to_http1() {
+    let mut cmd = silly();
+    cmd.arg("tests/lua_servers/http_peer.lua");
+    let (mut srv, addr) = Running::listening(cmd, LIMIT);
+    let get = |proto: &str, path: &str| {
+        let out = run_tool(
+            "curl",
+            &[
+                "-sS",
+                "--max-time",
+                "10",
+                proto,
+                "-w",
+                "[%{http_version}]",
+                "-d",
+                "abc",
+                &format!("http://{addr}{path}"),
+            ],
+            b"",
+            LIMIT,
+        );
+        assert_eq!(out.code, Some(0), "{out:?}");
+        out.stdout
+    };
+    assert_eq!(get("--http2-prior-knowledge", "/echo"), "abc[2]");
+    assert_eq!(get("--http1.1", "/echo"), "abc[1.1]");
+    let info = get("--http2-prior-knowledge", "/info");
+    assert!(info.contains("\nscheme=http\n"), "{info}");
+    assert!(info.contains("\nversion=HTTP/2\n"), "{info}");
+    let out = run_tool(
+        "h2load",
+        &[
+            "-n",
+            "1000",
+            "-c",
+            "1",
+            "-m",
+            "100",
+            &format!("http://{addr}/hello"),
+        ],
+        b"",
+        LIMIT,
+    );
+    assert!(
+        out.stdout
+            .contains("requests: 1000 total, 1000 started, 1000 done, 1000 succeeded"),
+        "{out:?}"
+    );
+    srv.assert_running();
+}
+
+#[test]
+fn h2c_off_refuses_the_preface() {
+    let mut cmd = silly();
+    cmd.arg("tests/lua_servers/http_peer.lua").arg("--h2c=0");
+    let (mut srv, addr) = Running::listening(cmd, LIMIT);
+    let out = run_tool(
+        "curl",
+        &[
+            "-sS",
+            "--max-time",
+            "10",
+            "--http2-prior-knowledge",
+            &format!("http://{addr}/hello"),
+        ],
+        b"",
+        LIMIT,
+    );
+    assert_ne!(out.code, Some(0), "{out:?}");
+    assert_eq!(
+        run_tool(
+            "curl",
+            &["-sS", "--max-time", "10", &format!("http://{addr}/hello")],
+            b"",
+            LIMIT
+        )
+        .stdout,
+        "hello\n"
+    );
+    srv.assert_running();
+}
+
+/// A connection with no stream for `idletimeout` gets GOAWAY and ends.
+const IDLE: &str = r#"
+import socket, ssl, sys, time
+import h2.connection, h2.config, h2.events
+from hyperframe.frame import Frame, GoAwayFrame
+port, ca = int(sys.argv[1]), sys.argv[2]
+ctx = ssl.create_default_context(cafile=ca)
+ctx.set_alpn_protocols(["h2"])
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname="localhost")
+c = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+c.initiate_connection()
+c.send_headers(1, [(":method", "GET"), (":path", "/hello"), (":scheme", "https"),
+                   (":authority", "localhost")], end_stream=True)
+s.sendall(c.data_to_send())
+start = time.monotonic()
+buf, goaway = b"", False
+while True:
+    data = s.recv(65536)
+    if not data:
+        break
+    buf += data
+    while len(buf) >= 9:
+        frame, length = Frame.parse_frame_header(memoryview(buf[:9]))
+        if len(buf) < 9 + length:
+            break
+        frame.parse_body(memoryview(buf[9:9 + length]))
+        buf = buf[9 + length:]
+        goaway = goaway or isinstance(frame, GoAwayFrame)
+print("ended after %.1f s, goaway %s" % (time.monotonic() - start, goaway))
+"#;
+
+#[test]
+fn python_h2_idle_timeout() {
+    let (mut srv, port) = server(&["--ito=300"]);
+    let out = run_tool("/usr/bin/python3", &["-c", IDLE, &port, CA], b"", LIMIT);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let line = out.stdout.trim();
+    assert!(line.ends_with("goaway True"), "{out:?}");
+    let secs: f64 = line.split(' ').nth(2).unwrap().parse().unwrap();
+    assert!((0.2..5.0).contains(&secs), "{line}");
+    srv.assert_running();
+}
+
+#[test]
+fn curl_h2_header_list_over_maxheadersize() {
+    let (mut srv, port) = server(&["--maxhead=1000"]);
+    let big = format!("X-Big: {}", "a".repeat(3000));
+    let got = curl(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code} %{http_version}",
+        "-H",
+        &big,
+        &format!("https://localhost:{port}/hello"),
+    ]);
+    assert_eq!(got, "431 2");
+    // The connection's other requests are not affected.
+    assert_eq!(
+        curl(&[&format!("https://localhost:{port}/hello")]),
+        "hello\n"
+    );
+    srv.assert_running();
+}
