@@ -224,6 +224,29 @@ def redis_benchmark(*args):
     return measure
 
 
+def redis_p99(*args):
+    """A measure: redis-benchmark -t ping with `args` (many clients); the value is the p99
+    latency in ms, the mean of PING_INLINE's and PING_MBULK's. Also reports their p50 and the
+    requests/s."""
+    def measure(port, pid):
+        cmd = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-t", "ping", "--csv",
+               *args]
+        p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
+                           timeout=RUN_TIMEOUT_S, preexec_fn=raise_nofile)
+        rows = {}
+        for row in p.stdout.splitlines():
+            cells = [c.strip('"') for c in row.split(",")]
+            if len(cells) >= 7 and cells[0].startswith("PING"):
+                rows[cells[0]] = (float(cells[1]), float(cells[4]), float(cells[6]))
+        if p.returncode != 0 or len(rows) != 2:
+            raise BenchError(f"{shlex.join(cmd)}: exit {p.returncode}\n"
+                             f"{p.stdout[-1000:]}{p.stderr[-1000:]}")
+        p99 = statistics.mean(r[2] for r in rows.values())
+        return p99, " ".join(f"{k.lower()}: rps={r[0]:.0f} p50={r[1]:.2f}ms p99={r[2]:.2f}ms"
+                             for k, r in rows.items())
+    return measure
+
+
 # Eight request fields as a browser sends them, for the "browser-like" HTTP row.
 BROWSER_HEADERS = [
     "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
@@ -446,6 +469,13 @@ BENCHES = [
          ("cqueues", [LUA, bench_script("redis_ping_cqueues.lua"), "{port}"])],
         measure=redis_benchmark("-c", "50", "-P", "16", "-n", "400000"), unit="req/s",
         ratio="higher", target=1.5),
+    # Latency with many connections open: p99 of keep-alive PING from 1,000 clients.
+    ServerBench(
+        "tcp_p99_1k", "TCP PING p99 latency, 1,000 clients, keep-alive",
+        [("silly", [SILLY, bench_script("redis_ping_silly.lua"), "--port={port}"]),
+         ("cqueues", [LUA, bench_script("redis_ping_cqueues.lua"), "{port}"])],
+        measure=redis_p99("-c", "1000", "-n", "200000"), unit="ms p99",
+        ratio="lower", target=1.0),
     ServerBench(
         "tcp_idle_mem", "TCP: resident memory per idle connection, 10,000 open",
         [("silly", [SILLY, bench_script("redis_ping_silly.lua"), "--port={port}"]),
