@@ -61,6 +61,14 @@ impl Conn {
 pub struct ConnHandle(Rc<Conn>);
 impl UserData for ConnHandle {}
 
+impl Drop for ConnHandle {
+    /// A connection the Lua side forgot (a collected client) takes no request any more: h2
+    /// ends it once its streams are done.
+    fn drop(&mut self) {
+        *self.0.send.borrow_mut() = None;
+    }
+}
+
 /// A request: its response head to come, then its body (StreamState).
 struct Req {
     conn: Rc<Conn>,

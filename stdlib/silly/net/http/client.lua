@@ -433,7 +433,7 @@ local function request(client, method, target, header, opts, fresh)
 				maxbody = maxbody,
 				gzip = gzip,
 			})
-			if s or fresh then
+			if s or fresh or err == errno.TIMEDOUT then
 				return s, err
 			end
 			-- The pooled connection ended before the stream opened (GOAWAY, a failure):
