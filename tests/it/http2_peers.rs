@@ -9,7 +9,8 @@
 //! Plain listeners serve HTTP/2 by prior knowledge (h2c) next to HTTP/1.1.
 //!
 //! Our HTTP/2 client against nginx's (nginx-light with its Lua module, its own prefix and
-//! configuration): GET, POST, 404, 20 concurrent requests on one connection, `h2 = false`.
+//! configuration): GET, POST, 404, 20 concurrent requests on one connection that allows 4
+//! streams at once, `h2 = false`.
 //!
 //! The server is `tests/lua_servers/http_peer.lua`, as for http_peers.rs.
 
@@ -662,11 +663,16 @@ http {{
     client_max_body_size 2m;
     server {{
         listen 127.0.0.1:{port} ssl http2;
+        # Fewer than the test's 20 concurrent requests: the rest wait for a stream slot.
+        http2_max_concurrent_streams 4;
         ssl_certificate {c}/server-rsa-chain.crt;
         ssl_certificate_key {c}/server-rsa.key;
         root {p}/html;
         location = /who {{
-            content_by_lua_block {{ ngx.print(ngx.var.server_protocol, " ", ngx.var.connection) }}
+            content_by_lua_block {{
+                if ngx.var.arg_slow then ngx.sleep(0.05) end
+                ngx.print(ngx.var.server_protocol, " ", ngx.var.connection)
+            }}
         }}
         location = /echo {{
             content_by_lua_block {{
@@ -733,7 +739,7 @@ print("404", r.status, r.version)
 local bodies, left = {}, 20
 for i = 1, 20 do
 	task.fork(function()
-		local rr = assert(c:get(base .. "/who"))
+		local rr = assert(c:get(base .. "/who?slow=1"))
 		bodies[rr.body] = true
 		left = left - 1
 	end)

@@ -1,8 +1,8 @@
 -- silly.net.http's client over HTTP/2 against silly.net.http's server in the same process
 -- (TLS, ALPN "h2"): GET, POST with bodies larger than the flow-control windows, trailers,
 -- 404 and 500, 20 concurrent requests from 20 tasks on ONE connection, maxbodysize,
--- timeouts, a connection ended by the server (the next request opens a new one), and
--- `h2 = false` keeping HTTP/1.1.
+-- timeouts, a connection ended by the server (the next request opens a new one), a server
+-- that picks HTTP/1.1, and `h2 = false` keeping HTTP/1.1.
 local T = require "testaux"
 local task = require "silly.task"
 local time = require "silly.time"
@@ -138,6 +138,32 @@ task.fork(function()
 	r = assert(c1:get(base .. "/who"))
 	T.eq(r.version, "HTTP/1.1", "newclient{h2 = false}")
 	c1:close()
+
+	-- A TLS server that picks HTTP/1.1: concurrent requests each get a connection of their own.
+	local l1 = assert(http.listen({
+		addr = "127.0.0.1:0",
+		tls = true,
+		alpnprotos = { "http/1.1" },
+		certs = { { cert = rd("server-rsa-chain.crt"), key = rd("server-rsa.key") } },
+		handler = function(s)
+			time.sleep(50)
+			s:closewrite(s.version)
+		end,
+	}))
+	local base1 = "https://localhost:" .. l1:localaddr():match(":(%d+)$")
+	local got, n1 = {}, 0
+	for i = 1, 5 do
+		task.fork(function()
+			local rr = assert(c:get(base1 .. "/"))
+			got[i] = rr.version .. " " .. rr.body
+			n1 = n1 + 1
+		end)
+	end
+	while n1 < 5 do
+		time.sleep(10)
+	end
+	T.eq(table.concat(got, ","), string.rep("HTTP/1.1 HTTP/1.1", 5, ","), "a server that picks HTTP/1.1")
+	l1:close()
 
 	T.raises("bad argument #3 to 'request'", "header with CR LF", function()
 		c:request("GET", base .. "/who", { ["x"] = "a\r\nb" })

@@ -442,7 +442,7 @@ local function request(client, method, target, header, opts, fresh)
 				client.h2[key] = nil
 			end
 			fresh = true
-		elseif h2 and client.connecting[key] then
+		elseif h2 and client.connecting[key] and not client.h1[key] then
 			-- Another request is connecting to this server: it may bring an HTTP/2
 			-- connection to share.
 			local l = deadline - monotonic()
@@ -456,18 +456,24 @@ local function request(client, method, target, header, opts, fresh)
 			if conn then
 				break
 			end
-			if h2 then
+			-- The first connect to a server not known to pick HTTP/1.1: the requests that come
+			-- meanwhile wait for it, as it may bring a connection they can share.
+			local first = h2 and not client.h1[key] and not client.connecting[key]
+			if first then
 				client.connecting[key] = {}
 			end
 			local err
 			conn, err = connect(client, u, opts, deadline - monotonic())
+			if conn and h2 then
+				client.h1[key] = conn:alpnproto() ~= "h2" or nil
+			end
 			if conn and h2 and conn:alpnproto() == "h2" then
 				local l = deadline - monotonic()
 				e, err = h2client.connect(conn, option(client, opts, "maxheadersize"), l > 0 and l or 0)
 				client.h2[key] = e
 				conn = nil
 			end
-			if h2 then
+			if first then
 				connected(client, key)
 			end
 			if not conn and not e then
@@ -634,7 +640,7 @@ end
 ---@param opts table?
 ---@return table client
 function M.new(opts)
-	return setmetatable({ opts = opts or {}, idle = {}, h2 = {}, connecting = {} }, client_mt)
+	return setmetatable({ opts = opts or {}, idle = {}, h2 = {}, connecting = {}, h1 = {} }, client_mt)
 end
 
 return M
