@@ -34,6 +34,7 @@ const MODULES: &[(&str, Opener)] = &[
     ("silly.net.dns.c", net::dns::open),
     ("silly.net.http.c", net::http::open),
     ("silly.net.http.h2.c", net::http::h2::open),
+    ("silly.net.http.h2client.c", net::http::h2client_open),
     ("silly.net.tcp.c", net::tcp::open),
     ("silly.net.tls.c", net::tls::open),
     ("silly.net.udp.c", net::udp::open),

@@ -8,6 +8,10 @@
 //!
 //! Plain listeners serve HTTP/2 by prior knowledge (h2c) next to HTTP/1.1.
 //!
+//! Our HTTP/2 client against nginx's (nginx-light with its Lua module, its own prefix and
+//! configuration): GET, POST, 404, 20 concurrent requests on one connection that allows 4
+//! streams at once, `h2 = false`.
+//!
 //! The server is `tests/lua_servers/http_peer.lua`, as for http_peers.rs.
 
 use std::time::Duration;
@@ -617,4 +621,175 @@ fn curl_h2_header_list_over_maxheadersize() {
         "hello\n"
     );
     srv.assert_running();
+}
+
+/// nginx (Debian's nginx-light with its Lua module) serving HTTP/2 over TLS from its own
+/// prefix, configuration and port on 127.0.0.1; killed when dropped. Never a system service.
+struct Nginx {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Nginx {
+    fn start() -> Nginx {
+        let prefix = crate::common::temp_dir("nginx-h2");
+        std::fs::create_dir_all(prefix.join("logs")).unwrap();
+        let certs = crate::common::root().join("tests/fixtures/certs");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let p = prefix.display();
+        let c = certs.display();
+        let conf = format!(
+            r#"
+load_module /usr/lib/nginx/modules/ndk_http_module.so;
+load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;
+daemon off;
+master_process off;
+worker_processes 1;
+error_log {p}/logs/error.log error;
+pid {p}/nginx.pid;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path {p}/body;
+    proxy_temp_path {p}/proxy;
+    fastcgi_temp_path {p}/fastcgi;
+    uwsgi_temp_path {p}/uwsgi;
+    scgi_temp_path {p}/scgi;
+    client_body_buffer_size 2m;
+    client_max_body_size 2m;
+    server {{
+        listen 127.0.0.1:{port} ssl http2;
+        # Fewer than the test's 20 concurrent requests: the rest wait for a stream slot.
+        http2_max_concurrent_streams 4;
+        ssl_certificate {c}/server-rsa-chain.crt;
+        ssl_certificate_key {c}/server-rsa.key;
+        root {p}/html;
+        location = /who {{
+            content_by_lua_block {{
+                if ngx.var.arg_slow then ngx.sleep(0.05) end
+                ngx.print(ngx.var.server_protocol, " ", ngx.var.connection)
+            }}
+        }}
+        location = /echo {{
+            content_by_lua_block {{
+                ngx.req.read_body()
+                local b = ngx.req.get_body_data() or ""
+                ngx.header["x-len"] = #b
+                ngx.print(b)
+            }}
+        }}
+    }}
+}}
+"#
+        );
+        let path = prefix.join("nginx.conf");
+        std::fs::write(&path, conf).unwrap();
+        let child = std::process::Command::new("nginx")
+            .arg("-c")
+            .arg(&path)
+            .arg("-p")
+            .arg(&prefix)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("nginx is needed by this test: {e}"));
+        let mut n = Nginx { child, port };
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(st)) = n.child.try_wait() {
+                let log =
+                    std::fs::read_to_string(prefix.join("logs/error.log")).unwrap_or_default();
+                panic!("nginx ended ({st}): {log}");
+            }
+            assert!(std::time::Instant::now() < deadline, "nginx did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        n
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The client script of `our_client_against_nginx_h2`: one line per result.
+const NGINX_CLIENT: &str = r#"
+local http = require "silly.net.http"
+local task = require "silly.task"
+local time = require "silly.time"
+local f = assert(io.open("tests/fixtures/certs/ca.crt"))
+local ca = f:read("a")
+f:close()
+local base = "https://localhost:" .. arg[1]
+local c = http.newclient({ ca = ca, timeout = 5000 })
+local r = assert(c:get(base .. "/who"))
+print("get", r.status, r.version, r.body)
+local big = string.rep("0123456789abcdef", 40000)
+r = assert(c:post(base .. "/echo", nil, big))
+print("post", r.status, r.header["x-len"], r.body == big)
+r = assert(c:get(base .. "/nope"))
+print("404", r.status, r.version)
+local bodies, left = {}, 20
+for i = 1, 20 do
+	task.fork(function()
+		local rr = assert(c:get(base .. "/who?slow=1"))
+		bodies[rr.body] = true
+		left = left - 1
+	end)
+end
+while left > 0 do
+	time.sleep(10)
+end
+local n = 0
+for b in pairs(bodies) do
+	n = n + 1
+	print("concurrent", b)
+end
+print("connections", n)
+r = assert(c:get(base .. "/who", nil, { h2 = false }))
+print("h1", r.status, r.version, r.body)
+c:close()
+"#;
+
+#[test]
+fn our_client_against_nginx_h2() {
+    let nginx = Nginx::start();
+    let dir = crate::common::temp_dir("nginx-h2-client");
+    let script = dir.join("client.lua");
+    std::fs::write(&script, NGINX_CLIENT).unwrap();
+    let port = nginx.port.to_string();
+    let out = crate::common::run(&[script.to_str().unwrap(), &port], "", LIMIT);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let get = lines[0];
+    assert!(
+        get.starts_with("get\t200\tHTTP/2\tHTTP/2.0 "),
+        "{}",
+        out.stdout
+    );
+    let first_conn = get.rsplit(' ').next().unwrap();
+    assert_eq!(lines[1], "post\t200\t640000\ttrue", "{}", out.stdout);
+    assert_eq!(lines[2], "404\t404\tHTTP/2", "{}", out.stdout);
+    // nginx's connection serial number: the same for the 20 concurrent requests as for the
+    // first one, a pooled HTTP/2 connection shared by all.
+    assert_eq!(
+        lines[3],
+        format!("concurrent\tHTTP/2.0 {first_conn}"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(lines[4], "connections\t1", "{}", out.stdout);
+    assert!(
+        lines[5].starts_with("h1\t200\tHTTP/1.1\tHTTP/1.1 "),
+        "{}",
+        out.stdout
+    );
+    drop(nginx);
 }

@@ -79,8 +79,9 @@ impl Drop for Active {
 pub struct ConnHandle(Rc<Ctl>);
 impl UserData for ConnHandle {}
 
-/// One request stream.
-struct StreamState {
+/// One stream's body in both directions (a server's request stream; the client's streams in
+/// h2_client.rs use the same body calls).
+pub(crate) struct StreamState {
     recv: Option<RecvStream>,
     /// Body bytes received and not yet given to the handler.
     pending: BytesMut,
@@ -97,6 +98,42 @@ struct StreamState {
 
 pub struct H2Stream(Rc<RefCell<StreamState>>);
 impl UserData for H2Stream {}
+
+impl StreamState {
+    /// A client's stream: the request body goes out on `send`, the response body is read
+    /// once its head arrived (`recv` set then).
+    pub(crate) fn client(send: SendStream<Bytes>) -> StreamState {
+        StreamState {
+            recv: None,
+            pending: BytesMut::new(),
+            data_done: false,
+            ended: false,
+            trailer: None,
+            received: 0,
+            respond: None,
+            send: Some(send),
+            active: None,
+        }
+    }
+
+    pub(crate) fn set_recv(&mut self, recv: RecvStream) {
+        self.recv = Some(recv);
+    }
+
+    /// Whether the body was read to its end.
+    pub(crate) fn ended(&self) -> bool {
+        self.ended
+    }
+
+    /// Lets go of the stream: a body not read to its end is refused by h2.
+    pub(crate) fn release(&mut self) {
+        self.recv = None;
+        self.send = None;
+        self.respond = None;
+        self.pending = BytesMut::new();
+        self.active = None;
+    }
+}
 
 /// Why a body read failed.
 enum ReadErr {
@@ -281,7 +318,7 @@ fn header_value(v: &Value) -> Result<HeaderValue, String> {
 
 /// A Lua field table (`name = value | {values}`) as a header map, without the fields HTTP/2
 /// forbids; an error names what is not allowed.
-fn header_map(t: Option<&Table>) -> Result<HeaderMap, String> {
+pub(crate) fn header_map(t: Option<&Table>) -> Result<HeaderMap, String> {
     let mut map = HeaderMap::new();
     let Some(t) = t else { return Ok(map) };
     for pair in t.pairs::<Value, Value>() {
@@ -309,11 +346,24 @@ fn header_map(t: Option<&Table>) -> Result<HeaderMap, String> {
 /// The request's fields as the HTTP/1.1 server gives them: lower-case names, repeated fields
 /// as arrays (cookies joined with "; " as one field), `host` from `:authority`. Also the count.
 fn header_table(lua: &Lua, req: &http::request::Parts) -> mlua::Result<(Table, usize)> {
-    let t = lua.create_table_with_capacity(0, req.headers.keys_len())?;
+    let (t, mut n) = fields_table(lua, &req.headers)?;
+    if !req.headers.contains_key("host")
+        && let Some(a) = req.uri.authority()
+    {
+        t.raw_set("host", a.as_str())?;
+        n += 1;
+    }
+    Ok((t, n))
+}
+
+/// Fields as the HTTP/1.1 parser gives them (lower-case names, a repeated field as an array,
+/// cookies joined), and their count.
+pub(crate) fn fields_table(lua: &Lua, headers: &HeaderMap) -> mlua::Result<(Table, usize)> {
+    let t = lua.create_table_with_capacity(0, headers.keys_len())?;
     let mut n = 0;
-    for name in req.headers.keys() {
-        let mut values = req.headers.get_all(name).iter();
-        n += req.headers.get_all(name).iter().count();
+    for name in headers.keys() {
+        let mut values = headers.get_all(name).iter();
+        n += headers.get_all(name).iter().count();
         let key = name.as_str();
         if key == "cookie" {
             let parts: Vec<&[u8]> = values.map(|v| v.as_bytes()).collect();
@@ -334,12 +384,6 @@ fn header_table(lua: &Lua, req: &http::request::Parts) -> mlua::Result<(Table, u
                 t.raw_set(key, list)?;
             }
         }
-    }
-    if !req.headers.contains_key("host")
-        && let Some(a) = req.uri.authority()
-    {
-        t.raw_set("host", a.as_str())?;
-        n += 1;
     }
     Ok((t, n))
 }
@@ -471,13 +515,86 @@ async fn drive(hand: Handover, ctl: Rc<Ctl>, run: Function, limits: Limits) {
 
 /// Runs `op` at once if it can finish without waiting (a write within the window: the usual
 /// case), else suspends the task on it.
-fn stream_op(mut op: task::Op) -> mlua::Result<MultiValue> {
+pub(crate) fn stream_op(mut op: task::Op) -> mlua::Result<MultiValue> {
     let mut cx = Context::from_waker(Waker::noop());
     if let Poll::Ready(r) = op.as_mut().poll(&mut cx) {
         return r;
     }
     let lua = runtime::get().lua.clone();
     task::suspend(op)?.into_lua_multi(&lua)
+}
+
+/// write(s, data, endstream) -> true | false, err | MARKER
+pub(crate) fn write_body(
+    st: &Rc<RefCell<StreamState>>,
+    data: &[u8],
+    end: bool,
+) -> mlua::Result<MultiValue> {
+    stream_op(Box::pin(WriteOp {
+        st: st.clone(),
+        data: Bytes::copy_from_slice(data),
+        end,
+    }))
+}
+
+/// trailers(s, header) -> true | false, err | nil, why: ends the stream.
+pub(crate) fn send_trailers(
+    lua: &Lua,
+    st: &Rc<RefCell<StreamState>>,
+    header: &Table,
+) -> mlua::Result<MultiValue> {
+    let map = match header_map(Some(header)) {
+        Ok(m) => m,
+        Err(why) => return (Value::Nil, why).into_lua_multi(lua),
+    };
+    let mut st = st.borrow_mut();
+    let Some(send) = st.send.as_mut() else {
+        return lua_status(lua, Err(NetError::Closed));
+    };
+    match send.send_trailers(map) {
+        Ok(()) => lua_status(lua, Ok(())),
+        Err(e) => (false, format!("stream failed: {e}")).into_lua_multi(lua),
+    }
+}
+
+/// read(s, n, limit, timeout?) -> data | nil, err | MARKER: `n` bytes (fewer at the end of
+/// the body, then nil, EOF); n < 0: the whole body. At most `limit` bytes in all.
+pub(crate) fn read_body(
+    lua: &Lua,
+    st: &Rc<RefCell<StreamState>>,
+    n: i64,
+    limit: usize,
+    timeout: Option<i64>,
+) -> mlua::Result<MultiValue> {
+    let want = (n >= 0).then_some(n as usize);
+    {
+        let mut s = st.borrow_mut();
+        let mut cx = Context::from_waker(Waker::noop());
+        match s.poll_fill(&mut cx, want, limit) {
+            Poll::Ready(Ok(())) => return s.take(lua, want),
+            Poll::Ready(Err(e)) => return read_error(lua, e),
+            Poll::Pending => {}
+        }
+    }
+    stream_op(Box::pin(ReadOp {
+        st: st.clone(),
+        want,
+        limit,
+        deadline: Deadline::after_ms(timeout.map(|t| t.max(0) as u64)),
+    }))
+}
+
+/// The trailer fields once the body was read, else nil.
+pub(crate) fn trailer_table(lua: &Lua, st: &Rc<RefCell<StreamState>>) -> mlua::Result<Value> {
+    let st = st.borrow();
+    let Some(map) = st.trailer.as_ref() else {
+        return Ok(Value::Nil);
+    };
+    let t = lua.create_table()?;
+    for (k, v) in map.iter() {
+        t.raw_set(k.as_str(), lua.create_string(v.as_bytes())?)?;
+    }
+    Ok(Value::Table(t))
 }
 
 pub fn open(lua: &Lua) -> mlua::Result<Table> {
@@ -588,12 +705,7 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
         "write",
         lua.create_function(
             |_, (s, data, end): (UserDataRef<H2Stream>, mlua::LuaString, bool)| {
-                let data = Bytes::copy_from_slice(&data.as_bytes());
-                stream_op(Box::pin(WriteOp {
-                    st: s.0.clone(),
-                    data,
-                    end,
-                }))
+                write_body(&s.0, &data.as_bytes(), end)
             },
         )?,
     )?;
@@ -601,18 +713,7 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
     m.set(
         "trailers",
         lua.create_function(|lua, (s, header): (UserDataRef<H2Stream>, Table)| {
-            let map = match header_map(Some(&header)) {
-                Ok(m) => m,
-                Err(why) => return (Value::Nil, why).into_lua_multi(lua),
-            };
-            let mut st = s.0.borrow_mut();
-            let Some(send) = st.send.as_mut() else {
-                return lua_status(lua, Err(NetError::Closed));
-            };
-            match send.send_trailers(map) {
-                Ok(()) => lua_status(lua, Ok(())),
-                Err(e) => (false, format!("stream failed: {e}")).into_lua_multi(lua),
-            }
+            send_trailers(lua, &s.0, &header)
         })?,
     )?;
     // read(s, n, limit, timeout?) -> data | nil, err | MARKER: `n` bytes (fewer at the end of
@@ -621,39 +722,14 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
         "read",
         lua.create_function(
             |lua, (s, n, limit, timeout): (UserDataRef<H2Stream>, i64, usize, Option<i64>)| {
-                let want = (n >= 0).then_some(n as usize);
-                {
-                    let mut st = s.0.borrow_mut();
-                    let mut cx = Context::from_waker(Waker::noop());
-                    match st.poll_fill(&mut cx, want, limit) {
-                        Poll::Ready(Ok(())) => return st.take(lua, want),
-                        Poll::Ready(Err(e)) => return read_error(lua, e),
-                        Poll::Pending => {}
-                    }
-                }
-                stream_op(Box::pin(ReadOp {
-                    st: s.0.clone(),
-                    want,
-                    limit,
-                    deadline: Deadline::after_ms(timeout.map(|t| t.max(0) as u64)),
-                }))
+                read_body(lua, &s.0, n, limit, timeout)
             },
         )?,
     )?;
     // trailer(s) -> the request's trailer fields once its body was read, else nil
     m.set(
         "trailer",
-        lua.create_function(|lua, s: UserDataRef<H2Stream>| {
-            let st = s.0.borrow();
-            let Some(map) = st.trailer.as_ref() else {
-                return Ok(Value::Nil);
-            };
-            let t = lua.create_table()?;
-            for (k, v) in map.iter() {
-                t.raw_set(k.as_str(), lua.create_string(v.as_bytes())?)?;
-            }
-            Ok(Value::Table(t))
-        })?,
+        lua.create_function(|lua, s: UserDataRef<H2Stream>| trailer_table(lua, &s.0))?,
     )?;
     // reset(s): RST_STREAM INTERNAL_ERROR (a handler failed after its response began).
     m.set(
@@ -672,12 +748,7 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
     m.set(
         "done",
         lua.create_function(|_, s: UserDataRef<H2Stream>| {
-            let mut st = s.0.borrow_mut();
-            st.recv = None;
-            st.send = None;
-            st.respond = None;
-            st.pending = BytesMut::new();
-            st.active = None;
+            s.0.borrow_mut().release();
             Ok(())
         })?,
     )?;

@@ -8,6 +8,8 @@ pub(crate) mod chunk;
 mod date;
 mod fast;
 pub mod h2;
+mod h2_client;
+pub use h2_client::open as h2client_open;
 mod h2_io;
 pub(crate) mod head;
 

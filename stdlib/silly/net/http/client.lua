@@ -1,6 +1,7 @@
--- silly.net.http.client: the HTTP/1.1 client behind `http.request`, `get`, `post` and
--- `newclient` (docs/http.md): a connection pool per scheme, host, port (and TLS options),
--- whole-call timeouts, bounded bodies, opt-in redirects and gzip.
+-- silly.net.http.client: the client behind `http.request`, `get`, `post` and `newclient`
+-- (docs/http.md): a connection pool per scheme, host, port (and TLS options), whole-call
+-- timeouts, bounded bodies, opt-in redirects and gzip. HTTPS offers HTTP/2 by ALPN; a server
+-- that picks it gets one shared connection (silly.net.http.h2client).
 local tcp = require "silly.net.tcp"
 local field = require "silly.net.http.field"
 local tls = require "silly.net.tls"
@@ -11,6 +12,8 @@ local body = require "silly.net.http.body"
 local errno = require "silly.errno"
 local conn_c = require "silly.net.conn.c"
 local check = require "silly.internal.check"
+local h2client = require "silly.net.http.h2client"
+local task = require "silly.task"
 
 local type = type
 local pairs = pairs
@@ -28,6 +31,11 @@ local c_readresponse = c.readresponse
 local c_writerequest = c.writerequest
 local c_gunzip = c.gunzip
 local c_hold = conn_c.hold
+local running = task.running
+local task_wait = task.wait
+local wakeup = task.wakeup
+local after = time.after
+local cancel = time.cancel
 
 -- Defaults of the client options (sizes in bytes, times in milliseconds).
 local DEFAULTS <const> = {
@@ -39,6 +47,7 @@ local DEFAULTS <const> = {
 	maxheadersize = 64 * 1024,
 	redirects = 0,
 	gzip = false,
+	h2 = true,
 }
 local TLS_KEYS <const> = field.TLS_KEYS
 -- Methods that send no body unless the caller says how long it is.
@@ -121,7 +130,8 @@ local function connect(client, u, opts, left)
 		ctimeout = left
 	end
 	if u.scheme == "https" then
-		local t = { timeout = ctimeout, alpnprotos = { "http/1.1" }, hostname = u.host }
+		local alpn = option(client, opts, "h2") and { "h2", "http/1.1" } or { "http/1.1" }
+		local t = { timeout = ctimeout, alpnprotos = alpn, hostname = u.host }
 		for _, k in pairs(TLS_KEYS) do
 			local v = option(client, opts, k)
 			if v ~= nil then
@@ -131,6 +141,38 @@ local function connect(client, u, opts, left)
 		return tls.connect(u.address, t)
 	end
 	return tcp.connect(u.address, { timeout = ctimeout })
+end
+
+-- Waits until the HTTP/2 connect in progress for `key` ends, at most `ms` milliseconds.
+local function wait_connecting(client, key, ms)
+	local me = running()
+	local woken = false
+	local timer
+	local function wake()
+		if not woken then
+			woken = true
+			if timer then
+				cancel(timer)
+			end
+			wakeup(me)
+		end
+	end
+	local list = client.connecting[key]
+	list[#list + 1] = wake
+	timer = after(ms, function()
+		timer = nil
+		wake()
+	end)
+	task_wait()
+end
+
+-- Ends the connect in progress for `key` and wakes the requests that waited for it.
+local function connected(client, key)
+	local list = client.connecting[key]
+	client.connecting[key] = nil
+	for i = 1, #list do
+		list[i]()
+	end
 end
 
 ---A request in progress and its response.
@@ -371,13 +413,76 @@ local function request(client, method, target, header, opts, fresh)
 	else
 		mode, chunked = "chunked", true
 	end
-	local conn = not fresh and take_idle(client, key)
-	local reused = conn and true or false
-	if not conn then
-		local err
-		conn, err = connect(client, u, opts, deadline - monotonic())
-		if not conn then
-			return nil, err
+	local maxbody = option(client, opts, "maxbodysize")
+	local h2 = u.scheme == "https" and option(client, opts, "h2")
+	local idletimeout = option(client, opts, "idletimeout")
+	local conn, reused
+	while true do
+		local e = h2 and client.h2[key]
+		if e and not h2client.usable(e, idletimeout) then
+			client.h2[key], e = nil, nil
+		end
+		if e then
+			-- One HTTP/2 connection carries every request to this server.
+			local s, err = h2client.request(e, {
+				method = method,
+				url = u.scheme .. "://" .. u.authority .. u.target,
+				header = header,
+				nobody = mode == "none",
+				deadline = deadline,
+				maxbody = maxbody,
+				gzip = gzip,
+			})
+			if s or fresh or err == errno.TIMEDOUT then
+				return s, err
+			end
+			-- The pooled connection ended before the stream opened (GOAWAY, a failure):
+			-- once more, on a new connection.
+			if client.h2[key] == e then
+				client.h2[key] = nil
+			end
+			fresh = true
+		elseif h2 and client.connecting[key] and not client.h1[key] then
+			-- Another request is connecting to this server: it may bring an HTTP/2
+			-- connection to share.
+			local l = deadline - monotonic()
+			if l <= 0 then
+				return nil, errno.TIMEDOUT
+			end
+			wait_connecting(client, key, l)
+		else
+			conn = not fresh and take_idle(client, key)
+			reused = conn and true or false
+			if conn then
+				break
+			end
+			-- The first connect to a server not known to pick HTTP/1.1: the requests that come
+			-- meanwhile wait for it, as it may bring a connection they can share.
+			local first = h2 and not client.h1[key] and not client.connecting[key]
+			if first then
+				client.connecting[key] = {}
+			end
+			local err
+			conn, err = connect(client, u, opts, deadline - monotonic())
+			if conn and h2 then
+				client.h1[key] = conn:alpnproto() ~= "h2" or nil
+			end
+			if conn and h2 and conn:alpnproto() == "h2" then
+				local l = deadline - monotonic()
+				e, err = h2client.connect(conn, option(client, opts, "maxheadersize"), l > 0 and l or 0)
+				client.h2[key] = e
+				conn = nil
+			end
+			if first then
+				connected(client, key)
+			end
+			if not conn and not e then
+				return nil, err
+			end
+			if conn then
+				break
+			end
+			fresh = true
 		end
 	end
 	local ok, err = c_writerequest(conn[1], method, u.target, header, u.authority, nil, chunked or false)
@@ -389,7 +494,6 @@ local function request(client, method, target, header, opts, fresh)
 		conn:close()
 		return nil, err
 	end
-	local maxbody = option(client, opts, "maxbodysize")
 	local st = {
 		client = client,
 		key = key,
@@ -402,7 +506,7 @@ local function request(client, method, target, header, opts, fresh)
 		gzip = gzip,
 		maxheadersize = option(client, opts, "maxheadersize"),
 		maxidle = option(client, opts, "maxidleperhost"),
-		idletimeout = option(client, opts, "idletimeout"),
+		idletimeout = idletimeout,
 		keepalive = false,
 		broken = false,
 		closed = false,
@@ -449,7 +553,7 @@ local function exchange(client, method, target, header, data, opts)
 		if ok then
 			ok, werr = s:waitresponse()
 		end
-		if not ok and s[STATE].reused and RETRY[method] and not data and STALE[werr] then
+		if not ok and s[STATE] and s[STATE].reused and RETRY[method] and not data and STALE[werr] then
 			-- The pooled connection was closed by the server before this request reached it
 			-- (the close not yet seen here): once more, on a fresh connection.
 			s:close()
@@ -517,8 +621,13 @@ function client:request(method, target, header, opts)
 	return request(self, method, target, header, opts)
 end
 
----Closes the client's idle pooled connections (requests in progress are not affected).
+---Closes the client's idle pooled connections, and its HTTP/2 connections once their
+---requests in progress are done.
 function client:close()
+	for key, e in pairs(self.h2) do
+		h2client.close(e)
+		self.h2[key] = nil
+	end
 	for key, list in pairs(self.idle) do
 		for i = 1, #list do
 			list[i].conn:close()
@@ -531,7 +640,7 @@ end
 ---@param opts table?
 ---@return table client
 function M.new(opts)
-	return setmetatable({ opts = opts or {}, idle = {} }, client_mt)
+	return setmetatable({ opts = opts or {}, idle = {}, h2 = {}, connecting = {}, h1 = {} }, client_mt)
 end
 
 return M
