@@ -26,6 +26,7 @@ contender (e.g. start a server, run a load generator, parse its report).
 import datetime
 import json
 import os
+import re
 import resource
 import shlex
 import socket
@@ -244,6 +245,30 @@ def redis_p99(*args):
         p99 = statistics.mean(r[2] for r in rows.values())
         return p99, " ".join(f"{k.lower()}: rps={r[0]:.0f} p50={r[1]:.2f}ms p99={r[2]:.2f}ms"
                              for k, r in rows.items())
+    return measure
+
+
+def h2load(*args, n=40000):
+    """A measure: h2load over TLS (HTTP/2 by ALPN) with `args` for `n` requests; the value is
+    requests/s. Also reports the server's CPU time per request and h2load's mean and maximum
+    time per request (h2load prints no percentiles)."""
+    def measure(port, pid):
+        cmd = ["h2load", "-n", str(n), *args, f"https://127.0.0.1:{port}/"]
+        srv0 = cpu_s(pid)
+        p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
+                           timeout=RUN_TIMEOUT_S, preexec_fn=raise_nofile)
+        srv = cpu_s(pid) - srv0
+        done = re.search(r"requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded",
+                         p.stdout)
+        rate = re.search(r"finished in [\d.]+m?s, ([\d.]+) req/s", p.stdout)
+        times = re.search(r"time for request:\s+(\S+)\s+(\S+)\s+(\S+)", p.stdout)
+        if p.returncode != 0 or not done or not rate or int(done.group(1)) != n:
+            raise BenchError(f"{shlex.join(cmd)}: exit {p.returncode}\n"
+                             f"{p.stdout[-1500:]}{p.stderr[-500:]}")
+        extra = f"srv_cpu_us/req={srv / n * 1e6:.2f}"
+        if times:
+            extra += f" mean={times.group(3)} max={times.group(2)}"
+        return float(rate.group(1)), extra
     return measure
 
 
@@ -534,6 +559,15 @@ BENCHES += [
     http_bench("https_get", "HTTPS GET, 50 connections, keep-alive", wrk(tls=True), tls=True,
                lua_tcp=False),
 ]
+# HTTP/2 over TLS (ALPN h2), silly.net.http against nginx + Lua, driven by h2load.
+for name, title, args in [
+        ("h2_m32", "HTTP/2 GET over TLS, 4 connections x 32 streams", ("-c", "4", "-m", "32")),
+        ("h2_c50", "HTTP/2 GET over TLS, 50 connections x 1 stream", ("-c", "50", "-m", "1"))]:
+    BENCHES.append(ServerBench(
+        name, title,
+        [("silly", [SILLY, bench_script("http_silly.lua"), "--port={port}", "--tls=1"]),
+         ("nginx", [sys.executable, bench_script("nginx_lua.py"), "{port}", "--tls", "--h2"])],
+        measure=h2load(*args), unit="req/s", ratio="higher", target=None))
 # Memory of an idle keep-alive HTTP connection (one GET served), against nginx; the target
 # of the issue compares it with the TCP row (tcp_idle_mem) of the same run.
 BENCHES.append(ServerBench(

@@ -6,7 +6,7 @@
 # A whole run (no BENCH_ONLY, or BENCH_JSON=1) ends with JSON against lua-cjson (bench_json.sh).
 # BENCH_WRITE=docs/benchmarks.md also writes the final table into that page.
 # Installs the peers with apt-get when they are missing (Debian: lua5.4 lua-cqueues lua-luaossl
-# hyperfine redis-tools wrk nginx-light libnginx-mod-http-lua). nginx is never started as a
+# hyperfine redis-tools wrk nghttp2-client nginx-light libnginx-mod-http-lua). nginx is never started as a
 # service: scripts/bench/nginx_lua.py runs its own instance with its own config and prefix.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +19,7 @@ lua5.4 -e 'require "openssl"' >/dev/null 2>&1 || missing+=(lua-luaossl)
 command -v hyperfine >/dev/null || missing+=(hyperfine)
 command -v redis-benchmark >/dev/null || missing+=(redis-tools)
 command -v wrk >/dev/null || missing+=(wrk)
+command -v h2load >/dev/null || missing+=(nghttp2-client)
 command -v nginx >/dev/null || missing+=(nginx-light)
 [ -e /usr/lib/nginx/modules/ngx_http_lua_module.so ] || missing+=(libnginx-mod-http-lua)
 if ((${#missing[@]})); then

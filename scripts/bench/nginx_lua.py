@@ -4,7 +4,7 @@ benchmarks: one nginx process (master_process off) with its own config, prefix a
 directory, answering every request from `content_by_lua_block` with the same body as the silly
 servers. Never a system service.
 
-    python3 scripts/bench/nginx_lua.py PORT [--tls]
+    python3 scripts/bench/nginx_lua.py PORT [--tls [--h2]]
 
 Prints "ready pid=N" once nginx listens (N is the nginx process the benchmark measures), and
 runs until killed; nginx dies with it (PR_SET_PDEATHSIG).
@@ -14,11 +14,13 @@ import ctypes, os, signal, socket, subprocess, sys, tempfile, time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 port = int(sys.argv[1])
 tls = "--tls" in sys.argv[2:]
+# --h2: offer HTTP/2 by ALPN on the TLS listener (the HTTP/2 rows).
+h2 = "--h2" in sys.argv[2:]
 prefix = tempfile.mkdtemp(prefix="silly-bench-nginx-")
 for d in ("logs", "tmp"):
     os.makedirs(os.path.join(prefix, d))
 certs = os.path.join(ROOT, "tests", "fixtures", "certs")
-listen = f"127.0.0.1:{port}" + (" ssl" if tls else "")
+listen = f"127.0.0.1:{port}" + (" ssl" if tls else "") + (" http2" if h2 else "")
 ssl = (f"ssl_certificate {certs}/server-rsa-chain.crt; ssl_certificate_key {certs}/server-rsa.key;"
        if tls else "")
 conf = f"""
