@@ -60,6 +60,7 @@ local RETRY <const> = { GET = true, HEAD = true }
 local STALE <const> = { [errno.EOF] = true, [errno.CONNRESET] = true, [errno.CLOSED] = true, [errno.PIPE] = true }
 
 local wait = field.wait
+local field_left = field.left
 
 local M = {}
 
@@ -187,8 +188,7 @@ local STATE <const> = {}
 
 -- Milliseconds left of the whole call (at least 0).
 local function left(st)
-	local l = st.deadline - monotonic()
-	return l > 0 and l or 0
+	return field_left(st.deadline)
 end
 
 ---Sends request body bytes.
@@ -468,8 +468,7 @@ local function request(client, method, target, header, opts, fresh)
 				client.h1[key] = conn:alpnproto() ~= "h2" or nil
 			end
 			if conn and h2 and conn:alpnproto() == "h2" then
-				local l = deadline - monotonic()
-				e, err = h2client.connect(conn, option(client, opts, "maxheadersize"), l > 0 and l or 0)
+				e, err = h2client.connect(conn, option(client, opts, "maxheadersize"), field_left(deadline))
 				client.h2[key] = e
 				conn = nil
 			end

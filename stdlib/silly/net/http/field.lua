@@ -16,7 +16,31 @@ local format = string.format
 local pairs = pairs
 local tostring = tostring
 
+local monotonic = require "silly.time".monotonic
+
 local M = {}
+
+---Milliseconds left until `deadline` (a `time.monotonic()` value), at least 0: the time a
+---client call has left for its next step.
+---@param deadline number
+---@return number
+function M.left(deadline)
+	local l = deadline - monotonic()
+	return l > 0 and l or 0
+end
+
+---Raises the argument errors of a server stream's `respond(status, header)`, the same for
+---HTTP/1.1 and HTTP/2.
+---@param status any
+---@param header any
+function M.check_respond(status, header)
+	if type(status) ~= "number" or status < 100 or status > 999 or status % 1 ~= 0 then
+		check.argerror(1, "respond", "status code 100..999 expected")
+	end
+	if header ~= nil and type(header) ~= "table" then
+		check.argerror(2, "respond", "table expected, got " .. type(header))
+	end
+end
 
 -- The client options that go to tls.connect as they are (docs/http.md, docs/websocket.md).
 M.TLS_KEYS = { "ca", "cafile", "verify", "insecure", "hostname", "cert", "certfile", "key", "keyfile",

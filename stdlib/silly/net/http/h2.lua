@@ -95,12 +95,7 @@ end
 ---@return boolean ok
 ---@return string? err
 function stream:respond(status, header)
-	if type(status) ~= "number" or status < 100 or status > 999 or status % 1 ~= 0 then
-		check.argerror(1, "respond", "status code 100..999 expected")
-	end
-	if header ~= nil and type(header) ~= "table" then
-		check.argerror(2, "respond", "table expected, got " .. type(header))
-	end
+	field.check_respond(status, header)
 	return send_head(self[STATE], status, header)
 end
 
@@ -109,9 +104,7 @@ end
 ---@return boolean ok
 ---@return string? err
 function stream:write(data)
-	if type(data) ~= "string" then
-		check.argerror(1, "write", "string expected, got " .. type(data))
-	end
+	check.type(data, "string", 1, "write")
 	local st = self[STATE]
 	if st.ended then
 		return false, "write: the response has ended"

@@ -18,6 +18,7 @@ local monotonic = time.monotonic
 local c_read = c.read
 local c_gunzip = httpc.gunzip
 local wait = field.wait
+local field_left = field.left
 
 local M = {}
 
@@ -29,8 +30,7 @@ local STATE <const> = {}
 
 -- Milliseconds left of the whole call (at least 0).
 local function left(st)
-	local l = st.deadline - monotonic()
-	return l > 0 and l or 0
+	return field_left(st.deadline)
 end
 
 ---Sends request body bytes (waiting for the server's flow-control window).
