@@ -126,6 +126,21 @@ pub fn run_tool(program: &str, args: &[&str], stdin: &[u8], limit: Duration) -> 
     feed_and_wait(child, stdin, limit)
 }
 
+/// curl with `-sS --max-time 10`, then `args`, and `stdin`; returns its stdout, panicking with
+/// its output when it fails.
+pub fn curl(args: &[&str], stdin: &[u8]) -> String {
+    let mut all = vec!["-sS", "--max-time", "10"];
+    all.extend_from_slice(args);
+    let out = run_tool("curl", &all, stdin, Duration::from_secs(30));
+    assert!(
+        out.code == Some(0),
+        "curl {args:?} failed\nstdout:\n{}\nstderr:\n{}",
+        out.stdout,
+        out.stderr
+    );
+    out.stdout
+}
+
 /// Runs the Python 3 program `code` with `args` as its `sys.argv[1:]`, at most `limit`.
 pub fn python(code: &str, args: &[&str], limit: Duration) -> Output {
     let mut all = vec!["-c", code];

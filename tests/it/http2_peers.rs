@@ -16,7 +16,7 @@
 
 use std::time::Duration;
 
-use crate::common::{Running, run_tool, silly};
+use crate::common::{self, Running, run_tool, silly};
 
 const LIMIT: Duration = Duration::from_secs(30);
 const CA: &str = "tests/fixtures/certs/ca.crt";
@@ -38,16 +38,9 @@ fn curl(args: &[&str]) -> String {
 
 /// `curl` with `stdin` (a body sent with `--data-binary @-`).
 fn curl_with(args: &[&str], stdin: &[u8]) -> String {
-    let mut all = vec!["-sS", "--max-time", "10", "--http2", "--cacert", CA];
+    let mut all = vec!["--http2", "--cacert", CA];
     all.extend_from_slice(args);
-    let out = run_tool("curl", &all, stdin, LIMIT);
-    assert!(
-        out.code == Some(0),
-        "curl {args:?} failed\nstdout:\n{}\nstderr:\n{}",
-        out.stdout,
-        out.stderr
-    );
-    out.stdout
+    common::curl(&all, stdin)
 }
 
 #[test]

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use crate::common::{Running, assert_python_ok, python, run_tool, silly};
+use crate::common::{self, Running, assert_python_ok, python, run_tool, silly};
 
 const LIMIT: Duration = Duration::from_secs(30);
 const CA: &str = "tests/fixtures/certs/ca.crt";
@@ -18,18 +18,9 @@ fn server(opts: &[&str]) -> (Running, String) {
     Running::listening(cmd, LIMIT)
 }
 
-/// curl with `args`; returns its stdout, panicking with its output when it fails.
+/// curl with `args` (common.rs); returns its stdout, panicking when it fails.
 fn curl(args: &[&str]) -> String {
-    let mut all = vec!["-sS", "--max-time", "10"];
-    all.extend_from_slice(args);
-    let out = run_tool("curl", &all, b"", LIMIT);
-    assert!(
-        out.code == Some(0),
-        "curl {args:?} failed\nstdout:\n{}\nstderr:\n{}",
-        out.stdout,
-        out.stderr
-    );
-    out.stdout
+    common::curl(args, b"")
 }
 
 #[test]

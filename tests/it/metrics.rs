@@ -5,22 +5,13 @@
 
 use std::time::Duration;
 
-use crate::common::{Running, run_tool, silly};
+use crate::common::{self, Running, run_tool, silly};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
-/// curl with `args`; returns its stdout, panicking with its output when it fails.
+/// curl with `args` (common.rs); returns its stdout, panicking when it fails.
 fn curl(args: &[&str]) -> String {
-    let mut all = vec!["-sS", "--max-time", "10"];
-    all.extend_from_slice(args);
-    let out = run_tool("curl", &all, b"", LIMIT);
-    assert!(
-        out.code == Some(0),
-        "curl {args:?} failed\nstdout:\n{}\nstderr:\n{}",
-        out.stdout,
-        out.stderr
-    );
-    out.stdout
+    common::curl(args, b"")
 }
 
 /// The value of the sample line `series` (name and labels, as printed).
