@@ -345,24 +345,58 @@ def during_handshake_flood():
 
 # Opens `n` connections (TLS when argv[3] == "tls"), sends one PING on each and waits for its
 # PONG so that the server has accepted and served it, then says "OPEN" and keeps them open
-# until stdin closes.
+# until stdin closes. With argv[4] == "http" the request is an HTTP/1.1 GET; with "alpn" the
+# TLS client offers h2 and http/1.1 and sends one GET in what the server picked (the HTTP/2
+# frames are written by hand: preface, SETTINGS, one HEADERS; SETTINGS acknowledged).
 IDLE_CLIENT = r"""
-import resource, socket, ssl, sys
+import resource, socket, ssl, struct, sys
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 port, n, tls = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "tls"
-http = len(sys.argv) > 4 and sys.argv[4] == "http"
+mode = sys.argv[4] if len(sys.argv) > 4 else "ping"
 # An HTTP response ends with its body, or with the last chunk when nginx chunks it.
-req, end = ((b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", (b"world\n", b"0\r\n\r\n")) if http
-            else (b"PING\r\n", (b"\r\n",)))
+H1 = (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", (b"world\n", b"0\r\n\r\n"))
+req, end = H1 if mode in ("http", "alpn") else (b"PING\r\n", (b"\r\n",))
 ctx = ssl.create_default_context()
 ctx.check_hostname = False
 ctx.verify_mode = ssl.CERT_NONE
+if mode == "alpn":
+    ctx.set_alpn_protocols(["h2", "http/1.1"])
+
+def frame(kind, flags, sid, payload=b""):
+    return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + struct.pack(">I", sid) + payload
+
+# GET / on stream 1: :method GET, :scheme https, :path / (static table), :authority x.
+H2 = (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame(4, 0, 0)
+      + frame(1, 5, 1, b"\x82\x87\x84\x41\x01x"))
+
+def h2_get(s):
+    buf = b""
+    s.sendall(H2)
+    while True:
+        b = s.recv(4096)
+        if not b:
+            return False
+        buf += b
+        while len(buf) >= 9 and len(buf) >= 9 + int.from_bytes(buf[:3], "big"):
+            length, kind, flags = int.from_bytes(buf[:3], "big"), buf[3], buf[4]
+            sid = int.from_bytes(buf[5:9], "big") & 0x7fffffff
+            buf = buf[9 + length:]
+            if kind == 4 and not flags & 1:
+                s.sendall(frame(4, 1, 0))
+            elif kind in (0, 1) and sid == 1 and flags & 1:
+                return True
+
 conns = []
 for i in range(n):
     s = socket.create_connection(("127.0.0.1", port), timeout=30)
     if tls:
         s = ctx.wrap_socket(s)
+    if mode == "alpn" and s.selected_alpn_protocol() == "h2":
+        if not h2_get(s):
+            raise SystemExit("closed after %d connections" % i)
+        conns.append(s)
+        continue
     s.sendall(req)
     got = b""
     while not got.endswith(end):
@@ -376,14 +410,15 @@ sys.stdin.read()
 """
 
 
-def idle_memory(n, tls, http=False):
+def idle_memory(n, tls, mode="ping"):
     """A measure: the server's resident memory growth per connection, in KiB, with `n`
-    connections open and idle (each served one PING, or one HTTP GET, first)."""
+    connections open and idle (each served one PING, or one HTTP GET, first: IDLE_CLIENT's
+    `mode`)."""
     def measure(port, pid):
         time.sleep(0.2)
         before = rss_kib(pid)
         cli = subprocess.Popen([sys.executable, "-c", IDLE_CLIENT, str(port), str(n),
-                                "tls" if tls else "tcp", "http" if http else "ping"],
+                                "tls" if tls else "tcp", mode],
                                cwd=ROOT, stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
@@ -574,8 +609,17 @@ BENCHES.append(ServerBench(
     "http_idle_mem", "HTTP: resident memory per idle keep-alive connection, 5,000 open",
     [("silly", [SILLY, bench_script("http_silly.lua"), "--port={port}"]),
      ("nginx", [sys.executable, bench_script("nginx_lua.py"), "{port}"])],
-    measure=idle_memory(5000, tls=False, http=True), unit="KiB/conn", ratio="lower",
+    measure=idle_memory(5000, tls=False, mode="http"), unit="KiB/conn", ratio="lower",
     target=None))
+# Memory of an idle HTTP/2 connection over TLS (one GET served) against an idle HTTPS/1.1 one
+# of the same server (ALPN limited to http/1.1): the target is at most 1.5 times.
+BENCHES.append(ServerBench(
+    "h2_idle_mem", "HTTP/2 vs HTTPS/1.1: resident memory per idle connection, 5,000 open",
+    [("h2", [SILLY, bench_script("http_silly.lua"), "--port={port}", "--tls=1"]),
+     ("https1", [SILLY, bench_script("http_silly.lua"), "--port={port}", "--tls=1",
+                 "--alpn=http/1.1"])],
+    measure=idle_memory(5000, tls=True, mode="alpn"), unit="KiB/conn", ratio="lower",
+    target=1.5))
 
 
 def select(benches):

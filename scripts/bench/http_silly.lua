@@ -1,6 +1,6 @@
 -- The silly side of the HTTP benchmarks: silly.net.http answering every request with the
 -- same body as the nginx + Lua peer (scripts/bench/nginx_lua.py).
---   silly scripts/bench/http_silly.lua --port=N [--tls=1]
+--   silly scripts/bench/http_silly.lua --port=N [--tls=1 [--alpn=http/1.1]]
 local http = require "silly.net.http"
 local env = require "silly.env"
 
@@ -24,6 +24,10 @@ if env.get("tls") then
 	end
 	conf.tls = true
 	conf.certs = { { cert = slurp("server-rsa-chain.crt"), key = slurp("server-rsa.key") } }
+	-- One protocol only (the HTTPS/1.1 side of h2_idle_mem); the default offers h2 first.
+	if env.get("alpn") then
+		conf.alpnprotos = { env.get("alpn") }
+	end
 end
 assert(http.listen(conf))
 print("ready")
