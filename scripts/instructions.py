@@ -5,9 +5,11 @@ shows what a change to the hot path saves (kernel time is not counted: see make 
 
 Run: make bench-instr   (or: python3 scripts/instructions.py [KIND...] [--n N] [--bin A --bin B])
 KIND: http (GET, one field), browser (GET with 8 browser-like fields), p16 (GET pipelined 16
-deep), ping (Redis PING over TCP). Each server runs under valgrind; after 200 warm-up requests
-the counters are zeroed, N requests are made over 10 keep-alive connections, and the total is
-divided by N. Needs valgrind (installed with apt-get when missing).
+deep), ping (Redis PING over TCP), h2 (HTTP/2 GET by prior knowledge, one stream at a time on
+each connection, h2load -m 1), h2m32 (the same, 32 concurrent streams on 4 connections). Each
+server runs under valgrind; after 200 warm-up requests the counters are zeroed, N requests are
+made over 10 keep-alive connections (4 for h2m32), and the total is divided by N. Needs
+valgrind (installed with apt-get when missing) and h2load for the h2 kinds.
 """
 import argparse
 import glob
@@ -48,7 +50,20 @@ def exchange(conn, request, count, done):
         got += chunk
 
 
+def h2load(port, n, conns, streams):
+    p = subprocess.run(["h2load", "-n", str(n), "-c", str(conns), "-m", str(streams),
+                        f"http://127.0.0.1:{port}/"], capture_output=True, text=True, timeout=600)
+    want = f"{n} succeeded"
+    if p.returncode != 0 or want not in p.stdout:
+        raise RuntimeError(f"h2load: exit {p.returncode}: {p.stdout[-1000:]}{p.stderr[-1000:]}")
+    return n
+
+
 def drive(kind, port, n):
+    if kind == "h2":
+        return h2load(port, n, CONNS, 1)
+    if kind == "h2m32":
+        return h2load(port, n, 4, 32)
     conns = [socket.create_connection(("127.0.0.1", port), timeout=60) for _ in range(CONNS)]
     try:
         per = max(1, n // CONNS)

@@ -212,6 +212,7 @@ impl Runtime {
     /// Lua collects only as allocation paces it, so the garbage of connections that closed
     /// stays (and keeps its memory) while a server waits for new ones.
     fn collect_idle(&self) {
+        self.tasks.drain_pool();
         let _ = self.lua.gc_collect();
         #[cfg(all(target_os = "linux", target_env = "gnu"))]
         // SAFETY: malloc_trim only gives free pages of the C heap back to the system.

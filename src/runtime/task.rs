@@ -77,6 +77,8 @@ pub struct Task {
     waker: RefCell<Option<Waker>>,
     /// Set by a native right before the coroutine yields `MARKER`; taken by `drive`.
     pending: RefCell<Pending>,
+    /// The coroutine goes back to the pool when the task ends normally (see `spawn_pooled`).
+    pooled: bool,
 }
 
 impl Task {
@@ -107,7 +109,14 @@ pub struct Tasks {
     hooks: RefCell<Hooks>,
     /// A hook is running: tasks it creates or ends do not call hooks again (no recursion).
     in_hook: Cell<bool>,
+    /// Finished coroutines of `spawn_pooled` tasks, ready for the next one (at most
+    /// `POOL_MAX`; emptied when the process goes idle).
+    pool: RefCell<Vec<Thread>>,
 }
+
+/// Coroutines kept for reuse at most: enough for the tasks a busy server starts and ends
+/// between two idle moments (an HTTP/2 connection runs up to 128 streams at once).
+const POOL_MAX: usize = 256;
 
 /// The functions of `task.hook`.
 #[derive(Default, Clone)]
@@ -117,6 +126,11 @@ pub struct Hooks {
 }
 
 impl Tasks {
+    /// Lets the pooled coroutines go (the idle collection frees them).
+    pub fn drain_pool(&self) {
+        self.pool.borrow_mut().clear();
+    }
+
     pub fn active(&self) -> usize {
         self.counts.get().active
     }
@@ -205,14 +219,47 @@ pub fn spawn(
     entry: &Function,
     start: Start,
 ) -> mlua::Result<(Thread, async_executor::Task<()>)> {
+    spawn_with(lua, entry, start, false)
+}
+
+/// `spawn` on a coroutine a finished task left, when there is one, and leaving this task's
+/// coroutine for the next when it ends normally: a new coroutine costs a dozen allocations
+/// (the thread, its stack, one call frame per level as it first goes deeper) and work for
+/// the collector. Only for tasks whose coroutine no API hands out (connection and stream
+/// handlers): a script that kept a finished task's coroutine could otherwise wake a stranger.
+pub fn spawn_pooled(
+    lua: &Lua,
+    entry: &Function,
+    start: Start,
+) -> mlua::Result<(Thread, async_executor::Task<()>)> {
+    spawn_with(lua, entry, start, true)
+}
+
+fn spawn_with(
+    lua: &Lua,
+    entry: &Function,
+    start: Start,
+    pooled: bool,
+) -> mlua::Result<(Thread, async_executor::Task<()>)> {
     let rt = runtime::get();
-    let thread = lua.create_thread(entry.clone())?;
+    let reused = if pooled {
+        let thread = rt.tasks.pool.borrow_mut().pop();
+        // A pooled coroutine ended normally, so `reset` (clear the stack, push `entry`) holds.
+        thread.filter(|t| t.reset(entry.clone()).is_ok())
+    } else {
+        None
+    };
+    let thread = match reused {
+        Some(t) => t,
+        None => lua.create_thread(entry.clone())?,
+    };
     let task = Rc::new(Task {
         thread: thread.clone(),
         status: Cell::new(Status::Ready),
         wake_value: RefCell::new(None),
         waker: RefCell::new(None),
         pending: RefCell::new(Pending::None),
+        pooled,
     });
     rt.tasks
         .live
@@ -330,7 +377,14 @@ async fn drive(task: Rc<Task>, start: Start) {
             }
         };
         if !task.thread.is_resumable() {
-            break;
+            finish(&rt, &task);
+            if task.pooled {
+                let mut pool = rt.tasks.pool.borrow_mut();
+                if pool.len() < POOL_MAX {
+                    pool.push(task.thread.clone());
+                }
+            }
+            return;
         }
         let pending = std::mem::take(&mut *task.pending.borrow_mut());
         let is_marker = matches!(yielded.front(), Some(Value::LightUserData(p)) if *p == marker());

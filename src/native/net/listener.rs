@@ -193,7 +193,8 @@ pub fn spawn_handler(handler: &Function, arg: Value) -> mlua::Result<()> {
         .entry()
         .ok_or_else(|| mlua::Error::runtime("no task entry"))?;
     let args = MultiValue::from_vec(vec![Value::Function(handler.clone()), arg]);
-    let (_, handle) = task::spawn(&rt.lua, &entry, task::Start::Args(args))?;
+    // The handler's coroutine is not handed out by any API: it may be reused.
+    let (_, handle) = task::spawn_pooled(&rt.lua, &entry, task::Start::Args(args))?;
     handle.detach();
     Ok(())
 }
