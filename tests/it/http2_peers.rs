@@ -58,6 +58,10 @@ fn curl_h2_get_post_trailers() {
         "X-Multi: a",
         "-H",
         "X-Multi: b",
+        "-H",
+        "Cookie: a=1",
+        "-H",
+        "Cookie: b=2",
         &format!("{base}/info?x=1&x=2&sp=a+b%21"),
     ]);
     for want in [
@@ -70,6 +74,8 @@ fn curl_h2_get_post_trailers() {
         "query.sp=a b!",
         &format!("header.host=localhost:{port}"),
         "header.x-multi=a|b",
+        // Several cookie fields are joined into one, as RFC 9113 §8.2.3 asks.
+        "header.cookie=a=1; b=2",
     ] {
         assert!(
             info.lines().any(|l| l == want),

@@ -63,7 +63,7 @@ function routes.info(s)
 	for _, k in ipairs(keys) do
 		lines[#lines + 1] = "query." .. k .. "=" .. flat(s.query[k])
 	end
-	for _, k in ipairs({ "host", "x-multi", "content-type" }) do
+	for _, k in ipairs({ "host", "x-multi", "content-type", "cookie" }) do
 		if s.header[k] then
 			lines[#lines + 1] = "header." .. k .. "=" .. flat(s.header[k])
 		end

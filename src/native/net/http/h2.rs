@@ -15,7 +15,8 @@ use bytes::{Bytes, BytesMut};
 use h2::server::{self, SendResponse};
 use h2::{Reason, RecvStream, SendStream};
 use http::{HeaderMap, HeaderName, HeaderValue, Response};
-use mlua::{Function, IntoLuaMulti, Lua, MultiValue, Table, UserData, UserDataRef, Value};
+use mlua::{Function, IntoLuaMulti, Lua, MultiValue, Table, UserData, UserDataRef, Value, ffi};
+use std::ffi::c_int;
 
 use crate::log::{self, Level};
 use crate::native::net::conn::StreamHandle;
@@ -306,86 +307,173 @@ fn connection_specific(name: &HeaderName) -> bool {
     )
 }
 
-fn header_value(v: &Value) -> Result<HeaderValue, String> {
-    let r = match v {
-        Value::String(s) => HeaderValue::from_bytes(&s.as_bytes()),
-        Value::Integer(n) => HeaderValue::from_bytes(n.to_string().as_bytes()),
-        Value::Number(n) => HeaderValue::from_bytes(n.to_string().as_bytes()),
-        _ => return Err(format!("bad field value type {}", v.type_name())),
+/// The value at `idx` as a field value: a string, or a number written out.
+///
+/// # Safety
+/// `l` is a running state and `idx` a valid index.
+unsafe fn header_value(l: *mut ffi::lua_State, idx: c_int) -> Result<HeaderValue, String> {
+    // SAFETY: the caller's contract; reading a string's bytes or a number never raises.
+    let r = unsafe {
+        match ffi::lua_type(l, idx) {
+            ffi::LUA_TSTRING => {
+                let mut len = 0;
+                let p = ffi::lua_tolstring(l, idx, &mut len);
+                HeaderValue::from_bytes(std::slice::from_raw_parts(p.cast::<u8>(), len))
+            }
+            ffi::LUA_TNUMBER if ffi::lua_isinteger(l, idx) != 0 => {
+                Ok(HeaderValue::from(ffi::lua_tointegerx(l, idx, std::ptr::null_mut())))
+            }
+            ffi::LUA_TNUMBER => {
+                let n = ffi::lua_tonumberx(l, idx, std::ptr::null_mut());
+                HeaderValue::from_bytes(n.to_string().as_bytes())
+            }
+            t => {
+                let name = std::ffi::CStr::from_ptr(ffi::lua_typename(l, t));
+                return Err(format!("bad field value type {}", name.to_string_lossy()));
+            }
+        }
     };
     r.map_err(|_| "field value with a forbidden character".to_string())
 }
 
 /// A Lua field table (`name = value | {values}`) as a header map, without the fields HTTP/2
 /// forbids; an error names what is not allowed.
-pub(crate) fn header_map(t: Option<&Table>) -> Result<HeaderMap, String> {
+///
+/// The table is walked with the raw Lua API in one protected call, as the HTTP/1.1 response
+/// head is (head.rs): mlua's `pairs` made a reference slot for every key and value.
+pub(crate) fn header_map(lua: &Lua, t: Option<&Table>) -> Result<HeaderMap, String> {
     let mut map = HeaderMap::new();
     let Some(t) = t else { return Ok(map) };
-    for pair in t.pairs::<Value, Value>() {
-        let (k, v) = pair.map_err(|e| e.to_string())?;
-        let Value::String(k) = k else {
-            return Err("field name must be a string".into());
-        };
-        let name = HeaderName::from_bytes(&k.as_bytes())
-            .map_err(|_| format!("bad field name {:?}", k.to_string_lossy()))?;
-        if connection_specific(&name) {
-            continue;
-        }
-        if let Value::Table(list) = &v {
-            for item in list.sequence_values::<Value>() {
-                let item = item.map_err(|e| e.to_string())?;
-                map.append(name.clone(), header_value(&item)?);
-            }
-        } else {
-            map.append(name, header_value(&v)?);
-        }
+    let mut walked = Ok(());
+    // SAFETY: the closure reads the table given as its one argument (index 1) with calls that
+    // cannot raise (lua_next gets back the key it returned; values are read without
+    // conversion; rawgeti has no metamethods), keeps at most 3 values above it (room is
+    // checked), and what it makes with a destructor (the map, an error) lives outside it.
+    unsafe {
+        lua.exec_raw::<()>(t, |l| {
+            ffi::luaL_checkstack(l, 4, c"http fields".as_ptr());
+            walked = walk_header(l, &mut map);
+        })
     }
-    Ok(map)
+    .map_err(|e| e.to_string())?;
+    walked.map(|()| map)
 }
 
-/// The request's fields as the HTTP/1.1 server gives them: lower-case names, repeated fields
-/// as arrays (cookies joined with "; " as one field), `host` from `:authority`. Also the count.
-fn header_table(lua: &Lua, req: &http::request::Parts) -> mlua::Result<(Table, usize)> {
-    let (t, mut n) = fields_table(lua, &req.headers)?;
-    if !req.headers.contains_key("host")
-        && let Some(a) = req.uri.authority()
-    {
-        t.raw_set("host", a.as_str())?;
-        n += 1;
+/// `header_map`'s walk of the table at index 1; on an error the stack is left as it was
+/// found only as far as the protected call needs (it is discarded).
+///
+/// # Safety
+/// `l` is a running state with a table at index 1 and 3 free slots.
+unsafe fn walk_header(l: *mut ffi::lua_State, map: &mut HeaderMap) -> Result<(), String> {
+    // SAFETY: the caller's contract; see `header_map`.
+    unsafe {
+        ffi::lua_pushnil(l);
+        while ffi::lua_next(l, 1) != 0 {
+            if ffi::lua_type(l, -2) != ffi::LUA_TSTRING {
+                return Err("field name must be a string".into());
+            }
+            let mut len = 0;
+            let p = ffi::lua_tolstring(l, -2, &mut len);
+            let key = std::slice::from_raw_parts(p.cast::<u8>(), len);
+            let name = HeaderName::from_bytes(key)
+                .map_err(|_| format!("bad field name {:?}", String::from_utf8_lossy(key)))?;
+            if !connection_specific(&name) {
+                if ffi::lua_type(l, -1) == ffi::LUA_TTABLE {
+                    let mut i = 1;
+                    while ffi::lua_rawgeti(l, -1, i) != ffi::LUA_TNIL {
+                        map.append(name.clone(), header_value(l, -1)?);
+                        ffi::lua_pop(l, 1);
+                        i += 1;
+                    }
+                    ffi::lua_pop(l, 1);
+                } else {
+                    map.append(name, header_value(l, -1)?);
+                }
+            }
+            ffi::lua_pop(l, 1);
+        }
     }
-    Ok((t, n))
+    Ok(())
 }
 
 /// Fields as the HTTP/1.1 parser gives them (lower-case names, a repeated field as an array,
 /// cookies joined), and their count.
 pub(crate) fn fields_table(lua: &Lua, headers: &HeaderMap) -> mlua::Result<(Table, usize)> {
-    let t = lua.create_table_with_capacity(0, headers.keys_len())?;
     let mut n = 0;
-    for name in headers.keys() {
-        let mut values = headers.get_all(name).iter();
-        n += headers.get_all(name).iter().count();
-        let key = name.as_str();
-        if key == "cookie" {
-            let parts: Vec<&[u8]> = values.map(|v| v.as_bytes()).collect();
-            t.raw_set(key, lua.create_string(parts.join(&b"; "[..]))?)?;
-            continue;
-        }
-        let first = values.next().map(|v| v.as_bytes()).unwrap_or_default();
-        match values.next() {
-            None => t.raw_set(key, lua.create_string(first)?)?,
-            Some(second) => {
-                let list = lua.create_sequence_from([
-                    lua.create_string(first)?,
-                    lua.create_string(second.as_bytes())?,
-                ])?;
-                for v in values {
-                    list.raw_push(lua.create_string(v.as_bytes())?)?;
+    // SAFETY: the closure only uses the state it is given, keeps at most 4 values above its
+    // base (room is checked), and holds nothing with a destructor but what `push_fields`
+    // borrows from outside it.
+    let t = unsafe {
+        lua.exec_raw::<Table>((), |l| {
+            ffi::luaL_checkstack(l, 6, c"http fields".as_ptr());
+            n = push_fields(l, headers, None);
+        })
+    }?;
+    Ok((t, n))
+}
+
+/// Pushes `s` as a Lua string.
+///
+/// # Safety
+/// `l` is a running state in a protected call, with a free slot.
+unsafe fn push_bytes(l: *mut ffi::lua_State, s: &[u8]) {
+    // SAFETY: the caller's contract (pushing may raise only a memory error, caught by the
+    // protected call around it).
+    unsafe { ffi::lua_pushlstring(l, s.as_ptr().cast(), s.len()) };
+}
+
+/// Pushes the fields as a new table (see `fields_table`), with `host` from `authority` when
+/// no `host` field came; returns the number of fields. A built table rather than mlua's
+/// `raw_set`s: each of those made a reference slot for the key and the value.
+///
+/// # Safety
+/// `l` is a running state in a protected call, with 4 free slots.
+unsafe fn push_fields(l: *mut ffi::lua_State, headers: &HeaderMap, authority: Option<&str>) -> usize {
+    let mut n = 0;
+    // SAFETY: the caller's contract; the table stays at `t` while the loop pushes at most a
+    // name, a list and a value above it.
+    unsafe {
+        ffi::lua_createtable(l, 0, headers.keys_len() as c_int + 1);
+        let t = ffi::lua_gettop(l);
+        // A name's values come one after another in the map's order.
+        let mut it = headers.iter().peekable();
+        while let Some((name, value)) = it.next() {
+            n += 1;
+            push_bytes(l, name.as_str().as_bytes());
+            if name == http::header::COOKIE {
+                let mut joined = value.as_bytes().to_vec();
+                while let Some((_, v)) = it.next_if(|(k, _)| *k == name) {
+                    n += 1;
+                    joined.extend_from_slice(b"; ");
+                    joined.extend_from_slice(v.as_bytes());
                 }
-                t.raw_set(key, list)?;
+                push_bytes(l, &joined);
+            } else if it.peek().is_some_and(|(k, _)| *k == name) {
+                ffi::lua_createtable(l, 2, 0);
+                push_bytes(l, value.as_bytes());
+                ffi::lua_rawseti(l, -2, 1);
+                let mut i = 1;
+                while let Some((_, v)) = it.next_if(|(k, _)| *k == name) {
+                    n += 1;
+                    i += 1;
+                    push_bytes(l, v.as_bytes());
+                    ffi::lua_rawseti(l, -2, i);
+                }
+            } else {
+                push_bytes(l, value.as_bytes());
             }
+            ffi::lua_rawset(l, t);
+        }
+        if let Some(a) = authority
+            && !headers.contains_key(http::header::HOST)
+        {
+            n += 1;
+            push_bytes(l, b"host");
+            push_bytes(l, a.as_bytes());
+            ffi::lua_rawset(l, t);
         }
     }
-    Ok((t, n))
+    n
 }
 
 /// Starts `run({stream, method, target, header, nfields})` in a task for an accepted stream.
@@ -410,17 +498,32 @@ fn start(
         send: None,
         active,
     }));
-    let arg = (|| -> mlua::Result<Table> {
-        let (header, n) = header_table(&lua, &parts)?;
-        let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-        let t = lua.create_table_with_capacity(5, 0)?;
-        t.raw_set(1, lua.create_userdata(H2Stream(st.clone()))?)?;
-        t.raw_set(2, parts.method.as_str())?;
-        t.raw_set(3, target)?;
-        t.raw_set(4, header)?;
-        t.raw_set(5, n)?;
-        Ok(t)
-    })();
+    let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let authority = parts.uri.authority().map(|a| a.as_str());
+    let method = parts.method.as_str();
+    // The argument table built with the raw API, as `fields_table` does.
+    let arg = lua.create_userdata(H2Stream(st.clone())).and_then(|ud| {
+        // SAFETY: the closure only uses the state it is given, keeps at most 6 values above
+        // its base (room is checked), holds nothing with a destructor, and leaves exactly
+        // the argument table on the stack.
+        unsafe {
+            lua.exec_raw::<Table>(ud, |l| {
+                ffi::luaL_checkstack(l, 8, c"http request".as_ptr());
+                ffi::lua_createtable(l, 5, 0);
+                ffi::lua_pushvalue(l, 1);
+                ffi::lua_rawseti(l, 2, 1);
+                push_bytes(l, method.as_bytes());
+                ffi::lua_rawseti(l, 2, 2);
+                push_bytes(l, target.as_bytes());
+                ffi::lua_rawseti(l, 2, 3);
+                let n = push_fields(l, &parts.headers, authority);
+                ffi::lua_rawseti(l, 2, 4);
+                ffi::lua_pushinteger(l, n as ffi::lua_Integer);
+                ffi::lua_rawseti(l, 2, 5);
+                ffi::lua_replace(l, 1);
+            })
+        }
+    });
     if let Err(e) = arg.and_then(|t| listener::spawn_handler(run, Value::Table(t))) {
         listener::start_failed("http", &e);
         if let Some(r) = st.borrow_mut().respond.as_mut() {
@@ -543,7 +646,7 @@ pub(crate) fn send_trailers(
     st: &Rc<RefCell<StreamState>>,
     header: &Table,
 ) -> mlua::Result<MultiValue> {
-    let map = match header_map(Some(header)) {
+    let map = match header_map(lua, Some(header)) {
         Ok(m) => m,
         Err(why) => return (Value::Nil, why).into_lua_multi(lua),
     };
@@ -676,7 +779,7 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
         "respond",
         lua.create_function(
             |lua, (s, status, header, end): (UserDataRef<H2Stream>, u16, Option<Table>, bool)| {
-                let map = match header_map(header.as_ref()) {
+                let map = match header_map(lua, header.as_ref()) {
                     Ok(m) => m,
                     Err(why) => return (Value::Nil, why).into_lua_multi(lua),
                 };

@@ -271,7 +271,7 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
                     Ok(u) => u,
                     Err(_) => return (Value::Nil, "bad target", true).into_lua_multi(lua),
                 };
-                let mut map = match header_map(header.as_ref()) {
+                let mut map = match header_map(lua, header.as_ref()) {
                     Ok(m) => m,
                     Err(why) => return (Value::Nil, why, true).into_lua_multi(lua),
                 };
