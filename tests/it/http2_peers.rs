@@ -3,6 +3,7 @@
 //! h2load (1000 requests, 100 concurrent streams on one connection), and Python's `h2`
 //! (Debian's python3-h2) for what a polite client does not do: resetting a finished stream,
 //! a rapid-reset burst, a CONTINUATION flood, a body sent into a handler that does not read,
+//! a response window that never opens,
 //! a handler failing before and after its response began, GOAWAY, bodies and header blocks
 //! over the limits.
 //!
@@ -189,7 +190,7 @@ fn h2load_100_concurrent_streams() {
 /// A client of its own on Python's h2: each scenario on one connection, printing "OK <name>".
 const HOSTILE: &str = r#"
 import socket, ssl, sys, time
-import h2.connection, h2.config, h2.events, h2.errors
+import h2.connection, h2.config, h2.events, h2.errors, h2.settings
 from hyperframe.frame import Frame, RstStreamFrame, HeadersFrame, ContinuationFrame, GoAwayFrame, DataFrame
 
 port = int(sys.argv[1])
@@ -342,6 +343,27 @@ assert (st, body) == ("200", b"hello\n"), (st, body)
 s.close()
 print("OK rapid-reset")
 
+# A window that never opens: streams that start without window (SETTINGS_INITIAL_WINDOW_SIZE 0)
+# and no WINDOW_UPDATE. The handler's 100 KiB write waits the server's bodytimeout (--bto=300),
+# then its stream is reset (CANCEL); the connection answers the next request once the client
+# gives its streams window again.
+s, c = connect()
+c.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 0})
+s.sendall(c.data_to_send())
+start = time.monotonic()
+sid = request(s, c, "/big?n=102400")
+st, body, rst, _ = outcome(s, c, sid)
+waited = time.monotonic() - start
+assert st in ("200", None) and body == b"" and rst == h2.errors.ErrorCodes.CANCEL, (st, body, rst)
+assert 0.25 <= waited < 5, waited
+c.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 65535})
+s.sendall(c.data_to_send())
+sid = request(s, c, "/hello")
+st, body, rst, _ = outcome(s, c, sid)
+assert (st, body, rst) == ("200", b"hello\n", None), (st, body, rst)
+s.close()
+print("OK window-never-opens")
+
 # A header block that never ends: HEADERS without END_HEADERS, then empty CONTINUATION frames.
 s, c = connect()
 hf = HeadersFrame(1)
@@ -382,7 +404,8 @@ print("OK goaway")
 
 #[test]
 fn python_h2_hostile_clients() {
-    let (mut srv, port) = server(&[]);
+    // A short bodytimeout for "window-never-opens"; the other scenarios wait for no window.
+    let (mut srv, port) = server(&["--bto=300"]);
     // Debian's interpreter: python3-h2 is a Debian package (.ci/run installs it).
     let out = run_tool("/usr/bin/python3", &["-c", HOSTILE, &port, CA], b"", LIMIT);
     assert_eq!(out.code, Some(0), "{out:?}");
@@ -391,11 +414,18 @@ fn python_h2_hostile_clients() {
         "OK handler-failures",
         "OK window-backpressure",
         "OK rapid-reset",
+        "OK window-never-opens",
         "OK continuation-flood",
         "OK goaway",
     ] {
         assert!(out.stdout.contains(want), "{want} missing:\n{out:?}");
     }
+    // The handler's write failed with TIMEDOUT, and the log says so once, below the error
+    // level.
+    assert_eq!(
+        srv.line_starting("BIG"),
+        "BIG false Operation timed out (110)"
+    );
     // The listener closed and its last connection ended: nothing keeps the process alive.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
@@ -408,7 +438,17 @@ fn python_h2_hostile_clients() {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(!srv.stderr().contains("panicked"), "{}", srv.stderr());
+    let log = srv.stderr();
+    assert!(!log.contains("panicked"), "{log}");
+    let timed_out: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("no flow-control window"))
+        .collect();
+    assert_eq!(timed_out.len(), 1, "{log}");
+    assert!(
+        timed_out[0].contains(" I ") && timed_out[0].contains("GET /big"),
+        "{log}"
+    );
 }
 
 /// Bodies over `maxbodysize`: refused with 413 when the content-length says so, and failing the
