@@ -1,7 +1,7 @@
 -- silly.net.http's client over HTTP/2 against silly.net.http's server in the same process
 -- (TLS, ALPN "h2"): GET, POST with bodies larger than the flow-control windows, trailers,
 -- 404 and 500, 20 concurrent requests from 20 tasks on ONE connection, maxbodysize,
--- timeouts, a connection ended by the server (the next request opens a new one), a server
+-- timeouts (a request body write included), a connection ended by the server (the next request opens a new one), a server
 -- that picks HTTP/1.1, and `h2 = false` keeping HTTP/1.1.
 local T = require "testaux"
 local task = require "silly.task"
@@ -35,6 +35,11 @@ local routes = {
 	["/slow"] = function(s)
 		time.sleep(300)
 		s:closewrite("late")
+	end,
+	-- Reads nothing for 400 ms: a client's body stops at the stream's window (256 KiB).
+	["/noread"] = function(s)
+		time.sleep(400)
+		s:closewrite("unread")
 	end,
 	["/big"] = function(s)
 		s:closewrite(string.rep("b", 100000))
@@ -123,6 +128,18 @@ task.fork(function()
 	-- The connection is still fine after a cancelled stream.
 	r = assert(c:get(base .. "/who"))
 	T.eq(r.body, "HTTP/2 " .. peers[1], "same connection after a timeout")
+	-- A request body that meets a window that does not open: the write waits no longer than
+	-- the call's timeout, and only that stream is given up.
+	local t0 = time.monotonic()
+	s = assert(c:request("POST", base .. "/noread", nil, { timeout = 200 }))
+	local ok, werr = s:write(string.rep("w", 1024 * 1024))
+	local took = time.monotonic() - t0
+	T.eq(ok, false, "write against a shut window fails")
+	T.eq(werr, errno.TIMEDOUT, "write against a shut window: TIMEDOUT")
+	T.check(took >= 190 and took < 390, "the write waited the call's timeout", took)
+	s:close()
+	r = assert(c:get(base .. "/who"))
+	T.eq(r.body, "HTTP/2 " .. peers[1], "same connection after a write timed out")
 
 	-- The server ends an idle connection (idletimeout, GOAWAY): the next request opens a new one.
 	time.sleep(1500)
