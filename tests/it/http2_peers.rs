@@ -7,6 +7,9 @@
 //! a handler failing before and after its response began, GOAWAY, bodies and header blocks
 //! over the limits.
 //!
+//! nghttp over TLS and h2c: 1 MiB each way through windows of 1023 bytes, and requests with
+//! priorities (PRIORITY frames, weights, dependencies), which are ignored.
+//!
 //! Plain listeners serve HTTP/2 by prior knowledge (h2c) next to HTTP/1.1.
 //!
 //! Our HTTP/2 client against nginx's (nginx-light with its Lua module, its own prefix and
@@ -654,6 +657,102 @@ fn curl_h2_header_list_over_maxheadersize() {
         "hello\n"
     );
     srv.assert_running();
+}
+
+/// nghttp (Debian's nghttp2-client) with `args`; returns its stdout, panicking when it fails.
+/// It has no CA option and does not verify certificates (`-y` only silences its warning),
+/// which is fine on 127.0.0.1; an `http://` URL is HTTP/2 by prior knowledge.
+fn nghttp(args: &[&str]) -> String {
+    let mut all = vec!["-y", "-t", "10"];
+    all.extend_from_slice(args);
+    let out = run_tool("nghttp", &all, b"", LIMIT);
+    assert_eq!(out.code, Some(0), "nghttp {args:?}: {out:?}");
+    out.stdout
+}
+
+/// Our TLS server on "https://localhost:PORT" and our plain one (h2c) on "http://ADDR".
+fn tls_and_h2c_servers() -> [(Running, String); 2] {
+    let (tls, port) = server(&[]);
+    let mut cmd = silly();
+    cmd.arg("tests/lua_servers/http_peer.lua");
+    let (plain, addr) = Running::listening(cmd, LIMIT);
+    [
+        (tls, format!("https://localhost:{port}")),
+        (plain, format!("http://{addr}")),
+    ]
+}
+
+/// What http_peer.lua's /blob?n=N sends.
+fn blob(n: usize) -> String {
+    const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    (0..n).map(|i| ALNUM[i % ALNUM.len()] as char).collect()
+}
+
+/// Flow control with windows of 1023 bytes per stream and 16383 per connection on nghttp's
+/// side: 1 MiB goes down (through about a thousand window updates) and 1 MiB goes up and comes
+/// back from /echo, intact, over TLS and over h2c.
+#[test]
+fn nghttp_small_windows_carry_a_mebibyte_intact() {
+    const MIB: usize = 1024 * 1024;
+    let want = blob(MIB);
+    // The upload: printable bytes from a small generator, unlike the download's pattern.
+    let mut x: u32 = 12345;
+    let up: String = (0..MIB)
+        .map(|_| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (b'!' + ((x >> 16) % 94) as u8) as char
+        })
+        .collect();
+    let file = common::temp_dir("nghttp-upload").join("body");
+    std::fs::write(&file, &up).unwrap();
+    let file = file.to_str().unwrap();
+    for (mut srv, base) in tls_and_h2c_servers() {
+        let got = nghttp(&["-w", "10", "-W", "14", &format!("{base}/blob?n={MIB}")]);
+        assert_eq!(got.len(), MIB, "{base}: length");
+        assert!(got == want, "{base}: the downloaded body differs");
+        let echoed = nghttp(&["-w", "10", "-W", "14", "-d", file, &format!("{base}/echo")]);
+        assert_eq!(echoed.len(), MIB, "{base}: echoed length");
+        assert!(echoed == up, "{base}: the echoed body differs");
+        srv.assert_running();
+    }
+}
+
+/// nghttp sends priorities (PRIORITY frames for its dependency tree, a priority in each
+/// HEADERS; `-a` fetches a page's assets with different weights, `-p` sets weights): h2
+/// ignores them, every request gets its 200 and the server goes on.
+#[test]
+fn nghttp_priorities_are_ignored() {
+    for (mut srv, base) in tls_and_h2c_servers() {
+        let out = nghttp(&["-v", "-n", "-a", &format!("{base}/page")]);
+        assert!(out.contains("send PRIORITY frame"), "{out}");
+        assert!(out.contains("; END_STREAM | END_HEADERS | PRIORITY"), "{out}");
+        let ok = out.matches(":status: 200").count();
+        assert_eq!(ok, 5, "the page and its 4 assets:\n{out}");
+        assert_eq!(out.matches(":status:").count(), 5, "{out}");
+        let out = nghttp(&[
+            "-n",
+            "-s",
+            "-m",
+            "3",
+            "-p",
+            "1",
+            "-p",
+            "256",
+            &format!("{base}/hello"),
+            &format!("{base}/blob?n=70000"),
+        ]);
+        let rows: Vec<&str> = out
+            .lines()
+            .filter(|l| l.contains(" /hello") || l.contains(" /blob"))
+            .collect();
+        assert_eq!(rows.len(), 6, "{out}");
+        for row in rows {
+            let code = row.split_whitespace().nth(4);
+            assert_eq!(code, Some("200"), "{out}");
+        }
+        assert_eq!(nghttp(&[&format!("{base}/hello")]), "hello\n");
+        srv.assert_running();
+    }
 }
 
 /// nginx (Debian's nginx-light with its Lua module) serving HTTP/2 over TLS from its own

@@ -10,7 +10,7 @@
 -- after part of the body was sent), /goaway (closes the listener, then answers 200 ms later),
 -- /stall (answers after 500 ms without reading the body), /big?n=N (N bytes in one write,
 -- then prints "BIG <ok> <err>"), /blob?n=N (N bytes of the pattern `blob_byte` gives, in
--- writes of uneven sizes).
+-- writes of uneven sizes), /page (an HTML page linking to assets).
 local http = require "silly.net.http"
 local env = require "silly.env"
 local silly = require "silly"
@@ -152,6 +152,21 @@ function routes.blob(s)
 		size = size % 50000 + 7777
 	end
 	s:closewrite()
+end
+
+-- An HTML page whose assets (a style sheet, a script, images) a browser-like client fetches
+-- next, with priorities.
+function routes.page(s)
+	local body = table.concat({
+		"<html><head>",
+		'<link rel="stylesheet" href="/hello?a=css">',
+		'<script src="/hello?a=js"></script>',
+		"</head><body>",
+		'<img src="/hello?a=img1"><img src="/blob?n=70000">',
+		"</body></html>\n",
+	})
+	s:respond(200, { ["content-type"] = "text/html", ["content-length"] = #body })
+	s:closewrite(body)
 end
 
 local function handler(s)
