@@ -725,7 +725,10 @@ fn nghttp_priorities_are_ignored() {
     for (mut srv, base) in tls_and_h2c_servers() {
         let out = nghttp(&["-v", "-n", "-a", &format!("{base}/page")]);
         assert!(out.contains("send PRIORITY frame"), "{out}");
-        assert!(out.contains("; END_STREAM | END_HEADERS | PRIORITY"), "{out}");
+        assert!(
+            out.contains("; END_STREAM | END_HEADERS | PRIORITY"),
+            "{out}"
+        );
         let ok = out.matches(":status: 200").count();
         assert_eq!(ok, 5, "the page and its 4 assets:\n{out}");
         assert_eq!(out.matches(":status:").count(), 5, "{out}");
