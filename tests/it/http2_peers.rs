@@ -3,8 +3,12 @@
 //! h2load (1000 requests, 100 concurrent streams on one connection), and Python's `h2`
 //! (Debian's python3-h2) for what a polite client does not do: resetting a finished stream,
 //! a rapid-reset burst, a CONTINUATION flood, a body sent into a handler that does not read,
+//! a response window that never opens,
 //! a handler failing before and after its response began, GOAWAY, bodies and header blocks
 //! over the limits.
+//!
+//! nghttp over TLS and h2c: 1 MiB each way through windows of 1023 bytes, and requests with
+//! priorities (PRIORITY frames, weights, dependencies), which are ignored.
 //!
 //! Plain listeners serve HTTP/2 by prior knowledge (h2c) next to HTTP/1.1.
 //!
@@ -195,7 +199,7 @@ fn h2load_100_concurrent_streams() {
 /// A client of its own on Python's h2: each scenario on one connection, printing "OK <name>".
 const HOSTILE: &str = r#"
 import socket, ssl, sys, time
-import h2.connection, h2.config, h2.events, h2.errors
+import h2.connection, h2.config, h2.events, h2.errors, h2.settings
 from hyperframe.frame import Frame, RstStreamFrame, HeadersFrame, ContinuationFrame, GoAwayFrame, DataFrame
 
 port = int(sys.argv[1])
@@ -348,6 +352,27 @@ assert (st, body) == ("200", b"hello\n"), (st, body)
 s.close()
 print("OK rapid-reset")
 
+# A window that never opens: streams that start without window (SETTINGS_INITIAL_WINDOW_SIZE 0)
+# and no WINDOW_UPDATE. The handler's 100 KiB write waits the server's bodytimeout (--bto=300),
+# then its stream is reset (CANCEL); the connection answers the next request once the client
+# gives its streams window again.
+s, c = connect()
+c.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 0})
+s.sendall(c.data_to_send())
+start = time.monotonic()
+sid = request(s, c, "/big?n=102400")
+st, body, rst, _ = outcome(s, c, sid)
+waited = time.monotonic() - start
+assert st in ("200", None) and body == b"" and rst == h2.errors.ErrorCodes.CANCEL, (st, body, rst)
+assert 0.25 <= waited < 5, waited
+c.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 65535})
+s.sendall(c.data_to_send())
+sid = request(s, c, "/hello")
+st, body, rst, _ = outcome(s, c, sid)
+assert (st, body, rst) == ("200", b"hello\n", None), (st, body, rst)
+s.close()
+print("OK window-never-opens")
+
 # A header block that never ends: HEADERS without END_HEADERS, then empty CONTINUATION frames.
 s, c = connect()
 hf = HeadersFrame(1)
@@ -388,7 +413,8 @@ print("OK goaway")
 
 #[test]
 fn python_h2_hostile_clients() {
-    let (mut srv, port) = server(&[]);
+    // A short bodytimeout for "window-never-opens"; the other scenarios wait for no window.
+    let (mut srv, port) = server(&["--bto=300"]);
     // Debian's interpreter: python3-h2 is a Debian package (.ci/run installs it).
     let out = run_tool("/usr/bin/python3", &["-c", HOSTILE, &port, CA], b"", LIMIT);
     assert_eq!(out.code, Some(0), "{out:?}");
@@ -397,11 +423,18 @@ fn python_h2_hostile_clients() {
         "OK handler-failures",
         "OK window-backpressure",
         "OK rapid-reset",
+        "OK window-never-opens",
         "OK continuation-flood",
         "OK goaway",
     ] {
         assert!(out.stdout.contains(want), "{want} missing:\n{out:?}");
     }
+    // The handler's write failed with TIMEDOUT, and the log says so once, below the error
+    // level.
+    assert_eq!(
+        srv.line_starting("BIG"),
+        "BIG false Operation timed out (110)"
+    );
     // The listener closed and its last connection ended: nothing keeps the process alive.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
@@ -414,7 +447,17 @@ fn python_h2_hostile_clients() {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(!srv.stderr().contains("panicked"), "{}", srv.stderr());
+    let log = srv.stderr();
+    assert!(!log.contains("panicked"), "{log}");
+    let timed_out: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("no flow-control window"))
+        .collect();
+    assert_eq!(timed_out.len(), 1, "{log}");
+    assert!(
+        timed_out[0].contains(" I ") && timed_out[0].contains("GET /big"),
+        "{log}"
+    );
 }
 
 /// Bodies over `maxbodysize`: refused with 413 when the content-length says so, and failing the
@@ -620,6 +663,105 @@ fn curl_h2_header_list_over_maxheadersize() {
         "hello\n"
     );
     srv.assert_running();
+}
+
+/// nghttp (Debian's nghttp2-client) with `args`; returns its stdout, panicking when it fails.
+/// It has no CA option and does not verify certificates (`-y` only silences its warning),
+/// which is fine on 127.0.0.1; an `http://` URL is HTTP/2 by prior knowledge.
+fn nghttp(args: &[&str]) -> String {
+    let mut all = vec!["-y", "-t", "10"];
+    all.extend_from_slice(args);
+    let out = run_tool("nghttp", &all, b"", LIMIT);
+    assert_eq!(out.code, Some(0), "nghttp {args:?}: {out:?}");
+    out.stdout
+}
+
+/// Our TLS server on "https://localhost:PORT" and our plain one (h2c) on "http://ADDR".
+fn tls_and_h2c_servers() -> [(Running, String); 2] {
+    let (tls, port) = server(&[]);
+    let mut cmd = silly();
+    cmd.arg("tests/lua_servers/http_peer.lua");
+    let (plain, addr) = Running::listening(cmd, LIMIT);
+    [
+        (tls, format!("https://localhost:{port}")),
+        (plain, format!("http://{addr}")),
+    ]
+}
+
+/// What http_peer.lua's /blob?n=N sends.
+fn blob(n: usize) -> String {
+    const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    (0..n).map(|i| ALNUM[i % ALNUM.len()] as char).collect()
+}
+
+/// Flow control with windows of 1023 bytes per stream and 16383 per connection on nghttp's
+/// side: 1 MiB goes down (through about a thousand window updates) and 1 MiB goes up and comes
+/// back from /echo, intact, over TLS and over h2c.
+#[test]
+fn nghttp_small_windows_carry_a_mebibyte_intact() {
+    const MIB: usize = 1024 * 1024;
+    let want = blob(MIB);
+    // The upload: printable bytes from a small generator, unlike the download's pattern.
+    let mut x: u32 = 12345;
+    let up: String = (0..MIB)
+        .map(|_| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (b'!' + ((x >> 16) % 94) as u8) as char
+        })
+        .collect();
+    let file = common::temp_dir("nghttp-upload").join("body");
+    std::fs::write(&file, &up).unwrap();
+    let file = file.to_str().unwrap();
+    for (mut srv, base) in tls_and_h2c_servers() {
+        let got = nghttp(&["-w", "10", "-W", "14", &format!("{base}/blob?n={MIB}")]);
+        assert_eq!(got.len(), MIB, "{base}: length");
+        assert!(got == want, "{base}: the downloaded body differs");
+        let echoed = nghttp(&["-w", "10", "-W", "14", "-d", file, &format!("{base}/echo")]);
+        assert_eq!(echoed.len(), MIB, "{base}: echoed length");
+        assert!(echoed == up, "{base}: the echoed body differs");
+        srv.assert_running();
+    }
+}
+
+/// nghttp sends priorities (PRIORITY frames for its dependency tree, a priority in each
+/// HEADERS; `-a` fetches a page's assets with different weights, `-p` sets weights): h2
+/// ignores them, every request gets its 200 and the server goes on.
+#[test]
+fn nghttp_priorities_are_ignored() {
+    for (mut srv, base) in tls_and_h2c_servers() {
+        let out = nghttp(&["-v", "-n", "-a", &format!("{base}/page")]);
+        assert!(out.contains("send PRIORITY frame"), "{out}");
+        assert!(
+            out.contains("; END_STREAM | END_HEADERS | PRIORITY"),
+            "{out}"
+        );
+        let ok = out.matches(":status: 200").count();
+        assert_eq!(ok, 5, "the page and its 4 assets:\n{out}");
+        assert_eq!(out.matches(":status:").count(), 5, "{out}");
+        let out = nghttp(&[
+            "-n",
+            "-s",
+            "-m",
+            "3",
+            "-p",
+            "1",
+            "-p",
+            "256",
+            &format!("{base}/hello"),
+            &format!("{base}/blob?n=70000"),
+        ]);
+        let rows: Vec<&str> = out
+            .lines()
+            .filter(|l| l.contains(" /hello") || l.contains(" /blob"))
+            .collect();
+        assert_eq!(rows.len(), 6, "{out}");
+        for row in rows {
+            let code = row.split_whitespace().nth(4);
+            assert_eq!(code, Some("200"), "{out}");
+        }
+        assert_eq!(nghttp(&[&format!("{base}/hello")]), "hello\n");
+        srv.assert_running();
+    }
 }
 
 /// nginx (Debian's nginx-light with its Lua module) serving HTTP/2 over TLS from its own

@@ -1,8 +1,8 @@
 -- silly.net.http's client over HTTP/2 against silly.net.http's server in the same process
 -- (TLS, ALPN "h2"): GET, POST with bodies larger than the flow-control windows, trailers,
 -- 404 and 500, 20 concurrent requests from 20 tasks on ONE connection, maxbodysize,
--- timeouts, a connection ended by the server (the next request opens a new one), a server
--- that picks HTTP/1.1, and `h2 = false` keeping HTTP/1.1.
+-- timeouts (a request body write included), a connection ended by the server (the next request opens a new one), a server
+-- that picks HTTP/1.1, `h2 = false` keeping HTTP/1.1, and `alpnprotos` choosing the offer.
 local T = require "testaux"
 local task = require "silly.task"
 local time = require "silly.time"
@@ -35,6 +35,11 @@ local routes = {
 	["/slow"] = function(s)
 		time.sleep(300)
 		s:closewrite("late")
+	end,
+	-- Reads nothing for 400 ms: a client's body stops at the stream's window (256 KiB).
+	["/noread"] = function(s)
+		time.sleep(400)
+		s:closewrite("unread")
 	end,
 	["/big"] = function(s)
 		s:closewrite(string.rep("b", 100000))
@@ -123,6 +128,18 @@ task.fork(function()
 	-- The connection is still fine after a cancelled stream.
 	r = assert(c:get(base .. "/who"))
 	T.eq(r.body, "HTTP/2 " .. peers[1], "same connection after a timeout")
+	-- A request body that meets a window that does not open: the write waits no longer than
+	-- the call's timeout, and only that stream is given up.
+	local t0 = time.monotonic()
+	s = assert(c:request("POST", base .. "/noread", nil, { timeout = 200 }))
+	local ok, werr = s:write(string.rep("w", 1024 * 1024))
+	local took = time.monotonic() - t0
+	T.eq(ok, false, "write against a shut window fails")
+	T.eq(werr, errno.TIMEDOUT, "write against a shut window: TIMEDOUT")
+	T.check(took >= 190 and took < 390, "the write waited the call's timeout", took)
+	s:close()
+	r = assert(c:get(base .. "/who"))
+	T.eq(r.body, "HTTP/2 " .. peers[1], "same connection after a write timed out")
 
 	-- The server ends an idle connection (idletimeout, GOAWAY): the next request opens a new one.
 	time.sleep(1500)
@@ -138,6 +155,39 @@ task.fork(function()
 	r = assert(c1:get(base .. "/who"))
 	T.eq(r.version, "HTTP/1.1", "newclient{h2 = false}")
 	c1:close()
+
+	-- alpnprotos: the offer itself decides; each offer has its own pooled connections (c
+	-- holds an HTTP/2 one, which an HTTP/1.1 offer must not get, and the reverse below).
+	r = assert(c:get(base .. "/who", nil, { alpnprotos = { "http/1.1" } }))
+	T.eq(r.version, "HTTP/1.1", "alpnprotos = {http/1.1}")
+	T.match(r.body, "^HTTP/1.1 ", "alpnprotos = {http/1.1}: the server saw HTTP/1.1")
+	r = assert(c:get(base .. "/who", nil, { alpnprotos = { "h2" } }))
+	T.eq(r.version, "HTTP/2", "alpnprotos = {h2}")
+	r = assert(c:get(base .. "/who", nil, { h2 = false, alpnprotos = { "h2", "http/1.1" } }))
+	T.eq(r.version, "HTTP/2", "alpnprotos wins over h2 at the same level")
+	local c2 = http.newclient({ ca = CA, alpnprotos = { "http/1.1" } })
+	r = assert(c2:get(base .. "/who"))
+	T.eq(r.version, "HTTP/1.1", "newclient{alpnprotos = {http/1.1}}")
+	r = assert(c2:post(base .. "/echo", nil, "up", { alpnprotos = { "h2" } }))
+	T.eq(r.version .. " " .. r.body, "HTTP/2 up", "the call's alpnprotos over the client's")
+	s = assert(c2:request("GET", base .. "/who", nil, { h2 = true }))
+	T.check(s:waitresponse(), "request with the call's h2")
+	T.eq(s.version, "HTTP/2", "the call's h2 over the client's alpnprotos")
+	s:readall()
+	s:close()
+	r = assert(c2:get(base .. "/who"))
+	T.eq(r.version, "HTTP/1.1", "the client's offer again")
+	c2:close()
+	T.raises("^bad argument #1 to 'newclient' %(alpnprotos: non%-empty array of strings expected, got string%)",
+		"newclient alpnprotos string", http.newclient, { alpnprotos = "h2" })
+	T.raises("bad argument #3 to 'get' %(alpnprotos%[1%]: a name of 1..255 bytes expected, got number%)",
+		"get alpnprotos {1}", function() c:get(base .. "/who", nil, { alpnprotos = { 1 } }) end)
+	T.raises("^bad argument #4 to 'post' %(alpnprotos: non%-empty array of strings expected, got an empty table%)",
+		"post alpnprotos {}", http.post, base .. "/echo", nil, "", { alpnprotos = {} })
+	T.raises("^bad argument #4 to 'request' %(alpnprotos%[2%]: a name of 1..255 bytes expected, got 0 bytes%)",
+		"request alpnprotos {h2, ''}", http.request, "GET", base .. "/who", nil, { alpnprotos = { "h2", "" } })
+	T.raises("^bad argument #3 to 'get' %(alpnprotos: non%-empty array of strings expected, got boolean%)",
+		"get alpnprotos false", http.get, base .. "/who", nil, { alpnprotos = false })
 
 	-- A TLS server that picks HTTP/1.1: concurrent requests each get a connection of their own.
 	local l1 = assert(http.listen({

@@ -1,14 +1,16 @@
 -- An HTTP server for tests/it/http_peers.rs, driven there by curl and Python.
 --
 --   silly tests/lua_servers/http_peer.lua [--tls=1] [--hto=MS] [--ito=MS] [--maxbody=N]
---         [--maxhead=N] [--h2c=0]
+--         [--maxhead=N] [--bto=MS] [--h2c=0]
 --
 -- Prints "LISTEN <addr>". The path picks the behaviour: /hello, /echo (the body back),
 -- /info (what the server parsed, one "key=value" per line), /chunked (a chunked response
 -- with a trailer), /raise, /forget, /split (a field with CR LF), /partial (fewer bytes than
 -- its content-length), /read4 (reads 4 bytes of the body, then answers), /raisemid (raises
 -- after part of the body was sent), /goaway (closes the listener, then answers 200 ms later),
--- /stall (answers after 500 ms without reading the body).
+-- /stall (answers after 500 ms without reading the body), /big?n=N (N bytes in one write,
+-- then prints "BIG <ok> <err>"), /blob?n=N (N bytes of the pattern `blob_byte` gives, in
+-- writes of uneven sizes), /page (an HTML page linking to assets).
 local http = require "silly.net.http"
 local env = require "silly.env"
 local silly = require "silly"
@@ -122,6 +124,51 @@ function routes.stall(s)
 	s:closewrite("stalled\n")
 end
 
+function routes.big(s)
+	local ok, err = s:write(string.rep("b", tonumber(s.query.n) or 102400))
+	print("BIG " .. tostring(ok) .. " " .. tostring(err))
+	if ok then
+		s:closewrite()
+	end
+end
+
+-- Byte i (from 0) of /blob: the letters and digits, 62 of them, over and over, so that a
+-- lost, doubled or moved piece shows.
+local ALNUM <const> = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+function routes.blob(s)
+	local n = tonumber(s.query.n) or 0
+	local period = string.rep(ALNUM, 1000)
+	s:respond(200, { ["content-length"] = n })
+	local sent, size = 0, 1000
+	while sent < n do
+		local len = math.min(size, n - sent)
+		local from = sent % #ALNUM + 1
+		local ok = s:write(period:sub(from, from + len - 1))
+		if not ok then
+			return
+		end
+		sent = sent + len
+		size = size % 50000 + 7777
+	end
+	s:closewrite()
+end
+
+-- An HTML page whose assets (a style sheet, a script, images) a browser-like client fetches
+-- next, with priorities.
+function routes.page(s)
+	local body = table.concat({
+		"<html><head>",
+		'<link rel="stylesheet" href="/hello?a=css">',
+		'<script src="/hello?a=js"></script>',
+		"</head><body>",
+		'<img src="/hello?a=img1"><img src="/blob?n=70000">',
+		"</body></html>\n",
+	})
+	s:respond(200, { ["content-type"] = "text/html", ["content-length"] = #body })
+	s:closewrite(body)
+end
+
 local function handler(s)
 	local route = routes[s.path:sub(2)]
 	if not route then
@@ -138,6 +185,7 @@ local conf = {
 	idletimeout = tonumber(env.get("ito") or "") or nil,
 	maxbodysize = tonumber(env.get("maxbody") or "") or nil,
 	maxheadersize = tonumber(env.get("maxhead") or "") or nil,
+	bodytimeout = tonumber(env.get("bto") or "") or nil,
 	h2c = env.get("h2c") ~= "0",
 }
 for k, v in pairs(conf) do

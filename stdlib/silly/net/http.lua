@@ -199,9 +199,9 @@ end
 local default = client.new()
 
 ---A client with its own connection pool; `opts` are the defaults of its calls (`timeout`,
----`connecttimeout`, `maxidleperhost`, `idletimeout`, `maxbodysize`, `redirects`, `gzip`, and
----every `tls.connect` option).
----@param opts table?
+---`connecttimeout`, `maxidleperhost`, `idletimeout`, `maxbodysize`, `redirects`, `gzip`,
+---`h2`, `alpnprotos`, and every `tls.connect` option).
+---@param opts silly.net.http.clientopts?
 ---@return table client with `get`, `post` and `request`
 function M.newclient(opts)
 	if opts ~= nil then
@@ -213,7 +213,7 @@ end
 ---`GET url` on the default client: `{status, header, body, version}` | nil, err.
 ---@param url string
 ---@param header table?
----@param opts table?
+---@param opts silly.net.http.clientopts?
 function M.get(url, header, opts)
 	check.type(url, "string", 1, "get")
 	return default:get(url, header, opts)
@@ -223,7 +223,7 @@ end
 ---@param url string
 ---@param header table?
 ---@param body string?
----@param opts table?
+---@param opts silly.net.http.clientopts?
 function M.post(url, header, body, opts)
 	check.type(url, "string", 1, "post")
 	return default:post(url, header, body, opts)
@@ -234,7 +234,7 @@ end
 ---@param method string
 ---@param url string
 ---@param header table?
----@param opts table?
+---@param opts silly.net.http.clientopts?
 function M.request(method, url, header, opts)
 	return default:request(method, url, header, opts)
 end

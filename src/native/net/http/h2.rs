@@ -238,6 +238,14 @@ struct WriteOp {
     st: Rc<RefCell<StreamState>>,
     data: Bytes,
     end: bool,
+    /// How long the write may wait for flow-control window (None: no limit).
+    wait: Option<u64>,
+    /// Each grant of window starts the wait again (the server's `bodytimeout` bounds a stall,
+    /// not a long body to a slow reader); false: the wait spans the whole write (the client's
+    /// call timeout, whose deadline is already counting).
+    per_grant: bool,
+    /// Armed only once the write has to wait: a write within the window costs no timer.
+    deadline: Option<Deadline>,
 }
 
 fn send_failed(lua: &Lua, e: h2::Error) -> mlua::Result<MultiValue> {
@@ -271,6 +279,9 @@ impl Future for WriteOp {
                 if let Err(e) = send.send_data(chunk, last) {
                     return Poll::Ready(send_failed(&lua, e));
                 }
+                if this.per_grant {
+                    this.deadline = None;
+                }
                 if last {
                     return Poll::Ready(lua_status(&lua, Ok(())));
                 }
@@ -280,7 +291,21 @@ impl Future for WriteOp {
                 Poll::Ready(Some(Ok(_))) => {}
                 Poll::Ready(Some(Err(e))) => return Poll::Ready(send_failed(&lua, e)),
                 Poll::Ready(None) => return Poll::Ready(lua_status(&lua, Err(NetError::Closed))),
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    let wait = this.wait;
+                    let deadline = this
+                        .deadline
+                        .get_or_insert_with(|| Deadline::after_ms(wait));
+                    if !deadline.poll_expired(cx) {
+                        return Poll::Pending;
+                    }
+                    // A peer that never opens its window would hold the stream (and the
+                    // task writing to it) for ever: the stream is given up, the connection
+                    // and its other streams go on. CANCEL, as the peer broke no rule.
+                    send.send_reset(Reason::CANCEL);
+                    st.send = None;
+                    return Poll::Ready(lua_status(&lua, Err(NetError::TimedOut)));
+                }
             }
         }
     }
@@ -627,16 +652,23 @@ pub(crate) fn stream_op(mut op: task::Op) -> mlua::Result<MultiValue> {
     task::suspend(op)?.into_lua_multi(&lua)
 }
 
-/// write(s, data, endstream) -> true | false, err | MARKER
+/// write(s, data, endstream, timeout?) -> true | false, err | MARKER: waiting for window
+/// longer than `timeout` ms (from the last grant when `per_grant`) resets the stream and fails
+/// with TIMEDOUT.
 pub(crate) fn write_body(
     st: &Rc<RefCell<StreamState>>,
     data: &[u8],
     end: bool,
+    timeout: Option<i64>,
+    per_grant: bool,
 ) -> mlua::Result<MultiValue> {
     stream_op(Box::pin(WriteOp {
         st: st.clone(),
         data: Bytes::copy_from_slice(data),
         end,
+        wait: timeout.map(|t| t.max(0) as u64),
+        per_grant,
+        deadline: None,
     }))
 }
 
@@ -803,13 +835,19 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
             },
         )?,
     )?;
-    // write(s, data, endstream) -> true | false, err | MARKER
+    // write(s, data, endstream, timeout?) -> true | false, err | MARKER: `timeout` bounds each
+    // wait for the client's window; past it the stream is reset (CANCEL) and the write fails
+    // with TIMEDOUT.
     m.set(
         "write",
         lua.create_function(
-            |_, (s, data, end): (UserDataRef<H2Stream>, mlua::LuaString, bool)| {
-                write_body(&s.0, &data.as_bytes(), end)
-            },
+            |_,
+             (s, data, end, timeout): (
+                UserDataRef<H2Stream>,
+                mlua::LuaString,
+                bool,
+                Option<i64>,
+            )| { write_body(&s.0, &data.as_bytes(), end, timeout, true) },
         )?,
     )?;
     // trailers(s, header) -> true | false, err | nil, why: ends the response.

@@ -306,13 +306,21 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
             stream_op(Box::pin(op))
         })?,
     )?;
-    // write(req, data, endstream) -> true | false, err | MARKER
+    // write(req, data, endstream, timeout?) -> true | false, err | MARKER: `timeout` (what is
+    // left of the call) bounds the wait for the server's window; past it the stream is reset
+    // (CANCEL) and the write fails with TIMEDOUT.
     m.set(
         "write",
         lua.create_function(
-            |_, (r, data, end): (UserDataRef<ReqHandle>, mlua::LuaString, bool)| {
+            |_,
+             (r, data, end, timeout): (
+                UserDataRef<ReqHandle>,
+                mlua::LuaString,
+                bool,
+                Option<i64>,
+            )| {
                 let body = r.0.borrow().body.clone();
-                write_body(&body, &data.as_bytes(), end)
+                write_body(&body, &data.as_bytes(), end, timeout, false)
             },
         )?,
     )?;

@@ -37,6 +37,21 @@ local wakeup = task.wakeup
 local after = time.after
 local cancel = time.cancel
 
+---The options of `http.newclient` and of each call (docs/http.md#options-newclient-and-per-call);
+---every `tls.connect` option applies to `https://` too.
+---@class silly.net.http.clientopts
+---@field timeout integer? the whole exchange, ms (30000)
+---@field connecttimeout integer? connecting and the TLS handshake, ms (10000)
+---@field maxidleperhost integer? idle pooled connections kept per server (10)
+---@field idletimeout integer? an idle pooled connection older than this is not reused, ms (30000)
+---@field maxbodysize integer? response body bytes (64 MiB)
+---@field maxheadersize integer? response head bytes (64 KiB)
+---@field redirects integer? redirects followed by `get`/`post` (0)
+---@field gzip boolean? ask for and decode gzip bodies (false)
+---@field h2 boolean? offer HTTP/2 by ALPN on `https://` (true)
+---@field alpnprotos string[]? the ALPN names offered on `https://`, overriding `h2` ({"h2", "http/1.1"})
+---@field [string] any every `tls.connect` option (`ca`, `verify`, `hostname` ...)
+
 -- Defaults of the client options (sizes in bytes, times in milliseconds).
 local DEFAULTS <const> = {
 	timeout = 30000,
@@ -47,8 +62,10 @@ local DEFAULTS <const> = {
 	maxheadersize = 64 * 1024,
 	redirects = 0,
 	gzip = false,
-	h2 = true,
 }
+-- What `https://` offers by ALPN: HTTP/2 first unless `h2 = false`.
+local OFFER_H2 <const> = { "h2", "http/1.1" }
+local OFFER_H1 <const> = { "http/1.1" }
 local TLS_KEYS <const> = field.TLS_KEYS
 -- Methods that send no body unless the caller says how long it is.
 local NO_BODY <const> = { GET = true, HEAD = true, DELETE = true, OPTIONS = true, TRACE = true }
@@ -74,6 +91,42 @@ local function option(client, opts, k)
 		v = DEFAULTS[k]
 	end
 	return v
+end
+
+-- The ALPN offer one level of options (a call's, a client's) asks for: its `alpnprotos`, else
+-- what its `h2` means, else nil (the next level decides).
+local function level_offer(o)
+	if o == nil then
+		return nil
+	end
+	local a = o.alpnprotos
+	if a ~= nil then
+		return a
+	end
+	if o.h2 ~= nil then
+		return o.h2 and OFFER_H2 or OFFER_H1
+	end
+	return nil
+end
+
+-- Raises unless `opts.alpnprotos` (opts being argument `n` of `fname`) is nil or a non-empty
+-- array of ALPN names, as TLS allows them (1..255 bytes).
+local function check_alpn(opts, n, fname)
+	if type(opts) ~= "table" or opts.alpnprotos == nil then
+		return
+	end
+	local v = opts.alpnprotos
+	if type(v) ~= "table" or #v == 0 then
+		local got = type(v) == "table" and "an empty table" or type(v)
+		check.argerror(n, fname, "alpnprotos: non-empty array of strings expected, got " .. got)
+	end
+	for i = 1, #v do
+		local name = v[i]
+		if type(name) ~= "string" or #name == 0 or #name > 255 then
+			local got = type(name) == "string" and #name .. " bytes" or type(name)
+			check.argerror(n, fname, format("alpnprotos[%d]: a name of 1..255 bytes expected, got %s", i, got))
+		end
+	end
 end
 
 -- What tells pooled connections apart besides the address: the TLS options used.
@@ -125,14 +178,13 @@ local function put_idle(client, key, conn, max, idletimeout)
 	list[#list + 1] = { conn = conn, at = monotonic(), idletimeout = idletimeout }
 end
 
-local function connect(client, u, opts, left)
+local function connect(client, u, opts, left, offer)
 	local ctimeout = option(client, opts, "connecttimeout")
 	if left < ctimeout then
 		ctimeout = left
 	end
 	if u.scheme == "https" then
-		local alpn = option(client, opts, "h2") and { "h2", "http/1.1" } or { "http/1.1" }
-		local t = { timeout = ctimeout, alpnprotos = alpn, hostname = u.host }
+		local t = { timeout = ctimeout, alpnprotos = offer, hostname = u.host }
 		for _, k in pairs(TLS_KEYS) do
 			local v = option(client, opts, k)
 			if v ~= nil then
@@ -366,7 +418,7 @@ end
 ---@param method string
 ---@param target string the URL
 ---@param header table<string, string|number|(string|number)[]>?
----@param opts table?
+---@param opts silly.net.http.clientopts?
 ---@return silly.net.http.clientstream? stream
 ---@return string? err
 local function request(client, method, target, header, opts, fresh)
@@ -381,6 +433,16 @@ local function request(client, method, target, header, opts, fresh)
 	end
 	local deadline = monotonic() + option(client, opts, "timeout")
 	local key = u.scheme .. "://" .. u.authority .. "#" .. tls_identity(client, opts)
+	-- The call's `alpnprotos` or `h2`, else the client's, else HTTP/2 and HTTP/1.1. The
+	-- offer is part of the key: a connection made with one is not reused for another.
+	local offer, h2 = nil, false
+	if u.scheme == "https" then
+		offer = level_offer(opts) or client.offer or OFFER_H2
+		for i = 1, #offer do
+			h2 = h2 or offer[i] == "h2"
+		end
+		key = key .. "#alpn=" .. concat(offer, "\0")
+	end
 	local gzip = option(client, opts, "gzip")
 	local given_length, given_te, given_ae = nil, nil, false
 	for k, v in pairs(header or {}) do
@@ -414,7 +476,6 @@ local function request(client, method, target, header, opts, fresh)
 		mode, chunked = "chunked", true
 	end
 	local maxbody = option(client, opts, "maxbodysize")
-	local h2 = u.scheme == "https" and option(client, opts, "h2")
 	local idletimeout = option(client, opts, "idletimeout")
 	local conn, reused
 	while true do
@@ -463,7 +524,7 @@ local function request(client, method, target, header, opts, fresh)
 				client.connecting[key] = {}
 			end
 			local err
-			conn, err = connect(client, u, opts, deadline - monotonic())
+			conn, err = connect(client, u, opts, deadline - monotonic(), offer)
 			if conn and h2 then
 				client.h1[key] = conn:alpnproto() ~= "h2" or nil
 			end
@@ -595,10 +656,11 @@ local client_mt = { __index = client, __name = "silly.net.http.client" }
 ---`GET url`: the whole response `{status, header, body, version}`.
 ---@param target string
 ---@param header table?
----@param opts table?
+---@param opts silly.net.http.clientopts?
 ---@return {status: integer, header: table, body: string, version: string}? response
 ---@return string? err
 function client:get(target, header, opts)
+	check_alpn(opts, 3, "get")
 	return exchange(self, "GET", target, header, nil, opts)
 end
 
@@ -606,10 +668,11 @@ end
 ---@param target string
 ---@param header table?
 ---@param data string?
----@param opts table?
+---@param opts silly.net.http.clientopts?
 ---@return {status: integer, header: table, body: string, version: string}? response
 ---@return string? err
 function client:post(target, header, data, opts)
+	check_alpn(opts, 4, "post")
 	return exchange(self, "POST", target, header, data or "", opts)
 end
 
@@ -617,6 +680,7 @@ end
 ---@return silly.net.http.clientstream? stream
 ---@return string? err
 function client:request(method, target, header, opts)
+	check_alpn(opts, 4, "request")
 	return request(self, method, target, header, opts)
 end
 
@@ -636,10 +700,17 @@ function client:close()
 end
 
 ---A client with its own pool and default options.
----@param opts table?
+---@param opts silly.net.http.clientopts?
 ---@return table client
 function M.new(opts)
-	return setmetatable({ opts = opts or {}, idle = {}, h2 = {}, connecting = {}, h1 = {} }, client_mt)
+	check_alpn(opts, 1, "newclient")
+	opts = opts or {}
+	local offer = level_offer(opts)
+	if offer then
+		-- Taken now: a later change to the caller's table does not reach the pool keys.
+		offer = { table.unpack(offer) }
+	end
+	return setmetatable({ opts = opts, offer = offer, idle = {}, h2 = {}, connecting = {}, h1 = {} }, client_mt)
 end
 
 return M

@@ -7,6 +7,7 @@ local c = require "silly.net.http.h2.c"
 local field = require "silly.net.http.field"
 local check = require "silly.internal.check"
 local logger = require "silly.logger"
+local errno = require "silly.errno"
 local url = require "silly.net.http.url"
 
 local type = type
@@ -23,6 +24,7 @@ local c_respond = c.respond
 local c_write = c.write
 local c_read = c.read
 local wait = field.wait
+local TIMEDOUT <const> = errno.TIMEDOUT
 
 local M = {}
 
@@ -99,7 +101,21 @@ function stream:respond(status, header)
 	return send_head(self[STATE], status, header)
 end
 
+-- Sends body bytes; a wait for the client's window past `bodytimeout` has reset the stream
+-- (h2.rs): the response is over, and the log says why once, not as an error.
+local function send_body(s, st, data, last)
+	local ok, err = wait(c_write(st.ud, data, last, st.bodytimeout))
+	if not ok and err == TIMEDOUT then
+		st.ended = true
+		logger.info(format("[http] h2 write to %s on %s %s: no flow-control window for %d ms, stream reset",
+			s.remoteaddr, s.method, s.path, st.bodytimeout))
+	end
+	return ok, err
+end
+
 ---Sends body bytes (waiting for the peer's flow-control window); `respond(200)` is implied.
+---A wait for window longer than the listener's `bodytimeout` resets the stream and returns
+---`false, errno.TIMEDOUT`.
 ---@param data string
 ---@return boolean ok
 ---@return string? err
@@ -118,7 +134,7 @@ function stream:write(data)
 	if st.nobody or #data == 0 then
 		return true
 	end
-	return wait(c_write(st.ud, data, false))
+	return send_body(self, st, data, false)
 end
 
 ---Every `write` already waited until h2 took its bytes: nothing more to wait for.
@@ -128,7 +144,7 @@ function stream:flush()
 end
 
 ---Sends the last body bytes and trailer fields, and ends the response. Without an earlier
----`respond`, the response is `200` with a content-length.
+---`respond`, the response is `200` with a content-length. Waits for window as `write` does.
 ---@param data string?
 ---@param trailer table<string, string|number>?
 ---@return boolean ok
@@ -151,7 +167,7 @@ function stream:closewrite(data, trailer)
 	end
 	if trailer then
 		if #data > 0 then
-			local ok, err = wait(c_write(st.ud, data, false))
+			local ok, err = send_body(self, st, data, false)
 			if not ok then
 				return ok, err
 			end
@@ -162,7 +178,7 @@ function stream:closewrite(data, trailer)
 		end
 		return ok, err
 	end
-	return wait(c_write(st.ud, data, true))
+	return send_body(self, st, data, true)
 end
 
 local function handler_error(err)

@@ -33,7 +33,8 @@ local function left(st)
 	return field_left(st.deadline)
 end
 
----Sends request body bytes (waiting for the server's flow-control window).
+---Sends request body bytes (waiting for the server's flow-control window, within the call's
+---`timeout`: past it the stream is reset and the write returns `false, errno.TIMEDOUT`).
 ---@param data string
 ---@return boolean ok
 ---@return string? err
@@ -45,7 +46,7 @@ function cstream:write(data)
 	if #data == 0 then
 		return true
 	end
-	return wait(c.write(st.ud, data, false))
+	return wait(c.write(st.ud, data, false, left(st)))
 end
 
 ---Sends the last request body bytes (and trailer fields) and ends the request.
@@ -62,7 +63,7 @@ function cstream:closewrite(data, trailer)
 	data = data or ""
 	if trailer then
 		if #data > 0 then
-			local ok, err = wait(c.write(st.ud, data, false))
+			local ok, err = wait(c.write(st.ud, data, false, left(st)))
 			if not ok then
 				return ok, err
 			end
@@ -73,7 +74,7 @@ function cstream:closewrite(data, trailer)
 		end
 		return ok, err
 	end
-	return wait(c.write(st.ud, data, true))
+	return wait(c.write(st.ud, data, true, left(st)))
 end
 
 ---Waits for the response head; then `status`, `header` and `version` (`"HTTP/2"`) are set.
