@@ -10,6 +10,7 @@ use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use h2::server::{self, SendResponse};
@@ -346,7 +347,24 @@ unsafe fn header_value(l: *mut ffi::lua_State, idx: c_int) -> Result<HeaderValue
                 HeaderValue::from_bytes(std::slice::from_raw_parts(p.cast::<u8>(), len))
             }
             ffi::LUA_TNUMBER if ffi::lua_isinteger(l, idx) != 0 => {
-                Ok(HeaderValue::from(ffi::lua_tointegerx(l, idx, std::ptr::null_mut())))
+                // Written out here: `HeaderValue::from(i64)` allocates twice.
+                let n = ffi::lua_tointegerx(l, idx, std::ptr::null_mut());
+                let mut buf = [0u8; 20];
+                let mut at = buf.len();
+                let mut v = n.unsigned_abs();
+                loop {
+                    at -= 1;
+                    buf[at] = b'0' + (v % 10) as u8;
+                    v /= 10;
+                    if v == 0 {
+                        break;
+                    }
+                }
+                if n < 0 {
+                    at -= 1;
+                    buf[at] = b'-';
+                }
+                HeaderValue::from_bytes(&buf[at..])
             }
             ffi::LUA_TNUMBER => {
                 let n = ffi::lua_tonumberx(l, idx, std::ptr::null_mut());
@@ -453,7 +471,11 @@ unsafe fn push_bytes(l: *mut ffi::lua_State, s: &[u8]) {
 ///
 /// # Safety
 /// `l` is a running state in a protected call, with 4 free slots.
-unsafe fn push_fields(l: *mut ffi::lua_State, headers: &HeaderMap, authority: Option<&str>) -> usize {
+unsafe fn push_fields(
+    l: *mut ffi::lua_State,
+    headers: &HeaderMap,
+    authority: Option<&str>,
+) -> usize {
     let mut n = 0;
     // SAFETY: the caller's contract; the table stays at `t` while the loop pushes at most a
     // name, a list and a value above it.
@@ -598,7 +620,11 @@ async fn drive(hand: Handover, ctl: Rc<Ctl>, run: Function, limits: Limits) {
         }
     };
     let mut goaway = false;
+    // When the connection last went without a stream, and a timer that checks it: one timer
+    // re-armed for what is left, not a new one each time the last stream ends.
+    let mut idle_since: Option<Instant> = None;
     let mut idle: Option<Deadline> = None;
+    let idle_limit = Duration::from_millis(limits.idle);
     loop {
         let next = poll_fn(|cx| {
             match ctl.stop.get() {
@@ -610,15 +636,21 @@ async fn drive(hand: Handover, ctl: Rc<Ctl>, run: Function, limits: Limits) {
                 _ => {}
             }
             if ctl.active.get() > 0 || goaway {
-                idle = None;
-            } else if idle
-                .get_or_insert_with(|| Deadline::after_ms(Some(limits.idle)))
-                .poll_expired(cx)
-            {
-                // No stream for `idletimeout`: GOAWAY and the end, without the PING round
-                // trip of a graceful shutdown (an idle peer may never answer it).
-                conn.abrupt_shutdown(Reason::NO_ERROR);
-                goaway = true;
+                idle_since = None;
+            } else {
+                let since = *idle_since.get_or_insert_with(Instant::now);
+                let timer = idle.get_or_insert_with(|| Deadline::after_ms(Some(limits.idle)));
+                while timer.poll_expired(cx) {
+                    let left = idle_limit.saturating_sub(since.elapsed());
+                    if left.is_zero() {
+                        // No stream for `idletimeout`: GOAWAY and the end, without the PING
+                        // round trip of a graceful shutdown (an idle peer may never answer).
+                        conn.abrupt_shutdown(Reason::NO_ERROR);
+                        goaway = true;
+                        break;
+                    }
+                    *timer = Deadline::after_ms(Some(left.as_millis() as u64 + 1));
+                }
             }
             let mut w = ctl.driver.borrow_mut();
             if !w.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
@@ -642,14 +674,17 @@ async fn drive(hand: Handover, ctl: Rc<Ctl>, run: Function, limits: Limits) {
 }
 
 /// Runs `op` at once if it can finish without waiting (a write within the window: the usual
-/// case), else suspends the task on it.
-pub(crate) fn stream_op(mut op: task::Op) -> mlua::Result<MultiValue> {
+/// case), else suspends the task on it. The op is boxed only when it has to wait.
+pub(crate) fn stream_op<F>(mut op: F) -> mlua::Result<MultiValue>
+where
+    F: Future<Output = mlua::Result<MultiValue>> + Unpin + 'static,
+{
     let mut cx = Context::from_waker(Waker::noop());
-    if let Poll::Ready(r) = op.as_mut().poll(&mut cx) {
+    if let Poll::Ready(r) = Pin::new(&mut op).poll(&mut cx) {
         return r;
     }
     let lua = runtime::get().lua.clone();
-    task::suspend(op)?.into_lua_multi(&lua)
+    task::suspend(Box::pin(op))?.into_lua_multi(&lua)
 }
 
 /// write(s, data, endstream, timeout?) -> true | false, err | MARKER: waiting for window
@@ -662,14 +697,14 @@ pub(crate) fn write_body(
     timeout: Option<i64>,
     per_grant: bool,
 ) -> mlua::Result<MultiValue> {
-    stream_op(Box::pin(WriteOp {
+    stream_op(WriteOp {
         st: st.clone(),
         data: Bytes::copy_from_slice(data),
         end,
         wait: timeout.map(|t| t.max(0) as u64),
         per_grant,
         deadline: None,
-    }))
+    })
 }
 
 /// trailers(s, header) -> true | false, err | nil, why: ends the stream.
@@ -711,12 +746,12 @@ pub(crate) fn read_body(
             Poll::Pending => {}
         }
     }
-    stream_op(Box::pin(ReadOp {
+    stream_op(ReadOp {
         st: st.clone(),
         want,
         limit,
         deadline: Deadline::after_ms(timeout.map(|t| t.max(0) as u64)),
-    }))
+    })
 }
 
 /// The trailer fields once the body was read, else nil.
