@@ -67,6 +67,8 @@ pub struct Runtime {
     idle_gc_mark: Cell<usize>,
     /// `tasks.ended()` at the last idle collection.
     idle_gc_ended: Cell<usize>,
+    /// `workers::ended()` at the last idle collection.
+    idle_gc_workers: Cell<usize>,
 }
 
 /// How long the loop must have had nothing to do before it collects (`collect_idle`).
@@ -130,6 +132,7 @@ impl Runtime {
             idle_waker: RefCell::new(None),
             idle_gc_mark: Cell::new(0),
             idle_gc_ended: Cell::new(0),
+            idle_gc_workers: Cell::new(0),
         });
         RUNTIME
             .with(|r| r.set(rt.clone()))
@@ -205,7 +208,8 @@ impl Runtime {
             let asleep = Instant::now();
             let mut timeout = self.timers.time_to_next(asleep);
             let owed = self.lua.used_memory() > self.idle_gc_mark.get() + IDLE_GC_GROWTH
-                || self.tasks.ended().wrapping_sub(self.idle_gc_ended.get()) >= IDLE_GC_TASKS;
+                || self.tasks.ended().wrapping_sub(self.idle_gc_ended.get()) >= IDLE_GC_TASKS
+                || workers::ended() != self.idle_gc_workers.get();
             if owed {
                 timeout = Some(timeout.map_or(IDLE_GC_AFTER, |t| t.min(IDLE_GC_AFTER)));
             }
@@ -232,6 +236,7 @@ impl Runtime {
         }
         self.idle_gc_mark.set(self.lua.used_memory());
         self.idle_gc_ended.set(self.tasks.ended());
+        self.idle_gc_workers.set(workers::ended());
     }
 
     /// Milliseconds since the process started.

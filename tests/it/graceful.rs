@@ -156,7 +156,8 @@ time.sleep(500)
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert!(out.stdout.contains("shutdown\tfalse"), "{}", out.stdout);
     assert!(
-        out.stderr.contains("shutdown deadline passed: GET /slow cut before its response"),
+        out.stderr
+            .contains("shutdown deadline passed: GET /slow cut before its response"),
         "{}",
         out.stderr
     );
