@@ -65,12 +65,21 @@ pub struct Runtime {
     idle_waker: RefCell<Option<Waker>>,
     /// The Lua heap's size after the last idle collection (`collect_idle`).
     idle_gc_mark: Cell<usize>,
+    /// `tasks.ended()` at the last idle collection.
+    idle_gc_ended: Cell<usize>,
+    /// `workers::ended()` at the last idle collection.
+    idle_gc_workers: Cell<usize>,
 }
 
 /// How long the loop must have had nothing to do before it collects (`collect_idle`).
 const IDLE_GC_AFTER: std::time::Duration = std::time::Duration::from_millis(250);
 /// How much the Lua heap must have grown since the last idle collection for another.
 const IDLE_GC_GROWTH: usize = 1 << 20;
+/// How many tasks must have ended since the last idle collection for another, whether or not
+/// the heap grew: a collection made while connections were held found their memory live, and
+/// when they close it becomes garbage without a byte allocated. A connection's task leaves
+/// about 1 to 3 KiB of Lua garbage, so this is of the order of `IDLE_GC_GROWTH`.
+const IDLE_GC_TASKS: usize = 256;
 
 /// One open handle that keeps the process alive (a socket, a listener, a pending timer, a
 /// handshake in flight). Dropping it releases the handle, on every path out of its owner.
@@ -122,6 +131,8 @@ impl Runtime {
             wakers: Cell::new(0),
             idle_waker: RefCell::new(None),
             idle_gc_mark: Cell::new(0),
+            idle_gc_ended: Cell::new(0),
+            idle_gc_workers: Cell::new(0),
         });
         RUNTIME
             .with(|r| r.set(rt.clone()))
@@ -196,7 +207,9 @@ impl Runtime {
             }
             let asleep = Instant::now();
             let mut timeout = self.timers.time_to_next(asleep);
-            let owed = self.lua.used_memory() > self.idle_gc_mark.get() + IDLE_GC_GROWTH;
+            let owed = self.lua.used_memory() > self.idle_gc_mark.get() + IDLE_GC_GROWTH
+                || self.tasks.ended().wrapping_sub(self.idle_gc_ended.get()) >= IDLE_GC_TASKS
+                || workers::ended() != self.idle_gc_workers.get();
             if owed {
                 timeout = Some(timeout.map_or(IDLE_GC_AFTER, |t| t.min(IDLE_GC_AFTER)));
             }
@@ -214,12 +227,17 @@ impl Runtime {
     fn collect_idle(&self) {
         self.tasks.drain_pool();
         let _ = self.lua.gc_collect();
+        // A dead object with a finalizer (every connection's userdata) is kept through the
+        // cycle that runs its `__gc`, and so is all it references: the second cycle frees them.
+        let _ = self.lua.gc_collect();
         #[cfg(all(target_os = "linux", target_env = "gnu"))]
         // SAFETY: malloc_trim only gives free pages of the C heap back to the system.
         unsafe {
             libc::malloc_trim(0);
         }
         self.idle_gc_mark.set(self.lua.used_memory());
+        self.idle_gc_ended.set(self.tasks.ended());
+        self.idle_gc_workers.set(workers::ended());
     }
 
     /// Milliseconds since the process started.

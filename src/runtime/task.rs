@@ -101,6 +101,9 @@ pub struct Tasks {
     current: RefCell<Option<Rc<Task>>>,
     /// How many tasks are in each state (the idle check and `task.readycount()` read them).
     counts: Cell<Counts>,
+    /// Tasks ended since the process started (wrapping): the idle collection compares it with
+    /// the figure at its last run, since an ended task leaves garbage without allocating.
+    ended: Cell<usize>,
     /// The Lua function every ordinary task coroutine starts in (from `silly.task`): it runs the
     /// user function under `xpcall` and logs an escaping error.
     entry: RefCell<Option<Function>>,
@@ -144,6 +147,11 @@ impl Tasks {
         let mut c = self.counts.get();
         change(&mut c);
         self.counts.set(c);
+    }
+
+    /// How many tasks have ended so far, wrapping at `usize::MAX`.
+    pub fn ended(&self) -> usize {
+        self.ended.get()
     }
 
     pub fn ready(&self) -> usize {
@@ -448,6 +456,7 @@ fn finish(rt: &runtime::Runtime, task: &Task) {
         .borrow_mut()
         .remove(&(task.thread.to_pointer() as usize));
     rt.tasks.count(Counts::ended);
+    rt.tasks.ended.set(rt.tasks.ended.get().wrapping_add(1));
     rt.check_idle();
 }
 

@@ -7,7 +7,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use crate::common::{Running, silly};
+use crate::common::{Running, run, silly};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -127,4 +127,39 @@ fn sigterm_past_the_deadline_cuts_the_request_and_exits_1() {
     srv.line_starting("deadline passed, connections cut");
     assert_eq!(read_to_close(&mut slow), "", "the request was cut");
     assert_eq!(exit_code(&mut srv), Some(1), "{}", srv.stderr());
+}
+
+/// A handler still running when the deadline cuts its connection has not "returned without a
+/// response" by mistake: the log says the shutdown cut it, at info level.
+#[test]
+fn a_request_cut_by_the_deadline_is_logged_as_cut() {
+    let script = r#"
+local http = require "silly.net.http"
+local tcp = require "silly.net.tcp"
+local time = require "silly.time"
+local task = require "silly.task"
+local l = assert(http.listen { addr = "127.0.0.1:0", handler = function(s)
+	time.sleep(300)
+	s:respond(200, { ["content-length"] = 2 })
+	s:closewrite("ok")
+end })
+task.fork(function()
+	local c = assert(tcp.connect(l:localaddr()))
+	c:write("GET /slow HTTP/1.1\r\nhost: x\r\n\r\n")
+	print("client read", c:read(1))
+end)
+time.sleep(50)
+print("shutdown", l:shutdown(50))
+time.sleep(500)
+"#;
+    let out = run(&["-e", script], "", LIMIT);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stdout.contains("shutdown\tfalse"), "{}", out.stdout);
+    assert!(
+        out.stderr
+            .contains("shutdown deadline passed: GET /slow cut before its response"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("without a response"), "{}", out.stderr);
 }

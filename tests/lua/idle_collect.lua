@@ -3,7 +3,8 @@
 -- of connections that closed stays while a server waits for new ones.
 local T = require "testaux"
 local time = require "silly.time"
-T.limit(5000)
+local task = require "silly.task"
+T.limit(8000)
 
 local garbage = {}
 for i = 1, 100000 do
@@ -29,4 +30,34 @@ for _ = 1, 8 do
 end
 after = collectgarbage("count")
 T.check(after > before * 0.9, string.format("no collection while busy: %.0f KiB -> %.0f KiB", before, after))
+
+-- Garbage made without allocating: held connections whose memory an idle collection saw live,
+-- then closed. Here 2,000 tasks each hold tables through an idle collection and then end;
+-- the heap does not grow after that collection, only the ended tasks can ask for another.
+-- Their tables hang off an object with a finalizer, as a connection's memory hangs off its
+-- userdata: one cycle runs the finalizer and keeps what it references, the next frees it.
+collectgarbage("collect")
+local base = collectgarbage("count")
+local left = 2000
+for _ = 1, left do
+	task.fork(function()
+		local held = setmetatable({}, { __gc = function() end })
+		for i = 1, 16 do
+			held[i] = { i }
+		end
+		time.sleep(700)
+		left = left - #held // 16
+	end)
+end
+time.sleep(500) -- the idle collection happens while the tasks still hold their tables
+while left > 0 do
+	time.sleep(50)
+end
+before = collectgarbage("count")
+time.sleep(600)
+after = collectgarbage("count")
+T.check(
+	before - base > 1024 and after - base < (before - base) / 4,
+	string.format("ended tasks collected: %.0f KiB at start, %.0f KiB when they ended, %.0f KiB after", base, before, after)
+)
 T.done()

@@ -74,6 +74,9 @@ local function drain(srv, timeout)
 	if wait() then
 		return true
 	end
+	-- The handlers still running find their connection gone: `finish` tells that apart from
+	-- a handler that forgot to respond.
+	srv.cut = true
 	for conn in pairs(srv.live) do
 		conn:close()
 	end
@@ -130,12 +133,12 @@ function M.listen(conf)
 	-- in progress is answered first). A plain table: `serve` removes each entry as soon as
 	-- its wait ends (a weak one would cost the collector on every request). `live` holds
 	-- every connection being served, for `shutdown`, whose waiting tasks are in `waiters`.
-	local srv = { closed = false, idle = {}, live = {}, waiters = {} }
+	local srv = { closed = false, cut = false, idle = {}, live = {}, waiters = {} }
 	lconf.accept = function(conn)
 		-- A TLS peer that chose "h2" gets the HTTP/2 server; it is tracked by its h2 object.
 		local h2conn
 		if conn.alpnproto and conn:alpnproto() == "h2" then
-			h2conn = h2.start(conn, opts, scheme)
+			h2conn = h2.start(conn, opts, scheme, srv)
 			if not h2conn then
 				return
 			end
@@ -148,7 +151,7 @@ function M.listen(conf)
 			h2.serve(h2conn, srv)
 		elseif serve(conn, opts, scheme, srv) == "h2c" then
 			-- HTTP/2 by prior knowledge: the h2 connection takes the tcp one's place.
-			h2conn = h2.start(conn, opts, scheme, c.h2prefacehead)
+			h2conn = h2.start(conn, opts, scheme, srv, c.h2prefacehead)
 			if h2conn then
 				srv.live[conn] = nil
 				srv.live[h2conn] = true

@@ -197,7 +197,11 @@ local function finish(s, st, ok, err)
 			c_respond(st.ud, 500, nil, true)
 		end
 	elseif not st.responded then
-		logger.warn(format("[http] handler returned without a response to %s %s", s.method, s.path))
+		if st.srv.cut then
+			logger.info(format("[http] shutdown deadline passed: %s %s cut before its response", s.method, s.path))
+		else
+			logger.warn(format("[http] handler returned without a response to %s %s", s.method, s.path))
+		end
 		c_respond(st.ud, 500, nil, true)
 	elseif not st.ended then
 		s:closewrite()
@@ -206,7 +210,7 @@ local function finish(s, st, ok, err)
 end
 
 -- Runs the handler for one stream: `arg` is {ud, method, target, header, nfields}.
-local function run(arg, conf, scheme, remoteaddr)
+local function run(arg, conf, scheme, remoteaddr, srv)
 	local ud, method, target, header = arg[1], arg[2], arg[3], arg[4]
 	if arg[5] > conf.maxheaders then
 		c_respond(ud, 431, nil, true)
@@ -228,6 +232,7 @@ local function run(arg, conf, scheme, remoteaddr)
 	end
 	local st = {
 		ud = ud,
+		srv = srv,
 		head = method == "HEAD",
 		maxbody = conf.maxbodysize,
 		bodytimeout = conf.bodytimeout,
@@ -263,12 +268,13 @@ local conn_mt = {
 ---@param conn table a tls (or tcp) connection
 ---@param conf table the checked listen options
 ---@param scheme string
+---@param srv {cut: boolean} the listener's state (`cut` once `shutdown` closed what was left)
 ---@param consumed string? the part of the preface already read (h2c by prior knowledge)
 ---@return table? h2conn with `close`, for `serve`
-function M.start(conn, conf, scheme, consumed)
+function M.start(conn, conf, scheme, srv, consumed)
 	local remoteaddr = conn.remoteaddr
 	local ud = c.serve(conn[1], function(arg)
-		return run(arg, conf, scheme, remoteaddr)
+		return run(arg, conf, scheme, remoteaddr, srv)
 	end, conf.maxheadersize, conf.headertimeout, conf.idletimeout, consumed)
 	if not ud then
 		conn:close()

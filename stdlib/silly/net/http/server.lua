@@ -411,7 +411,11 @@ local function finish(s, st, ok, err)
 		c_respond(st.conn[1], 500, nil, 0, false, false, st.close)
 		st.responded, st.ended = true, true
 	elseif not st.responded then
-		logger.warn(format("[http] handler returned without a response to %s %s", st.method, s.path))
+		if st.srv.cut then
+			logger.info(format("[http] shutdown deadline passed: %s %s cut before its response", st.method, s.path))
+		else
+			logger.warn(format("[http] handler returned without a response to %s %s", st.method, s.path))
+		end
 		c_respond(st.conn[1], 500, nil, 0, false, false, st.close)
 		st.responded, st.ended = true, true
 	elseif not st.ended then
