@@ -226,6 +226,8 @@ impl Runtime {
     /// stays (and keeps its memory) while a server waits for new ones.
     fn collect_idle(&self) {
         self.tasks.drain_pool();
+        self.timers.shrink();
+        reactor::shrink();
         let _ = self.lua.gc_collect();
         // A dead object with a finalizer (every connection's userdata) is kept through the
         // cycle that runs its `__gc`, and so is all it references: the second cycle frees them.

@@ -152,6 +152,22 @@ fn deregister(key: usize) {
     })
 }
 
+/// Gives back the room a past peak of sockets left: the empty slots at the end go (an event
+/// can no longer name them: their fds were closed), and both tables shrink to what is left.
+pub fn shrink() {
+    REACTOR.with(|r| {
+        let mut sources = r.sources.borrow_mut();
+        while sources.last().is_some_and(|s| s.is_none()) {
+            sources.pop();
+        }
+        sources.shrink_to_fit();
+        let len = sources.len();
+        let mut free = r.free.borrow_mut();
+        free.retain(|&k| k < len);
+        free.shrink_to_fit();
+    })
+}
+
 /// The key of the loop's own eventfd in the epoll set (never a source's slot index).
 const NOTIFY_KEY: u64 = u64::MAX;
 

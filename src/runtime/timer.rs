@@ -129,6 +129,12 @@ impl Timers {
         self.heap.borrow_mut().next_deadline()
     }
 
+    /// Gives back the room a past peak of timers left (the idle collection).
+    pub fn shrink(&self) {
+        self.heap.borrow_mut().shrink();
+        self.fired_calls.borrow_mut().shrink_to_fit();
+    }
+
     /// How long the loop may sleep before the earliest timer is due; None: no timer.
     pub fn time_to_next(&self, now: Instant) -> Option<Duration> {
         self.armed.get().map(|at| at.saturating_duration_since(now))

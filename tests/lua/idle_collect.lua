@@ -60,4 +60,39 @@ T.check(
 	before - base > 1024 and after - base < (before - base) / 4,
 	string.format("ended tasks collected: %.0f KiB at start, %.0f KiB when they ended, %.0f KiB after", base, before, after)
 )
+-- The idle collection also gives back the room a peak of sockets and timers left (the socket
+-- table loses its empty end): sockets opened afterwards are still watched, timers still fire.
+local tcp = require "silly.net.tcp"
+local echo = assert(tcp.listen({
+	addr = "127.0.0.1:0",
+	accept = function(c)
+		local line = c:readline("\n")
+		if line then
+			c:write(line)
+		end
+		c:close()
+	end,
+}))
+local conns, timers = {}, {}
+for i = 1, 300 do
+	conns[i] = assert(tcp.connect(echo:localaddr()))
+	timers[i] = time.after(60000, function() end)
+end
+for i = 1, 300 do
+	conns[i]:close()
+	time.cancel(timers[i])
+end
+conns, timers = nil, nil
+time.sleep(700) -- 300 ended tasks: an idle collection is owed, and it runs
+local c = assert(tcp.connect(echo:localaddr()))
+assert(c:write("after the shrink\n"))
+T.eq(c:readline("\n"), "after the shrink\n", "a socket opened after the idle collection is served")
+c:close()
+local fired = false
+time.after(10, function()
+	fired = true
+end)
+time.sleep(100)
+T.check(fired, "a timer armed after the idle collection fires")
+echo:close()
 T.done()
