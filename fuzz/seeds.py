@@ -243,7 +243,36 @@ def hosts():
           b"192.0.2.2 a.example;x\nnot-an-ip name\n2001:db8::1 a.example\n10.0.0.1 " + b"x" * 70 + b".example\n")
 
 
+# http2: [piece - 1][maxheader: u16] then what a client sends (frames written by hand; header
+# blocks from HPACK's static table: :method GET 0x82, POST 0x83, :scheme https 0x87, :path /
+# 0x84, :authority literal 0x41).
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+GET = b"\x82\x87\x84\x41\x09localhost"
+POST = b"\x83\x87\x84\x41\x09localhost"
+
+
+def frame(kind, flags, sid, payload=b""):
+    return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + struct.pack(">I", sid) + payload
+
+
+def http2():
+    settings = frame(4, 0, 0, struct.pack(">HI", 4, 1 << 20))  # INITIAL_WINDOW_SIZE
+    ack = frame(4, 1, 0)
+    write("http2", "get", bytes([63]) + u16(16384) + PREFACE + settings + ack
+          + frame(1, 5, 1, GET))
+    write("http2", "post_body", bytes([16]) + u16(16384) + PREFACE + frame(4, 0, 0)
+          + frame(1, 4, 1, POST) + frame(0, 0, 1, b"x" * 100) + frame(0, 1, 1, b"y" * 50)
+          + frame(1, 5, 3, GET))
+    write("http2", "continuation", bytes([7]) + u16(16384) + PREFACE + frame(4, 0, 0)
+          + frame(1, 1, 1, GET[:3]) + frame(9, 4, 1, GET[3:]))
+    write("http2", "reset_ping_goaway", bytes([255]) + u16(4096) + PREFACE + frame(4, 0, 0)
+          + frame(1, 5, 1, GET) + frame(3, 0, 1, struct.pack(">I", 8))
+          + frame(6, 0, 0, b"12345678") + frame(8, 0, 0, struct.pack(">I", 1000))
+          + frame(1, 5, 3, GET) + frame(7, 0, 0, struct.pack(">II", 3, 0)))
+
+
 if __name__ == "__main__":
+    http2()
     read_buf()
     websocket_frame()
     http_head()

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 secs=${FUZZ_SECONDS:-60}
-all="read_buf dns_message resolv_conf hosts tls_config http_head http_chunk websocket_frame"
+all="read_buf dns_message resolv_conf hosts tls_config http_head http_chunk websocket_frame http2"
 targets=${FUZZ_TARGETS:-$all}
 out=fuzz/out
 

@@ -6,14 +6,21 @@
 //! A target returns nothing: an input is accepted or refused by the parser, and only a panic
 //! (a bug, or a broken invariant asserted here) is a finding. Not part of the documented API.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
 use std::sync::Once;
+use std::task::{Context, Poll, Waker};
 use std::time::Instant;
+
+use bytes::Bytes;
 
 use mlua::{Lua, Table, Value};
 
 use crate::native::net::dns::{cache::Cache, config, normalize, record, wire};
-use crate::native::net::http::{chunk, head};
+use crate::native::net::http::h2_io::H2Io;
+use crate::native::net::http::{chunk, h2, head};
 use crate::native::net::read_buf::{Delim, ReadBuf, Request};
 use crate::native::net::tls::{config as tls_conf, info, verify};
 use crate::native::net::websocket::{self, frame};
@@ -31,6 +38,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("http_head", http_head),
     ("http_chunk", http_chunk),
     ("websocket_frame", websocket_frame),
+    ("http2", http2),
 ];
 
 thread_local! {
@@ -491,6 +499,114 @@ fn ws_frames(data: &[u8]) -> usize {
     frames
 }
 
+/// The client's side of an HTTP/2 connection, in memory: reads hand out the input in pieces
+/// of `piece` bytes; at its end they wait until `eof` is set, then see the end of the stream
+/// (h2 drops the streams it has not handed out yet when the socket closes, as a real peer's
+/// close would). What the server writes is taken and dropped.
+struct Wire {
+    input: Vec<u8>,
+    at: usize,
+    piece: usize,
+    eof: Rc<Cell<bool>>,
+}
+
+impl futures_lite::AsyncRead for Wire {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        if this.at == this.input.len() && !this.eof.get() {
+            return Poll::Pending;
+        }
+        let n = buf.len().min(this.piece).min(this.input.len() - this.at);
+        buf[..n].copy_from_slice(&this.input[this.at..this.at + n]);
+        this.at += n;
+        Poll::Ready(Ok(n))
+    }
+}
+
+impl futures_lite::AsyncWrite for Wire {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// Polls `fut` to its end: when it waits with the whole input read, the input ends (`eof`);
+/// if it still waits after that, nothing can move it any more and the run is over (None).
+fn settle<F: Future>(fut: F, eof: &Cell<bool>) -> Option<F::Output> {
+    let mut fut = std::pin::pin!(fut);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return Some(v);
+        }
+        if eof.replace(true) {
+            return None;
+        }
+    }
+}
+
+/// What a client sends to the HTTP/2 server (`[piece - 1][maxheader: u16]` then the bytes),
+/// read by h2's server connection with the listener's settings through our adapter (`H2Io`)
+/// in pieces of `piece` bytes. Every stream it accepts is handled as the server does: its
+/// fields become the handler's table and go back through the response fields' check, what
+/// body already arrived is taken (its window released), and it is answered.
+pub fn http2(data: &[u8]) {
+    http2_streams(data);
+}
+
+/// How many streams were accepted.
+fn http2_streams(data: &[u8]) -> usize {
+    quiet();
+    let mut c = Cursor(data);
+    let piece = usize::from(c.byte()) + 1;
+    let maxheader = u32::from(c.u16()).max(64);
+    let eof = Rc::new(Cell::new(false));
+    let wire = Wire {
+        input: c.0.to_vec(),
+        at: 0,
+        piece,
+        eof: eof.clone(),
+    };
+    let io = H2Io::new(Box::new(wire), Vec::new());
+    let handshake = h2::builder(maxheader).handshake::<_, Bytes>(io);
+    let Some(Ok(mut conn)) = settle(handshake, &eof) else {
+        return 0;
+    };
+    let mut streams = 0;
+    LUA.with(|lua| {
+        while let Some(Some(Ok((req, mut respond)))) = settle(conn.accept(), &eof) {
+            streams += 1;
+            let (parts, mut body) = req.into_parts();
+            if let Ok((fields, _)) = h2::fields_table(lua, &parts.headers) {
+                let _ = h2::header_map(lua, Some(&fields));
+            }
+            let mut cx = Context::from_waker(Waker::noop());
+            while let Poll::Ready(Some(Ok(chunk))) = body.poll_data(&mut cx) {
+                let _ = body.flow_control().release_capacity(chunk.len());
+            }
+            if let Ok(mut send) = respond.send_response(http::Response::new(()), false) {
+                let _ = send.send_data(Bytes::from_static(b"answer"), true);
+            }
+        }
+    });
+    streams
+}
+
 #[cfg(test)]
 mod tests {
     //! The seeds reach the parsers' accepting paths: a corpus that drifted from its target's
@@ -558,6 +674,15 @@ mod tests {
         assert_eq!(http_chunks(&seed("http_chunk", "split")), (2, true));
         assert_eq!(http_chunks(&seed("http_chunk", "trailers")), (1, true));
         assert_eq!(http_chunks(&seed("http_chunk", "bad_crlf")), (0, false));
+    }
+
+    #[test]
+    fn http2_seeds_open_streams() {
+        assert_eq!(http2_streams(&seed("http2", "get")), 1);
+        assert_eq!(http2_streams(&seed("http2", "post_body")), 2);
+        assert_eq!(http2_streams(&seed("http2", "continuation")), 1);
+        assert_eq!(http2_streams(&seed("http2", "reset_ping_goaway")), 2);
+        assert_eq!(http2_streams(b"\x10\x40\x00not a preface"), 0);
     }
 
     #[test]

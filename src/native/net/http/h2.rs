@@ -579,6 +579,17 @@ fn start(
     }
 }
 
+/// The server's settings (docs/http.md, "HTTP/2"): what `drive` and the fuzz target
+/// (src/fuzzing.rs) run h2 with.
+pub(crate) fn builder(maxheader: u32) -> server::Builder {
+    let mut b = server::Builder::new();
+    b.max_concurrent_streams(MAX_STREAMS)
+        .initial_window_size(STREAM_WINDOW)
+        .initial_connection_window_size(CONN_WINDOW)
+        .max_header_list_size(maxheader);
+    b
+}
+
 /// The limits of a connection, from the listen options (milliseconds for the timeouts).
 struct Limits {
     maxheader: u32,
@@ -597,14 +608,9 @@ async fn drive(hand: Handover, ctl: Rc<Ctl>, run: Function, limits: Limits) {
     } = hand;
     // The connection counts as open and keeps the process alive while this runs.
     let _held = (open, source);
-    let mut b = server::Builder::new();
-    b.max_concurrent_streams(MAX_STREAMS)
-        .initial_window_size(STREAM_WINDOW)
-        .initial_connection_window_size(CONN_WINDOW)
-        .max_header_list_size(limits.maxheader);
     let mut conn = match with_timeout(
         Some(limits.handshake),
-        b.handshake::<_, Bytes>(H2Io::new(io, read)),
+        builder(limits.maxheader).handshake::<_, Bytes>(H2Io::new(io, read)),
     )
     .await
     {

@@ -10,7 +10,7 @@ mod fast;
 pub mod h2;
 mod h2_client;
 pub use h2_client::open as h2client_open;
-mod h2_io;
+pub(crate) mod h2_io;
 pub(crate) mod head;
 
 use mlua::{IntoLuaMulti, Lua, Table, UserDataRef, Value};
