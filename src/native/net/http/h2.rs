@@ -6,6 +6,7 @@
 //! `trailers`, `read` (releases window as the handler consumes), `reset`, `done`.
 
 use std::cell::{Cell, RefCell};
+use std::ffi::c_int;
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::rc::Rc;
@@ -17,12 +18,12 @@ use h2::server::{self, SendResponse};
 use h2::{Reason, RecvStream, SendStream};
 use http::{HeaderMap, HeaderName, HeaderValue, Response};
 use mlua::{Function, IntoLuaMulti, Lua, MultiValue, Table, UserData, UserDataRef, Value, ffi};
-use std::ffi::c_int;
 
 use crate::log::{self, Level};
 use crate::native::net::conn::StreamHandle;
 use crate::native::net::error::{NetError, lua_pair, lua_status};
 use crate::native::net::http::h2_io::H2Io;
+use crate::native::net::http::head::{NumberText, push_bytes, string_at, type_name, value_at};
 use crate::native::net::listener;
 use crate::native::net::stream::Handover;
 use crate::runtime::timer::{Deadline, with_timeout};
@@ -338,45 +339,14 @@ fn connection_specific(name: &HeaderName) -> bool {
 /// # Safety
 /// `l` is a running state and `idx` a valid index.
 unsafe fn header_value(l: *mut ffi::lua_State, idx: c_int) -> Result<HeaderValue, String> {
-    // SAFETY: the caller's contract; reading a string's bytes or a number never raises.
-    let r = unsafe {
-        match ffi::lua_type(l, idx) {
-            ffi::LUA_TSTRING => {
-                let mut len = 0;
-                let p = ffi::lua_tolstring(l, idx, &mut len);
-                HeaderValue::from_bytes(std::slice::from_raw_parts(p.cast::<u8>(), len))
-            }
-            ffi::LUA_TNUMBER if ffi::lua_isinteger(l, idx) != 0 => {
-                // Written out here: `HeaderValue::from(i64)` allocates twice.
-                let n = ffi::lua_tointegerx(l, idx, std::ptr::null_mut());
-                let mut buf = [0u8; 20];
-                let mut at = buf.len();
-                let mut v = n.unsigned_abs();
-                loop {
-                    at -= 1;
-                    buf[at] = b'0' + (v % 10) as u8;
-                    v /= 10;
-                    if v == 0 {
-                        break;
-                    }
-                }
-                if n < 0 {
-                    at -= 1;
-                    buf[at] = b'-';
-                }
-                HeaderValue::from_bytes(&buf[at..])
-            }
-            ffi::LUA_TNUMBER => {
-                let n = ffi::lua_tonumberx(l, idx, std::ptr::null_mut());
-                HeaderValue::from_bytes(n.to_string().as_bytes())
-            }
-            t => {
-                let name = std::ffi::CStr::from_ptr(ffi::lua_typename(l, t));
-                return Err(format!("bad field value type {}", name.to_string_lossy()));
-            }
-        }
+    let mut text = NumberText::default();
+    // SAFETY: the caller's contract.
+    let Some(b) = (unsafe { value_at(l, idx, &mut text) }) else {
+        // SAFETY: as above.
+        let got = unsafe { type_name(l, idx) };
+        return Err(format!("bad field value type {got}"));
     };
-    r.map_err(|_| "field value with a forbidden character".to_string())
+    HeaderValue::from_bytes(b).map_err(|_| "field value with a forbidden character".to_string())
 }
 
 /// A Lua field table (`name = value | {values}`) as a header map, without the fields HTTP/2
@@ -412,12 +382,9 @@ unsafe fn walk_header(l: *mut ffi::lua_State, map: &mut HeaderMap) -> Result<(),
     unsafe {
         ffi::lua_pushnil(l);
         while ffi::lua_next(l, 1) != 0 {
-            if ffi::lua_type(l, -2) != ffi::LUA_TSTRING {
+            let Some(key) = string_at(l, -2) else {
                 return Err("field name must be a string".into());
-            }
-            let mut len = 0;
-            let p = ffi::lua_tolstring(l, -2, &mut len);
-            let key = std::slice::from_raw_parts(p.cast::<u8>(), len);
+            };
             let name = HeaderName::from_bytes(key)
                 .map_err(|_| format!("bad field name {:?}", String::from_utf8_lossy(key)))?;
             if !connection_specific(&name) {
@@ -453,16 +420,6 @@ pub(crate) fn fields_table(lua: &Lua, headers: &HeaderMap) -> mlua::Result<(Tabl
         })
     }?;
     Ok((t, n))
-}
-
-/// Pushes `s` as a Lua string.
-///
-/// # Safety
-/// `l` is a running state in a protected call, with a free slot.
-unsafe fn push_bytes(l: *mut ffi::lua_State, s: &[u8]) {
-    // SAFETY: the caller's contract (pushing may raise only a memory error, caught by the
-    // protected call around it).
-    unsafe { ffi::lua_pushlstring(l, s.as_ptr().cast(), s.len()) };
 }
 
 /// Pushes the fields as a new table (see `fields_table`), with `host` from `authority` when

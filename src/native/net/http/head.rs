@@ -61,19 +61,15 @@ fn head_table(
             .unwrap_or(i) as u16;
         unique += usize::from(group[i] as usize == i);
     }
-    let push = |l: *mut ffi::lua_State, b: &[u8]| {
-        // SAFETY: `l` is the protected call's state with stack room (checked below).
-        unsafe { ffi::lua_pushlstring(l, b.as_ptr().cast(), b.len()) };
-    };
     // SAFETY: the closure only uses the state it is given, keeps at most 5 values above its
     // base (room is checked first), and holds nothing with a destructor (see above).
     unsafe {
         lua.exec_raw::<Value>((), |l| {
             ffi::luaL_checkstack(l, 8, c"http head".as_ptr());
             ffi::lua_createtable(l, 0, 5);
-            push(l, first.1);
+            push_bytes(l, first.1);
             ffi::lua_setfield(l, -2, first.0.as_ptr());
-            push(l, second.1);
+            push_bytes(l, second.1);
             ffi::lua_setfield(l, -2, second.0.as_ptr());
             ffi::lua_pushinteger(l, minor.into());
             ffi::lua_setfield(l, -2, c"minor".as_ptr());
@@ -84,15 +80,15 @@ fn head_table(
                 if group[i] as usize != i {
                     continue;
                 }
-                push(l, name(i));
+                push_bytes(l, name(i));
                 let repeats = (i + 1..n).filter(|&j| group[j] as usize == i).count();
                 if repeats == 0 {
-                    push(l, list[i].value);
+                    push_bytes(l, list[i].value);
                 } else {
                     ffi::lua_createtable(l, repeats as c_int + 1, 0);
                     let mut k = 0;
                     for j in (i..n).filter(|&j| group[j] as usize == i) {
-                        push(l, list[j].value);
+                        push_bytes(l, list[j].value);
                         k += 1;
                         ffi::lua_rawseti(l, -2, k);
                     }
@@ -236,7 +232,7 @@ fn push_field(out: &mut Vec<u8>, name: &[u8], value: &[u8]) -> Result<(), String
 ///
 /// # Safety
 /// `l` is a running state and `idx` a valid index of it.
-unsafe fn type_name(l: *mut ffi::lua_State, idx: c_int) -> String {
+pub(crate) unsafe fn type_name(l: *mut ffi::lua_State, idx: c_int) -> String {
     // SAFETY: the caller's contract; type names are static C strings.
     unsafe { CStr::from_ptr(ffi::lua_typename(l, ffi::lua_type(l, idx))) }
         .to_string_lossy()
@@ -247,7 +243,7 @@ unsafe fn type_name(l: *mut ffi::lua_State, idx: c_int) -> String {
 ///
 /// # Safety
 /// As for `type_name`; the slice must not outlive the value's place on the stack.
-unsafe fn string_at<'a>(l: *mut ffi::lua_State, idx: c_int) -> Option<&'a [u8]> {
+pub(crate) unsafe fn string_at<'a>(l: *mut ffi::lua_State, idx: c_int) -> Option<&'a [u8]> {
     // SAFETY: the caller's contract.
     unsafe {
         if ffi::lua_type(l, idx) != ffi::LUA_TSTRING {
@@ -257,6 +253,50 @@ unsafe fn string_at<'a>(l: *mut ffi::lua_State, idx: c_int) -> Option<&'a [u8]> 
         let p = ffi::lua_tolstring(l, idx, &mut len);
         Some(std::slice::from_raw_parts(p as *const u8, len))
     }
+}
+
+/// Room for a number written out as a field value (`value_at`): an integer without an
+/// allocation.
+#[derive(Default)]
+pub(crate) struct NumberText {
+    int: itoa::Buffer,
+    float: String,
+}
+
+/// The bytes of the field value at `idx`: a string's own bytes, or a number written out in
+/// `text`; None for any other type. Nothing is converted on the Lua side, so nothing raises.
+///
+/// # Safety
+/// As for `string_at`.
+pub(crate) unsafe fn value_at(
+    l: *mut ffi::lua_State,
+    idx: c_int,
+    text: &mut NumberText,
+) -> Option<&[u8]> {
+    // SAFETY: the caller's contract.
+    unsafe {
+        match ffi::lua_type(l, idx) {
+            ffi::LUA_TSTRING => string_at(l, idx),
+            ffi::LUA_TNUMBER if ffi::lua_isinteger(l, idx) != 0 => {
+                let n = ffi::lua_tointegerx(l, idx, std::ptr::null_mut());
+                Some(text.int.format(n).as_bytes())
+            }
+            ffi::LUA_TNUMBER => {
+                text.float = ffi::lua_tonumberx(l, idx, std::ptr::null_mut()).to_string();
+                Some(text.float.as_bytes())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Pushes `s` as a Lua string.
+///
+/// # Safety
+/// `l` is a running state in a protected call (a memory error raises), with a free slot.
+pub(crate) unsafe fn push_bytes(l: *mut ffi::lua_State, s: &[u8]) {
+    // SAFETY: the caller's contract.
+    unsafe { ffi::lua_pushlstring(l, s.as_ptr().cast(), s.len()) };
 }
 
 /// Appends one field with the value at `idx` (a string, or a number written as Lua writes
@@ -271,27 +311,15 @@ unsafe fn push_value(
     name: &[u8],
     given: &mut Given,
 ) -> Result<(), String> {
-    let text;
-    // SAFETY: the caller's contract; numbers are read without conversion.
-    let b: &[u8] = unsafe {
-        match ffi::lua_type(l, idx) {
-            ffi::LUA_TSTRING => string_at(l, idx).unwrap_or_default(),
-            ffi::LUA_TNUMBER if ffi::lua_isinteger(l, idx) != 0 => {
-                text = ffi::lua_tointegerx(l, idx, std::ptr::null_mut()).to_string();
-                text.as_bytes()
-            }
-            ffi::LUA_TNUMBER => {
-                text = ffi::lua_tonumberx(l, idx, std::ptr::null_mut()).to_string();
-                text.as_bytes()
-            }
-            _ => {
-                return Err(format!(
-                    "header '{}': string, number or array of them expected, got {}",
-                    String::from_utf8_lossy(name),
-                    type_name(l, idx)
-                ));
-            }
-        }
+    let mut text = NumberText::default();
+    // SAFETY: the caller's contract.
+    let Some(b) = (unsafe { value_at(l, idx, &mut text) }) else {
+        return Err(format!(
+            "header '{}': string, number or array of them expected, got {}",
+            String::from_utf8_lossy(name),
+            // SAFETY: as above.
+            unsafe { type_name(l, idx) }
+        ));
     };
     if name.eq_ignore_ascii_case(b"content-length") {
         given.length = std::str::from_utf8(b)
