@@ -225,7 +225,7 @@ impl Runtime {
     /// Lua collects only as allocation paces it, so the garbage of connections that closed
     /// stays (and keeps its memory) while a server waits for new ones.
     fn collect_idle(&self) {
-        self.tasks.drain_pool();
+        self.tasks.trim();
         self.timers.shrink();
         reactor::shrink();
         let _ = self.lua.gc_collect();

@@ -129,9 +129,9 @@ pub struct Hooks {
 }
 
 impl Tasks {
-    /// Lets the pooled coroutines go (the idle collection frees them), and gives back the
-    /// room a past peak of tasks left in the live map.
-    pub fn drain_pool(&self) {
+    /// For the idle collection: lets the pooled coroutines go (the collection frees them) and
+    /// gives back the room a past peak of tasks left in the live map.
+    pub fn trim(&self) {
         self.pool.borrow_mut().clear();
         self.live.borrow_mut().shrink_to_fit();
     }
